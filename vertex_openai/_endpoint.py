@@ -1,0 +1,312 @@
+"""Where a Vertex AI Chat Completions request goes.
+
+Vertex serves the OpenAI-compatible API under an endpoint resource:
+
+* Gemini and partner (MaaS) models: ``.../endpoints/openapi``
+* self-deployed Model Garden endpoints: ``.../endpoints/{ENDPOINT_ID}`` (numeric or ``mg-endpoint-...``)
+* dedicated endpoints: the same path on their own ``*.prediction.vertexai.goog`` host
+
+See https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from vertex_openai._constants import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
+    DEFAULT_ENDPOINT_ID,
+    DEFAULT_LOCATION,
+    GLOBAL_HOST,
+    LOCATION_ENV_VARS,
+    PROJECT_ENV_VARS,
+    PROJECT_PLACEHOLDER,
+)
+from vertex_openai._errors import VertexConfigError
+
+__all__ = [
+    "VertexEndpoint",
+    "is_trusted_host",
+    "parse_dedicated_dns",
+    "resolve_location",
+    "resolve_project",
+]
+
+# Regions look like us-central1, europe-west4, asia-northeast1, me-central2, us (multi-region).
+_LOCATION_RE = re.compile(r"^(global|[a-z]+(-[a-z]+[0-9]+)?|[a-z]+-[a-z]+[0-9]+)$")
+# Project ids, numbers and legacy domain-scoped ids (example.com:my-project).
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]*$")
+_ENDPOINT_ID_RE = re.compile(r"^(openapi|[0-9]+|mg-endpoint-[0-9a-zA-Z-]+)$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$")
+
+# Hosts a credential may be sent to without the user naming them (security: a learned
+# dedicated DNS or redirect pointing elsewhere must not receive a token).
+_GOOGLE_HOST_SUFFIXES = (".googleapis.com", ".prediction.vertexai.goog")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, str] | None:
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None
+
+
+def resolve_project(
+    project: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str]:
+    """Resolve the Google Cloud project without any network I/O.
+
+    Args:
+        project: The explicit argument, if any.
+        environ: Environment to read (defaults to ``os.environ``).
+
+    Returns:
+        ``(project, source)``. ``project`` is ``None`` when it has to come from the
+        credentials (resolved lazily, on the first request); ``source`` says where it
+        came from, for ``vertex-openai doctor``.
+
+    Raises:
+        VertexConfigError: if the project id is malformed.
+    """
+    env = os.environ if environ is None else environ
+    source = "argument `project`"
+    if not project:
+        found = _first_env(PROJECT_ENV_VARS, env)
+        if found is None:
+            return None, "credentials (Application Default Credentials)"
+        project, name = found
+        source = f"environment variable {name}"
+    project = project.strip()
+    if not _PROJECT_RE.match(project):
+        msg = (
+            f"Malformed Google Cloud project {project!r} (from {source}). Use the project ID "
+            "(e.g. 'my-project-123') or project number shown by `gcloud projects list`."
+        )
+        raise VertexConfigError(msg)
+    return project, source
+
+
+def resolve_location(
+    location: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """Resolve the Vertex AI location: argument > GOOGLE_CLOUD_LOCATION > ... > ``global``.
+
+    Raises:
+        VertexConfigError: if the location is not a region name or ``global``.
+    """
+    env = os.environ if environ is None else environ
+    source = "argument `location`"
+    if not location:
+        found = _first_env(LOCATION_ENV_VARS, env)
+        if found is None:
+            return DEFAULT_LOCATION, "default"
+        location, name = found
+        source = f"environment variable {name}"
+    location = location.strip()
+    if not _LOCATION_RE.match(location):
+        hint = ""
+        if location.endswith("-aiplatform.googleapis.com") or "." in location:
+            hint = " It looks like a host name; pass the host as `api_endpoint` instead."
+        elif location != location.lower():
+            hint = f" Locations are lower case: {location.lower()!r}."
+        elif re.match(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", location):
+            hint = f" That is a zone; use its region {location.rsplit('-', 1)[0]!r}."
+        msg = (
+            f"Malformed location {location!r} (from {source}). Use 'global' or a region "
+            f"such as 'us-central1' or 'europe-west4'.{hint}"
+        )
+        raise VertexConfigError(msg)
+    return location, source
+
+
+def _normalize_api_endpoint(api_endpoint: str) -> str:
+    """``host`` or ``scheme://host[:port]`` -> ``scheme://host[:port]`` (https by default)."""
+    value = api_endpoint.strip().rstrip("/")
+    if "://" not in value:
+        value = f"https://{value}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not _HOST_RE.match(
+        parts.netloc
+    ):
+        msg = (
+            f"Malformed api_endpoint {api_endpoint!r}: pass a host such as "
+            "'us-central1-aiplatform.googleapis.com' or 'http://127.0.0.1:8080'."
+        )
+        raise VertexConfigError(msg)
+    if parts.path not in ("", "/"):
+        msg = (
+            f"api_endpoint {api_endpoint!r} has a path; api_endpoint is only the host. "
+            "Pass a full URL as `base_url` instead."
+        )
+        raise VertexConfigError(msg)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def parse_dedicated_dns(value: str) -> str:
+    """Normalize a dedicated endpoint DNS name (with or without scheme) to an origin."""
+    return _normalize_api_endpoint(value)
+
+
+def is_trusted_host(host: str, configured_hosts: tuple[str, ...] = ()) -> bool:
+    """Whether a credential may be sent to ``host`` (no port).
+
+    Google-owned Vertex hosts, hosts the user configured explicitly, and loopback when a
+    loopback host was configured (the local emulator serves dedicated endpoints on
+    ``localhost``).
+    """
+    host = host.lower()
+    if host in configured_hosts:
+        return True
+    if any(host.endswith(suffix) for suffix in _GOOGLE_HOST_SUFFIXES):
+        return True
+    return host in _LOOPBACK_HOSTS and any(h in _LOOPBACK_HOSTS for h in configured_hosts)
+
+
+@dataclass(frozen=True)
+class VertexEndpoint:
+    """A resolved Vertex AI Chat Completions endpoint.
+
+    Build it with :meth:`resolve`; it does no I/O. When the project is not known yet
+    (it comes from Application Default Credentials), :attr:`base_url` holds a
+    placeholder that :class:`~vertex_openai.VertexAuth` fills in on the first request.
+    """
+
+    project: str | None
+    location: str
+    endpoint_id: str = DEFAULT_ENDPOINT_ID
+    api_version: str = DEFAULT_API_VERSION
+    api_endpoint: str | None = None
+    """Origin override (``scheme://host[:port]``): Private Service Connect, proxies, the emulator."""
+    dedicated_endpoint_dns: str | None = None
+    """Origin of a dedicated endpoint; wins over ``api_endpoint`` and the shared host."""
+    base_url_override: str | None = None
+    """A full base URL that wins over everything."""
+    project_source: str = "argument `project`"
+    location_source: str = "argument `location`"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        project: str | None = None,
+        location: str | None = None,
+        endpoint_id: str | None = None,
+        api_version: str | None = None,
+        api_endpoint: str | None = None,
+        dedicated_endpoint_dns: str | None = None,
+        base_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> VertexEndpoint:
+        """Resolve every part from arguments and Google's environment variables.
+
+        Raises:
+            VertexConfigError: for a malformed project, location, endpoint id, API
+                version or host, each naming the argument and the fix.
+        """
+        endpoint_id = (endpoint_id or DEFAULT_ENDPOINT_ID).strip()
+        if endpoint_id.startswith("projects/"):
+            msg = (
+                f"endpoint_id {endpoint_id!r} is a resource name; pass only the last "
+                "segment (e.g. '1234567890' or 'mg-endpoint-...')."
+            )
+            raise VertexConfigError(msg)
+        if not _ENDPOINT_ID_RE.match(endpoint_id):
+            msg = (
+                f"Malformed endpoint_id {endpoint_id!r}: use 'openapi' for Gemini and partner "
+                "models, or the numeric / 'mg-endpoint-...' id of a self-deployed endpoint."
+            )
+            raise VertexConfigError(msg)
+        api_version = (api_version or DEFAULT_API_VERSION).strip()
+        if api_version not in API_VERSIONS:
+            msg = f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}."
+            raise VertexConfigError(msg)
+        resolved_location, location_source = resolve_location(location, environ)
+        if base_url:
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                msg = f"Malformed base_url {base_url!r}: it must start with https:// or http://."
+                raise VertexConfigError(msg)
+            resolved_project, project_source = resolve_project(project, environ)
+            return cls(
+                project=resolved_project,
+                location=resolved_location,
+                endpoint_id=endpoint_id,
+                api_version=api_version,
+                base_url_override=base_url.rstrip("/"),
+                project_source=project_source,
+                location_source=location_source,
+            )
+        resolved_project, project_source = resolve_project(project, environ)
+        return cls(
+            project=resolved_project,
+            location=resolved_location,
+            endpoint_id=endpoint_id,
+            api_version=api_version,
+            api_endpoint=_normalize_api_endpoint(api_endpoint) if api_endpoint else None,
+            dedicated_endpoint_dns=(
+                parse_dedicated_dns(dedicated_endpoint_dns) if dedicated_endpoint_dns else None
+            ),
+            project_source=project_source,
+            location_source=location_source,
+        )
+
+    @property
+    def is_self_deployed(self) -> bool:
+        """True for Model Garden endpoints, where the model id is optional."""
+        return self.endpoint_id != DEFAULT_ENDPOINT_ID
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` requests go to."""
+        if self.base_url_override:
+            parts = urlsplit(self.base_url_override)
+            return f"{parts.scheme}://{parts.netloc}"
+        if self.dedicated_endpoint_dns:
+            return self.dedicated_endpoint_dns
+        if self.api_endpoint:
+            return self.api_endpoint
+        if self.location == "global":
+            return f"https://{GLOBAL_HOST}"
+        return f"https://{self.location}-{GLOBAL_HOST}"
+
+    @property
+    def resource_path(self) -> str:
+        """``/v1/projects/P/locations/L/endpoints/E`` (project may be the placeholder)."""
+        project = self.project or PROJECT_PLACEHOLDER
+        return (
+            f"/{self.api_version}/projects/{project}/locations/{self.location}"
+            f"/endpoints/{self.endpoint_id}"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The base URL for the openai SDK (it appends ``/chat/completions``)."""
+        if self.base_url_override:
+            return self.base_url_override
+        return f"{self.origin}{self.resource_path}"
+
+    @property
+    def configured_hosts(self) -> tuple[str, ...]:
+        """Hosts the user named explicitly (trusted to receive credentials)."""
+        hosts = []
+        for origin in (self.base_url_override, self.api_endpoint, self.dedicated_endpoint_dns):
+            if origin:
+                host = urlsplit(origin).hostname
+                if host:
+                    hosts.append(host.lower())
+        return tuple(hosts)
+
+    def with_project(self, project: str) -> VertexEndpoint:
+        """A copy with the project filled in (from credentials)."""
+        return VertexEndpoint(**{**self.__dict__, "project": project})
+
+    def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
+        """A copy that sends to a dedicated endpoint host learned from Vertex."""
+        return VertexEndpoint(**{**self.__dict__, "dedicated_endpoint_dns": parse_dedicated_dns(dns)})
