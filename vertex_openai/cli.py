@@ -1,0 +1,301 @@
+"""The ``vertex-openai`` command: demo, doctor, chat and the local emulator.
+
+``vertex-openai demo`` needs no Google account: it starts the bundled emulator in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from vertex_openai._constants import DEFAULT_THOUGHT_TAG_MARKER
+
+__all__ = ["main"]
+
+DEFAULT_MODEL = "google/gemini-2.5-flash"
+
+
+@contextlib.contextmanager
+def local_emulator(token_lifetime: float = 3600.0) -> Iterator[tuple[Any, Path]]:
+    """Start the emulator and write its service-account key; yields ``(emulator, key_path)``."""
+    from vertex_openai.emulator import Emulator, EmulatorConfig
+
+    emu = Emulator(EmulatorConfig(token_lifetime=token_lifetime))
+    emu.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="vertex-openai-") as tmp:
+            yield emu, emu.write_service_account_file(Path(tmp) / "emulator-sa.json")
+    finally:
+        emu.stop()
+
+
+class _Printer:
+    """Rich output when available, plain text otherwise (and when not a terminal)."""
+
+    def __init__(self) -> None:
+        try:
+            from rich.console import Console
+
+            self.console: Any = Console(highlight=False)
+        except ImportError:  # pragma: no cover - rich comes with the [cli]/[all] extras
+            self.console = None
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if self.console is not None:
+            self.console.print(text, style=style, markup=False)
+        else:
+            print(text)
+
+    def status(self, ok: bool, label: str, detail: str = "", fix: str = "") -> None:
+        mark = "OK  " if ok else "FAIL"
+        self.line(f"[{mark}] {label}{': ' + detail if detail else ''}", "green" if ok else "red")
+        if fix and not ok:
+            self.line(f"       fix: {fix}", "yellow")
+
+    def write(self, text: str, style: str | None = None) -> None:
+        if self.console is not None:
+            self.console.print(text, style=style, end="", markup=False, highlight=False)
+        else:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+# -- doctor --------------------------------------------------------------------------
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Diagnose a setup step by step; never prints a secret."""
+    out = _Printer()
+    if args.emulator:
+        with local_emulator() as (emu, key):
+            out.line(f"Using the local emulator at {emu.url}")
+            return _doctor(out, args, api_endpoint=emu.url, credentials=str(key),
+                           project=args.project or emu.project)
+    return _doctor(out, args, api_endpoint=args.api_endpoint, credentials=args.credentials,
+                   project=args.project)
+
+
+def _doctor(
+    out: _Printer, args: argparse.Namespace, *, api_endpoint: str | None,
+    credentials: str | None, project: str | None,
+) -> int:
+    from vertex_openai import VertexAuthError, VertexConfigError, VertexConnection
+    from vertex_openai._errors import describe_vertex_error
+
+    failures = 0
+    try:
+        conn = VertexConnection(
+            project=project, location=args.location, endpoint_id=args.endpoint_id,
+            api_endpoint=api_endpoint, credentials=credentials,
+            api_key=os.environ.get("VERTEX_API_KEY") if args.express else None,
+        )
+    except VertexConfigError as err:
+        out.status(False, "configuration", str(err))
+        return 1
+    endpoint = conn.endpoint
+    out.status(True, "location", f"{endpoint.location} (from {endpoint.location_source})")
+    out.status(True, "credentials", conn.describe_credentials())
+    provider = conn.token_provider
+    if provider is not None:
+        try:
+            creds, creds_project = provider.source.load()
+            kind = type(creds).__module__.rsplit(".", 1)[-1] + "." + type(creds).__name__
+            out.status(True, "credentials loaded", kind)
+        except VertexAuthError as err:
+            out.status(False, "credentials loaded", str(err))
+            return 1
+        if endpoint.project is None:
+            if creds_project:
+                conn.router.learn_project(creds_project)
+                out.status(True, "project", f"{creds_project} (from the credentials)")
+            else:
+                out.status(False, "project", "not set",
+                           "pass --project or set GOOGLE_CLOUD_PROJECT")
+                return 1
+        else:
+            out.status(True, "project", f"{endpoint.project} (from {endpoint.project_source})")
+        try:
+            provider.token()
+            out.status(True, "access token", "obtained (not shown)")
+        except VertexAuthError as err:
+            out.status(False, "access token", str(err))
+            return 1
+    else:
+        out.status(True, "project", f"{endpoint.project} (from {endpoint.project_source})")
+    url = conn.endpoint.base_url + "/chat/completions"
+    out.status(True, "endpoint URL", url)
+    try:
+        import openai
+
+        client = conn.openai_client(max_retries=0, timeout=60)
+        reply = client.chat.completions.create(
+            model=_model_id(args.model, conn), messages=[{"role": "user", "content": "Say OK"}],
+            max_tokens=16,
+        )
+        out.status(True, "test request", f"{reply.model}: {(reply.choices[0].message.content or '').strip()[:60]!r}")
+    except openai.APIStatusError as err:
+        failures += 1
+        out.status(False, "test request", describe_vertex_error(err.status_code, err.body))
+    except (openai.APIConnectionError, VertexAuthError, VertexConfigError) as err:
+        failures += 1
+        out.status(False, "test request", str(err),
+                   "check the network, --location and --api-endpoint")
+    return 1 if failures else 0
+
+
+def _model_id(model: str, conn: Any) -> str:
+    from vertex_openai._models import normalize_model_id
+
+    return normalize_model_id(model, conn.endpoint.endpoint_id) or ""
+
+
+# -- chat ----------------------------------------------------------------------------
+
+
+def chat(args: argparse.Namespace) -> int:
+    """One streamed call with the resolved settings; thoughts shown apart."""
+    out = _Printer()
+    if args.emulator:
+        with local_emulator() as (emu, key):
+            return _chat(out, args, api_endpoint=emu.url, credentials=str(key),
+                         project=args.project or emu.project)
+    return _chat(out, args, api_endpoint=args.api_endpoint, credentials=args.credentials,
+                 project=args.project)
+
+
+def _chat(
+    out: _Printer, args: argparse.Namespace, *, api_endpoint: str | None,
+    credentials: str | None, project: str | None,
+) -> int:
+    import openai
+
+    from vertex_openai import VertexAuthError, VertexConfigError, VertexConnection
+    from vertex_openai._errors import describe_vertex_error
+    from vertex_openai._gemini import VertexRequestSettings, prepare_chat_request
+    from vertex_openai._messages import StreamAccumulator
+
+    try:
+        conn = VertexConnection(project=project, location=args.location,
+                                endpoint_id=args.endpoint_id, api_endpoint=api_endpoint,
+                                credentials=credentials)
+        settings = VertexRequestSettings(
+            model=args.model, endpoint_id=conn.endpoint.endpoint_id,
+            location=conn.endpoint.location,
+            thinking_config={"include_thoughts": True} if args.thoughts else None,
+        )
+        params = prepare_chat_request(
+            {"model": args.model, "messages": [{"role": "user", "content": args.prompt}],
+             "stream": True}, settings)
+        client = conn.openai_client(timeout=120)
+        accumulator = StreamAccumulator(_marker(params))
+        for chunk in client.chat.completions.create(**params):
+            delta = accumulator.feed(chunk.model_dump())
+            if delta.thoughts:
+                out.write(delta.thoughts, "dim italic")
+            if delta.answer:
+                out.write(delta.answer)
+        final = accumulator.finish()
+        out.write(final.thoughts, "dim italic")
+        out.write(final.answer)
+        out.line()
+        return 0
+    except openai.APIStatusError as err:
+        out.line(describe_vertex_error(err.status_code, err.body), "red")
+    except (openai.APIConnectionError, VertexAuthError, VertexConfigError) as err:
+        out.line(str(err), "red")
+    return 1
+
+
+def _marker(params: dict[str, Any]) -> str | None:
+    google = params.get("extra_body", {}).get("extra_body", {}).get("google", {})
+    marker = google.get("thought_tag_marker")
+    return str(marker) if marker else None
+
+
+# -- emulator ------------------------------------------------------------------------
+
+
+def emulator(args: argparse.Namespace) -> int:
+    """Run the local emulator in the foreground."""
+    from vertex_openai.emulator import serve
+
+    serve(port=args.port, token_lifetime=args.token_lifetime,
+          write_credentials=args.write_credentials)
+    return 0
+
+
+# -- demo ----------------------------------------------------------------------------
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Show the package end to end against the emulator (or real Vertex with --live)."""
+    from vertex_openai._demo import run_demo
+
+    return run_demo(live=args.live, project=args.project, location=args.location,
+                    model=args.model)
+
+
+# -- entry point ---------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", help="Google Cloud project (default: GOOGLE_CLOUD_PROJECT / ADC)")
+    parser.add_argument("--location", help="region or 'global' (default: GOOGLE_CLOUD_LOCATION or global)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vertex-openai",
+        description="Gemini on Vertex AI through the OpenAI-compatible endpoint, for LangChain and LlamaIndex.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the demo against the bundled emulator (no Google account)")
+    _common(p)
+    p.add_argument("--live", action="store_true", help="run against real Vertex AI with ADC")
+    p.set_defaults(func=demo)
+
+    for name, func, helptext in (
+        ("doctor", doctor, "diagnose credentials, project, location and endpoint step by step"),
+        ("chat", chat, "one streamed call with the resolved settings"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        _common(p)
+        p.add_argument("--endpoint-id", default=None, help="'openapi' or a self-deployed endpoint id")
+        p.add_argument("--api-endpoint", default=None, help="host override (PSC, proxy)")
+        p.add_argument("--credentials", default=None, help="credentials JSON file (default: ADC)")
+        p.add_argument("--emulator", action="store_true", help="use the bundled local emulator")
+        if name == "chat":
+            p.add_argument("prompt")
+            p.add_argument("--thoughts", action="store_true", help="ask for and show thoughts")
+        else:
+            p.add_argument("--express", action="store_true",
+                           help="use the express-mode API key in VERTEX_API_KEY")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("emulator", help="run the local Vertex AI emulator")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
+    p.add_argument("--write-credentials", default=None, metavar="PATH",
+                   help="write a service-account key file for the emulator")
+    p.set_defaults(func=emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
