@@ -173,8 +173,13 @@ class CredentialsSource:
         given = self._given
         try:
             if given is None:
-                credentials, project = google.auth.default(scopes=list(self._scopes))
-                return credentials, project
+                adc_file = os.environ.get(CREDENTIALS_ENV_VAR)
+                if not adc_file:
+                    credentials, project = google.auth.default(scopes=list(self._scopes))
+                    return credentials, project
+                # Load the file ourselves: google.auth.default() would replace an
+                # authorized-user file's token_uri with Google's.
+                given = adc_file
             if isinstance(given, str | os.PathLike):
                 path = Path(given)
                 try:
@@ -208,8 +213,13 @@ class CredentialsSource:
         import google.auth.exceptions
 
         kind = info.get("type")
-        if kind not in ("service_account", "authorized_user", "external_account",
-                        "impersonated_service_account", "external_account_authorized_user"):
+        if kind not in (
+            "service_account",
+            "authorized_user",
+            "external_account",
+            "impersonated_service_account",
+            "external_account_authorized_user",
+        ):
             msg = (
                 f"{where} has unsupported type {kind!r}; expected a service_account, "
                 "authorized_user or external_account JSON."
@@ -397,7 +407,8 @@ class TokenProvider:
             fix = "Check the network connection to Google's token endpoint, then retry."
         else:
             fix = _ADC_HELP
-        msg = f"Could not refresh the Google access token for {self.source.describe()}: {detail}. {fix}"
+        who = self.source.describe()
+        msg = f"Could not refresh the Google access token for {who}: {detail}. {fix}"
         return VertexAuthError(msg)
 
 
@@ -481,7 +492,9 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         if endpoint.dedicated_endpoint_dns and not endpoint.base_url_override:
             dedicated = type(url)(endpoint.dedicated_endpoint_dns)
             if url.host != dedicated.host or url.port != dedicated.port:
-                url = url.copy_with(scheme=dedicated.scheme, host=dedicated.host, port=dedicated.port)
+                url = url.copy_with(
+                    scheme=dedicated.scheme, host=dedicated.host, port=dedicated.port
+                )
         if not is_trusted_host(url.host, endpoint.configured_hosts):
             msg = (
                 f"Refusing to send Google credentials to {url.host!r}: it is not a Google "
@@ -489,6 +502,9 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 "api_endpoint / base_url. Pass it explicitly as `api_endpoint` if you trust it."
             )
             raise VertexConfigError(msg)
+        if url.netloc != request.url.netloc:
+            # httpx set Host from the original URL; keep it in step with the new origin.
+            request.headers["Host"] = url.netloc.decode("ascii")
         request.url = url
         for name in _OPENAI_ONLY_HEADERS:
             request.headers.pop(name, None)
@@ -541,9 +557,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
 
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         provider = self.token_provider
-        project = provider.project if provider is not None and PROJECT_PLACEHOLDER in str(
-            request.url
-        ) else None
+        project = (
+            provider.project
+            if provider is not None and PROJECT_PLACEHOLDER in str(request.url)
+            else None
+        )
         self._target(request, project)
         token = provider.token() if provider is not None else None
         clean_url = self._sign(request, token)

@@ -33,7 +33,14 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-for _name in ("httpx", "httpx2", "openai._base_client", "openai", "httpcore.http11", "vertex_openai"):
+for _name in (
+    "httpx",
+    "httpx2",
+    "openai._base_client",
+    "openai",
+    "httpcore.http11",
+    "vertex_openai",
+):
     _logger = logging.getLogger(_name)
     if _FILTER not in _logger.filters:
         _logger.addFilter(_FILTER)

@@ -34,8 +34,11 @@ class DemoContext:
     write: Callable[..., None] = print
 
     def model_kwargs(self, **extra: Any) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.model, "project": self.project,
-                                  "location": self.location}
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "project": self.project,
+            "location": self.location,
+        }
         if self.api_endpoint:
             kwargs["api_endpoint"] = self.api_endpoint
         if self.credentials:
@@ -54,17 +57,26 @@ def _step(module: str, name: str) -> Callable[[DemoContext], str]:
 
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("LangChain: a plain call", _step("langchain_vertex_openai._demo", "plain_call")),
-    ("LangChain: streaming with thoughts shown apart",
-     _step("langchain_vertex_openai._demo", "stream_with_thoughts")),
-    ("LangChain: create_agent tool loop on Gemini 3 (thought signatures)",
-     _step("langchain_vertex_openai._demo", "agent_loop")),
-    ("LlamaIndex: query engine over the bundled sample docs",
-     _step("llama_index_vertex_openai._demo", "query_engine")),
+    (
+        "LangChain: streaming with thoughts shown apart",
+        _step("langchain_vertex_openai._demo", "stream_with_thoughts"),
+    ),
+    (
+        "LangChain: create_agent tool loop on Gemini 3 (thought signatures)",
+        _step("langchain_vertex_openai._demo", "agent_loop"),
+    ),
+    (
+        "LlamaIndex: query engine over the bundled sample docs",
+        _step("llama_index_vertex_openai._demo", "query_engine"),
+    ),
 ]
 
 
 def run_demo(
-    *, live: bool = False, project: str | None = None, location: str | None = None,
+    *,
+    live: bool = False,
+    project: str | None = None,
+    location: str | None = None,
     model: str = "google/gemini-2.5-flash",
 ) -> int:
     """Run every step; return 0 only if all of them worked."""
@@ -72,15 +84,22 @@ def run_demo(
 
     out = _Printer()
     if live:
-        ctx = DemoContext(model=model, project=project, location=location,
-                          say=out.line, write=out.write)
+        ctx = DemoContext(
+            model=model, project=project, location=location, say=out.line, write=out.write
+        )
         return _run_steps(out, ctx, emulator=None)
     # Tokens live 4 s here (an hour on Vertex), so the demo shows refreshes happening.
     with local_emulator(token_lifetime=4.0) as (emu, key):
         out.line(f"Local Vertex AI emulator on {emu.url} (tokens live 4 s)", "bold")
-        ctx = DemoContext(model=model, project=emu.project, location="us-central1",
-                          api_endpoint=emu.url, credentials=str(key),
-                          say=out.line, write=out.write)
+        ctx = DemoContext(
+            model=model,
+            project=emu.project,
+            location="us-central1",
+            api_endpoint=emu.url,
+            credentials=str(key),
+            say=out.line,
+            write=out.write,
+        )
         return _run_steps(out, ctx, emulator=emu)
 
 
@@ -102,8 +121,10 @@ def _run_steps(out: Any, ctx: DemoContext, emulator: Any) -> int:
             out.status(True, title, summary)
     out.line()
     verdict = "all steps worked" if not failed else f"{failed} step(s) failed"
-    out.line(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.",
-             "bold green" if not failed else "bold red")
+    out.line(
+        f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.",
+        "bold green" if not failed else "bold red",
+    )
     return 1 if failed else 0
 
 
@@ -118,6 +139,7 @@ def _refresh_step(ctx: DemoContext, emulator: Any) -> str:
         msg = "no refresh happened"
         raise RuntimeError(msg)
     rejected = [r for r in emulator.requests if r.status == 401 and r not in failures]
-    ctx.say(f"   tokens issued so far: {after}; requests sent with an expired token: "
-            f"{len(rejected)}")
+    ctx.say(
+        f"   tokens issued so far: {after}; requests sent with an expired token: {len(rejected)}"
+    )
     return f"token refreshed before expiry ({after - before} new)"

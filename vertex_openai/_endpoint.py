@@ -3,7 +3,8 @@
 Vertex serves the OpenAI-compatible API under an endpoint resource:
 
 * Gemini and partner (MaaS) models: ``.../endpoints/openapi``
-* self-deployed Model Garden endpoints: ``.../endpoints/{ENDPOINT_ID}`` (numeric or ``mg-endpoint-...``)
+* self-deployed Model Garden endpoints: ``.../endpoints/{ENDPOINT_ID}``
+  (numeric or ``mg-endpoint-...``)
 * dedicated endpoints: the same path on their own ``*.prediction.vertexai.goog`` host
 
 See https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview.
@@ -132,8 +133,10 @@ def _normalize_api_endpoint(api_endpoint: str) -> str:
     if "://" not in value:
         value = f"https://{value}"
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not _HOST_RE.match(
-        parts.netloc
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or not _HOST_RE.match(parts.netloc)
     ):
         msg = (
             f"Malformed api_endpoint {api_endpoint!r}: pass a host such as "
@@ -183,7 +186,7 @@ class VertexEndpoint:
     endpoint_id: str = DEFAULT_ENDPOINT_ID
     api_version: str = DEFAULT_API_VERSION
     api_endpoint: str | None = None
-    """Origin override (``scheme://host[:port]``): Private Service Connect, proxies, the emulator."""
+    """Origin override (``scheme://host[:port]``): Private Service Connect, proxies, emulator."""
     dedicated_endpoint_dns: str | None = None
     """Origin of a dedicated endpoint; wins over ``api_endpoint`` and the shared host."""
     base_url_override: str | None = None
@@ -309,4 +312,6 @@ class VertexEndpoint:
 
     def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
         """A copy that sends to a dedicated endpoint host learned from Vertex."""
-        return VertexEndpoint(**{**self.__dict__, "dedicated_endpoint_dns": parse_dedicated_dns(dns)})
+        return VertexEndpoint(
+            **{**self.__dict__, "dedicated_endpoint_dns": parse_dedicated_dns(dns)}
+        )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import openai
 
 __all__ = [
     "VertexAuthError",
     "VertexConfigError",
+    "describe_vertex_error",
+    "readable_status_error",
     "redact",
 ]
 
@@ -37,3 +41,191 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "<redacted>")
     return text
+
+
+# --------------------------------------------------------------------------- Vertex errors
+
+_CANONICAL_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_DEDICATED_DNS = re.compile(r"([A-Za-z0-9.-]+\.prediction\.vertexai\.goog)")
+_MAX_MESSAGE = 2000
+
+
+def _error_object(body: object) -> tuple[dict[str, Any], str | None]:
+    """Dig the Google error object out of a body: dict, `[{"error": ...}]`, JSON text, HTML."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        text = body.strip()
+        try:
+            body = json.loads(text)
+        except ValueError:
+            if "<html" in text.lower() or "<!doctype" in text.lower():
+                title = _HTML_TITLE.search(text)
+                page = re.sub(r"\s+", " ", title.group(1)).strip() if title else "an HTML page"
+                return {}, f"HTML error page ({page})"
+            return {}, text[:_MAX_MESSAGE] or None
+    if isinstance(body, list) and body:
+        body = body[0]  # Vertex wraps compat-handler errors in a one-element list (§6.1)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            message = inner.get("message")
+            return inner, message if isinstance(message, str) else None
+        if isinstance(inner, str):
+            return body, inner
+    return {}, None
+
+
+def _details_reasons(error: dict[str, Any]) -> set[str]:
+    reasons: set[str] = set()
+    for detail in error.get("details") or ():
+        if isinstance(detail, dict) and isinstance(detail.get("reason"), str):
+            reasons.add(detail["reason"])
+    return reasons
+
+
+def _hint(status_code: int, status: str, message: str, reasons: set[str], html: bool) -> str | None:
+    text = message.lower()
+    if html and status_code == 404:
+        return (
+            "the URL is not a Vertex chat completions route. Vertex serves only "
+            "'.../endpoints/openapi/chat/completions' (or '.../endpoints/<ENDPOINT_ID>/"
+            "chat/completions'); check base_url, api_version and endpoint_id"
+        )
+    if "thought_signature" in text and "missing" in text:
+        return (
+            "Gemini 3 requires each function call of the current turn to be replayed with the "
+            "thought_signature it came with. Send the assistant message back unchanged (the "
+            "vertex-openai chat models do this for messages they produced); for hand-built "
+            "histories use the signature 'skip_thought_signature_validator'"
+        )
+    if "corrupted thought signature" in text:
+        return (
+            "a thought signature was altered or produced by a different model; do not replay "
+            "signatures across models. Drop them (or use 'skip_thought_signature_validator') "
+            "when switching models"
+        )
+    if "reasoning_effort" in text:
+        return (
+            "Vertex accepts reasoning_effort 'minimal', 'low', 'medium' or 'high', and not "
+            "together with thinking_config. To turn thinking off use "
+            "thinking_config={'thinking_budget': 0} where the model allows it (Gemini 2.5 "
+            "Flash / Flash-Lite)"
+        )
+    if "multiple candidates" in text:
+        return "this model returns one candidate only; use n=1"
+    if "dedicated" in text and ("dns" in text or "endpoint" in text):
+        dns = _DEDICATED_DNS.search(message)
+        where = f" ('{dns.group(1)}')" if dns else ""
+        return (
+            f"this is a dedicated endpoint; send requests to its dedicated DNS name{where} "
+            "with dedicated_endpoint_dns=..., not to aiplatform.googleapis.com"
+        )
+    if "api keys are not supported" in text:
+        return (
+            "this route expects an OAuth2 access token. Use credentials (ADC or a service "
+            "account), or pass an express-mode key as api_key=... so it is sent as ?key=..."
+        )
+    if status_code == 401 or status == "UNAUTHENTICATED":
+        return (
+            "the access token was rejected (expired, revoked, or not an OAuth2 token). Check "
+            "the credentials in use (GOOGLE_APPLICATION_CREDENTIALS, or run 'gcloud auth "
+            "application-default login'); an express-mode API key must be passed as api_key=..."
+        )
+    if "billing" in text or "BILLING_DISABLED" in reasons:
+        return "enable billing for the project (Vertex AI needs an active billing account)"
+    if status_code == 403 or status == "PERMISSION_DENIED":
+        return (
+            "the principal needs the 'aiplatform.endpoints.predict' permission (role "
+            "roles/aiplatform.user) on the project, the Vertex AI API must be enabled, and "
+            "the project must have billing enabled"
+        )
+    if "publisher model" in text or (status_code == 404 and "not found" in text):
+        return (
+            "check the model id is publisher-prefixed (e.g. 'google/gemini-2.5-flash', "
+            "'meta/llama-3.3-70b-instruct-maas') and served in this location: try "
+            "location='global' or a region where the model is available (partner models are "
+            "region-bound), and check the project has access to it"
+        )
+    if "schema" in text or "unknown name" in text or "invalid json payload" in text:
+        return (
+            "Gemini accepts an OpenAPI subset for tool parameters (no $ref, "
+            "additionalProperties, const, ...); the vertex-openai chat models sanitize tool "
+            "schemas, so pass the schema through them"
+        )
+    if "cached" in text and "global" in text:
+        return "context caching is not available on the global endpoint; use a region"
+    if status_code == 429 or status == "RESOURCE_EXHAUSTED":
+        return (
+            "quota exhausted. Retry later with backoff (raise max_retries), request a quota "
+            "increase (https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429), "
+            "or use location='global', which spreads load across regions"
+        )
+    if status_code in (500, 502, 503, 504) or status in ("INTERNAL", "UNAVAILABLE"):
+        return (
+            "a transient Vertex server error; retry (the openai SDK retries up to "
+            "max_retries times) or try another region or location='global'"
+        )
+    return None
+
+
+def describe_vertex_error(status_code: int, body: object) -> str:
+    """Turn a Vertex error response into one readable sentence with a hint.
+
+    Args:
+        status_code: The HTTP status.
+        body: The response body: a dict (`{"error": {...}}` or the inner error object,
+            as openai's `APIStatusError.body`), a one-element list of those (fact sheet
+            §6.1), JSON text, an HTML page, or None.
+
+    Returns:
+        E.g. "Vertex AI returned 400 INVALID_ARGUMENT: <message>. Hint: <what to do>."
+        (secrets are not redacted here; see `readable_status_error`).
+    """
+    error, message = _error_object(body)
+    html = bool(message and message.startswith("HTML error page"))
+    status = error.get("status") if isinstance(error.get("status"), str) else None
+    status = status or _CANONICAL_STATUS.get(status_code, "")
+    message = (message or "").strip()[:_MAX_MESSAGE] or "(no error message)"
+    if not message.endswith((".", "!", "?")):
+        message += "."
+    head = f"Vertex AI returned {status_code}{' ' + status if status else ''}: {message}"
+    hint = _hint(status_code, status, message, _details_reasons(error), html)
+    return f"{head} Hint: {hint}." if hint else head
+
+
+def readable_status_error(exc: openai.APIStatusError) -> openai.APIStatusError:
+    """A copy of an openai status error whose message explains the Vertex error.
+
+    Args:
+        exc: The exception raised by the openai SDK.
+
+    Returns:
+        A new exception of the same class with the same `response` and `body`, and a
+        redacted message from `describe_vertex_error`; `exc` itself if it was already
+        converted. Raise it with `raise readable_status_error(e) from e`.
+    """
+    if getattr(exc, "_vertex_readable", False):
+        return exc
+    body = exc.body if exc.body is not None else exc.message
+    message = redact(describe_vertex_error(exc.status_code, body))
+    try:
+        new = type(exc)(message, response=exc.response, body=exc.body)
+    except TypeError:  # a subclass with a different constructor
+        new = openai.APIStatusError(message, response=exc.response, body=exc.body)
+    new._vertex_readable = True  # type: ignore[attr-defined]
+    return new

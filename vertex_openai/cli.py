@@ -14,8 +14,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from vertex_openai._constants import DEFAULT_THOUGHT_TAG_MARKER
-
 __all__ = ["main"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
@@ -75,15 +73,29 @@ def doctor(args: argparse.Namespace) -> int:
     if args.emulator:
         with local_emulator() as (emu, key):
             out.line(f"Using the local emulator at {emu.url}")
-            return _doctor(out, args, api_endpoint=emu.url, credentials=str(key),
-                           project=args.project or emu.project)
-    return _doctor(out, args, api_endpoint=args.api_endpoint, credentials=args.credentials,
-                   project=args.project)
+            return _doctor(
+                out,
+                args,
+                api_endpoint=emu.url,
+                credentials=str(key),
+                project=args.project or emu.project,
+            )
+    return _doctor(
+        out,
+        args,
+        api_endpoint=args.api_endpoint,
+        credentials=args.credentials,
+        project=args.project,
+    )
 
 
 def _doctor(
-    out: _Printer, args: argparse.Namespace, *, api_endpoint: str | None,
-    credentials: str | None, project: str | None,
+    out: _Printer,
+    args: argparse.Namespace,
+    *,
+    api_endpoint: str | None,
+    credentials: str | None,
+    project: str | None,
 ) -> int:
     from vertex_openai import VertexAuthError, VertexConfigError, VertexConnection
     from vertex_openai._errors import describe_vertex_error
@@ -91,8 +103,11 @@ def _doctor(
     failures = 0
     try:
         conn = VertexConnection(
-            project=project, location=args.location, endpoint_id=args.endpoint_id,
-            api_endpoint=api_endpoint, credentials=credentials,
+            project=project,
+            location=args.location,
+            endpoint_id=args.endpoint_id,
+            api_endpoint=api_endpoint,
+            credentials=credentials,
             api_key=os.environ.get("VERTEX_API_KEY") if args.express else None,
         )
     except VertexConfigError as err:
@@ -115,8 +130,9 @@ def _doctor(
                 conn.router.learn_project(creds_project)
                 out.status(True, "project", f"{creds_project} (from the credentials)")
             else:
-                out.status(False, "project", "not set",
-                           "pass --project or set GOOGLE_CLOUD_PROJECT")
+                out.status(
+                    False, "project", "not set", "pass --project or set GOOGLE_CLOUD_PROJECT"
+                )
                 return 1
         else:
             out.status(True, "project", f"{endpoint.project} (from {endpoint.project_source})")
@@ -135,17 +151,23 @@ def _doctor(
 
         client = conn.openai_client(max_retries=0, timeout=60)
         reply = client.chat.completions.create(
-            model=_model_id(args.model, conn), messages=[{"role": "user", "content": "Say OK"}],
+            model=_model_id(args.model, conn),
+            messages=[{"role": "user", "content": "Say OK"}],
             max_tokens=16,
         )
-        out.status(True, "test request", f"{reply.model}: {(reply.choices[0].message.content or '').strip()[:60]!r}")
+        out.status(
+            True,
+            "test request",
+            f"{reply.model}: {(reply.choices[0].message.content or '').strip()[:60]!r}",
+        )
     except openai.APIStatusError as err:
         failures += 1
         out.status(False, "test request", describe_vertex_error(err.status_code, err.body))
     except (openai.APIConnectionError, VertexAuthError, VertexConfigError) as err:
         failures += 1
-        out.status(False, "test request", str(err),
-                   "check the network, --location and --api-endpoint")
+        out.status(
+            False, "test request", str(err), "check the network, --location and --api-endpoint"
+        )
     return 1 if failures else 0
 
 
@@ -163,15 +185,29 @@ def chat(args: argparse.Namespace) -> int:
     out = _Printer()
     if args.emulator:
         with local_emulator() as (emu, key):
-            return _chat(out, args, api_endpoint=emu.url, credentials=str(key),
-                         project=args.project or emu.project)
-    return _chat(out, args, api_endpoint=args.api_endpoint, credentials=args.credentials,
-                 project=args.project)
+            return _chat(
+                out,
+                args,
+                api_endpoint=emu.url,
+                credentials=str(key),
+                project=args.project or emu.project,
+            )
+    return _chat(
+        out,
+        args,
+        api_endpoint=args.api_endpoint,
+        credentials=args.credentials,
+        project=args.project,
+    )
 
 
 def _chat(
-    out: _Printer, args: argparse.Namespace, *, api_endpoint: str | None,
-    credentials: str | None, project: str | None,
+    out: _Printer,
+    args: argparse.Namespace,
+    *,
+    api_endpoint: str | None,
+    credentials: str | None,
+    project: str | None,
 ) -> int:
     import openai
 
@@ -181,17 +217,27 @@ def _chat(
     from vertex_openai._messages import StreamAccumulator
 
     try:
-        conn = VertexConnection(project=project, location=args.location,
-                                endpoint_id=args.endpoint_id, api_endpoint=api_endpoint,
-                                credentials=credentials)
+        conn = VertexConnection(
+            project=project,
+            location=args.location,
+            endpoint_id=args.endpoint_id,
+            api_endpoint=api_endpoint,
+            credentials=credentials,
+        )
         settings = VertexRequestSettings(
-            model=args.model, endpoint_id=conn.endpoint.endpoint_id,
+            model=args.model,
+            endpoint_id=conn.endpoint.endpoint_id,
             location=conn.endpoint.location,
             thinking_config={"include_thoughts": True} if args.thoughts else None,
         )
         params = prepare_chat_request(
-            {"model": args.model, "messages": [{"role": "user", "content": args.prompt}],
-             "stream": True}, settings)
+            {
+                "model": args.model,
+                "messages": [{"role": "user", "content": args.prompt}],
+                "stream": True,
+            },
+            settings,
+        )
         client = conn.openai_client(timeout=120)
         accumulator = StreamAccumulator(_marker(params))
         for chunk in client.chat.completions.create(**params):
@@ -225,8 +271,9 @@ def emulator(args: argparse.Namespace) -> int:
     """Run the local emulator in the foreground."""
     from vertex_openai.emulator import serve
 
-    serve(port=args.port, token_lifetime=args.token_lifetime,
-          write_credentials=args.write_credentials)
+    serve(
+        port=args.port, token_lifetime=args.token_lifetime, write_credentials=args.write_credentials
+    )
     return 0
 
 
@@ -237,23 +284,31 @@ def demo(args: argparse.Namespace) -> int:
     """Show the package end to end against the emulator (or real Vertex with --live)."""
     from vertex_openai._demo import run_demo
 
-    return run_demo(live=args.live, project=args.project, location=args.location,
-                    model=args.model)
+    return run_demo(live=args.live, project=args.project, location=args.location, model=args.model)
 
 
 # -- entry point ---------------------------------------------------------------------
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project", help="Google Cloud project (default: GOOGLE_CLOUD_PROJECT / ADC)")
-    parser.add_argument("--location", help="region or 'global' (default: GOOGLE_CLOUD_LOCATION or global)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--project", help="Google Cloud project (default: GOOGLE_CLOUD_PROJECT / ADC)"
+    )
+    parser.add_argument(
+        "--location", help="region or 'global' (default: GOOGLE_CLOUD_LOCATION or global)"
+    )
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vertex-openai",
-        description="Gemini on Vertex AI through the OpenAI-compatible endpoint, for LangChain and LlamaIndex.",
+        description=(
+            "Gemini on Vertex AI through the OpenAI-compatible endpoint, "
+            "for LangChain and LlamaIndex."
+        ),
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -268,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=helptext)
         _common(p)
-        p.add_argument("--endpoint-id", default=None, help="'openapi' or a self-deployed endpoint id")
+        p.add_argument(
+            "--endpoint-id", default=None, help="'openapi' or a self-deployed endpoint id"
+        )
         p.add_argument("--api-endpoint", default=None, help="host override (PSC, proxy)")
         p.add_argument("--credentials", default=None, help="credentials JSON file (default: ADC)")
         p.add_argument("--emulator", action="store_true", help="use the bundled local emulator")
@@ -276,15 +333,22 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("prompt")
             p.add_argument("--thoughts", action="store_true", help="ask for and show thoughts")
         else:
-            p.add_argument("--express", action="store_true",
-                           help="use the express-mode API key in VERTEX_API_KEY")
+            p.add_argument(
+                "--express",
+                action="store_true",
+                help="use the express-mode API key in VERTEX_API_KEY",
+            )
         p.set_defaults(func=func)
 
     p = sub.add_parser("emulator", help="run the local Vertex AI emulator")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--token-lifetime", type=float, default=3600.0, help="seconds")
-    p.add_argument("--write-credentials", default=None, metavar="PATH",
-                   help="write a service-account key file for the emulator")
+    p.add_argument(
+        "--write-credentials",
+        default=None,
+        metavar="PATH",
+        help="write a service-account key file for the emulator",
+    )
     p.set_defaults(func=emulator)
     return parser
 

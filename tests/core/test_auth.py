@@ -56,7 +56,9 @@ def fast_emulator(short_lived: Emulator) -> Emulator:
 # -- credential kinds ---------------------------------------------------------------
 
 
-def test_service_account_file_refreshes_and_signs(emulator: Emulator, sa_file: pathlib.Path) -> None:
+def test_service_account_file_refreshes_and_signs(
+    emulator: Emulator, sa_file: pathlib.Path
+) -> None:
     conn = connect(emulator, credentials=str(sa_file))
     assert ask(conn)
     recorded = emulator.requests[-1]
@@ -71,7 +73,9 @@ def test_service_account_dict(emulator: Emulator) -> None:
     assert emulator.token_grants.get("jwt-bearer") == 1
 
 
-def test_authorized_user_file_honours_its_token_uri(emulator: Emulator, tmp_path: pathlib.Path) -> None:
+def test_authorized_user_file_honours_its_token_uri(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
     path = emulator.write_authorized_user_file(tmp_path / "adc.json")
     conn = connect(emulator, credentials=str(path))
     assert ask(conn)
@@ -121,7 +125,9 @@ def test_construction_does_no_io(emulator: Emulator) -> None:
     # A missing file is only read on the first request.
     conn = connect(emulator, credentials="/nonexistent/key.json")
     assert emulator.requests == []
-    with pytest.raises(VertexAuthError, match=r"Cannot read credentials file /nonexistent/key\.json"):
+    with pytest.raises(
+        VertexAuthError, match=r"Cannot read credentials file /nonexistent/key\.json"
+    ):
         ask(conn)
     assert emulator.requests == []
 

@@ -48,7 +48,9 @@ def test_self_deployed_endpoint(endpoint_id: str) -> None:
 def test_dedicated_endpoint_explicit() -> None:
     dns = "2224094319688548252.europe-west4-841529064496.prediction.vertexai.goog"
     endpoint = resolve(
-        project="p1", location="europe-west4", endpoint_id="2224094319688548252",
+        project="p1",
+        location="europe-west4",
+        endpoint_id="2224094319688548252",
         dedicated_endpoint_dns=dns,
     )
     assert endpoint.base_url == (
@@ -66,13 +68,19 @@ def test_api_endpoint_override_keeps_the_path() -> None:
 
 
 def test_base_url_wins() -> None:
-    endpoint = resolve(project="p1", base_url="https://proxy.example.com/vertex/", location="us-central1")
+    endpoint = resolve(
+        project="p1", base_url="https://proxy.example.com/vertex/", location="us-central1"
+    )
     assert endpoint.base_url == "https://proxy.example.com/vertex"
 
 
 def test_env_vars_in_google_order() -> None:
-    env = {"GCLOUD_PROJECT": "from-gcloud", "GOOGLE_CLOUD_PROJECT": "from-google",
-           "GOOGLE_CLOUD_REGION": "asia-northeast1", "CLOUD_ML_REGION": "us-east1"}
+    env = {
+        "GCLOUD_PROJECT": "from-gcloud",
+        "GOOGLE_CLOUD_PROJECT": "from-google",
+        "GOOGLE_CLOUD_REGION": "asia-northeast1",
+        "CLOUD_ML_REGION": "us-east1",
+    }
     endpoint = resolve(environ=env)
     assert endpoint.project == "from-google"
     assert endpoint.project_source == "environment variable GOOGLE_CLOUD_PROJECT"

@@ -23,8 +23,14 @@ def _imported_modules(package: str) -> set[str]:
 
 def test_core_source_imports_no_framework() -> None:
     imported = _imported_modules("vertex_openai")
-    assert not imported & {"langchain", "langchain_core", "langchain_openai", "llama_index",
-                           "langchain_vertex_openai", "llama_index_vertex_openai"}
+    assert not imported & {
+        "langchain",
+        "langchain_core",
+        "langchain_openai",
+        "llama_index",
+        "langchain_vertex_openai",
+        "llama_index_vertex_openai",
+    }
 
 
 def test_framework_packages_do_not_import_each_other() -> None:

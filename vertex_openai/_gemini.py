@@ -1,0 +1,747 @@
+"""Typed Gemini extras and `prepare_chat_request()`, the one place a `create()` call is shaped.
+
+Gemini-specific settings travel in the request JSON as `"extra_body": {"google": {...}}`
+(fact sheet §3.1). The openai SDK merges its `extra_body` argument into the top level of
+the JSON, so the SDK argument must be double-wrapped:
+`create(..., extra_body={"extra_body": {"google": {...}}})`. Vertex silently ignores
+unknown top-level keys, so a `safety_settings` that ends up at the top level (LangChain
+`model_kwargs`, LlamaIndex `additional_kwargs`) is lost without an error; this module
+moves every such key to the one canonical place.
+
+Precedence when the same Google key is given several times (lowest first):
+
+1. `VertexRequestSettings` (the model object's typed fields);
+2. the `extra_body` forms in the params, in this order: Google keys put directly in
+   `extra_body`, `extra_body["google"]` (single-wrapped by mistake), Google keys put
+   directly in `extra_body["extra_body"]`, `extra_body["extra_body"]["google"]` (the
+   documented form);
+3. a top-level `google` dict in the params (Vertex also accepts that form, §3.1);
+4. Google keys at the top level of the params (per-call kwargs / model_kwargs).
+
+The framework classes pass params in which call values already override instance
+values; `prepare_chat_request` only has to rank explicit params above `settings`.
+Dict values merge deeply (e.g. `thinking_config` keys from different levels combine).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypedDict
+
+from vertex_openai._constants import (
+    DEFAULT_ENDPOINT_ID,
+    DEFAULT_LOCATION,
+    DEFAULT_THOUGHT_TAG_MARKER,
+)
+from vertex_openai._errors import VertexConfigError
+from vertex_openai._messages import prepare_wire_messages
+from vertex_openai._models import ModelInfo, is_self_deployed, model_info, normalize_model_id
+from vertex_openai._schema import sanitize_response_schema, sanitize_tool_schema
+from vertex_openai._thoughts import validate_marker
+
+__all__ = [
+    "GOOGLE_KEYS",
+    "HARM_CATEGORIES",
+    "HARM_THRESHOLDS",
+    "REASONING_EFFORTS",
+    "THINKING_LEVELS",
+    "SafetySetting",
+    "VertexRequestSettings",
+    "deep_merge",
+    "effective_thought_marker",
+    "normalize_reasoning_effort",
+    "normalize_safety_settings",
+    "normalize_thinking_config",
+    "prepare_chat_request",
+]
+
+HARM_CATEGORIES = (
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_CIVIC_INTEGRITY",
+    "HARM_CATEGORY_IMAGE_HATE",
+    "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT",
+    "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_JAILBREAK",
+)
+"""Accepted `safety_settings` categories (fact sheet §3.2, plus Vertex's image and
+jailbreak categories). `HARM_CATEGORY_UNSPECIFIED` is deliberately not accepted."""
+
+HARM_THRESHOLDS = (
+    "BLOCK_LOW_AND_ABOVE",
+    "BLOCK_MEDIUM_AND_ABOVE",
+    "BLOCK_ONLY_HIGH",
+    "BLOCK_NONE",
+    "OFF",
+)
+"""Accepted `safety_settings` thresholds (fact sheet §3.2)."""
+
+HARM_BLOCK_METHODS = ("SEVERITY", "PROBABILITY")
+"""Optional `method` of a Vertex safety setting."""
+
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
+"""Gemini 3 `thinking_config.thinking_level` values (fact sheet §3.2)."""
+
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+"""Accepted `reasoning_effort` values; `none` is turned into `thinking_budget: 0`."""
+
+GOOGLE_KEYS = frozenset(
+    {
+        "safety_settings",
+        "cached_content",
+        "thinking_config",
+        "thought_tag_marker",
+        "stream_function_call_arguments",
+        "media_resolution",
+        "model_safety_settings",
+    }
+)
+"""`extra_body.google` fields (fact sheet §3.2) that are moved there from wherever they
+were put. `google.tools` (native Gemini tools) is kept when given inside a `google` dict
+but never taken from the top level, where `tools` means OpenAI tools."""
+
+_THINKING_KEYS = {
+    "include_thoughts": "include_thoughts",
+    "includeThoughts": "include_thoughts",
+    "thinking_budget": "thinking_budget",
+    "thinkingBudget": "thinking_budget",
+    "thinking_level": "thinking_level",
+    "thinkingLevel": "thinking_level",
+}
+_SAFETY_KEYS = {"category": "category", "threshold": "threshold", "method": "method"}
+
+
+class SafetySetting(TypedDict, total=False):
+    """One Gemini safety setting: `{"category": ..., "threshold": ...}` (`method` optional)."""
+
+    category: str
+    threshold: str
+    method: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge two mappings recursively; `override` wins, nested mappings are merged.
+
+    Args:
+        base: Lower-precedence values (not mutated).
+        override: Higher-precedence values (not mutated).
+
+    Returns:
+        A new dict. Lists and other values from `override` replace those in `base`.
+    """
+    out: dict[str, Any] = {k: copy.deepcopy(v) for k, v in base.items()}
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = deep_merge(current, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _enum_text(value: Any) -> Any:
+    if isinstance(value, Enum):
+        value = value.value if isinstance(value.value, str) else value.name
+    return value
+
+
+def _listing(values: Sequence[str]) -> str:
+    return ", ".join(values)
+
+
+def _normalize_category(value: Any) -> str:
+    text = _enum_text(value)
+    if isinstance(text, str):
+        upper = text.strip().upper()
+        candidate = upper if upper.startswith("HARM_CATEGORY_") else f"HARM_CATEGORY_{upper}"
+        if candidate in HARM_CATEGORIES:
+            return candidate
+    msg = (
+        f"Unknown safety category {value!r}. Allowed categories: {_listing(HARM_CATEGORIES)} "
+        "(the 'HARM_CATEGORY_' prefix may be omitted)."
+    )
+    raise VertexConfigError(msg)
+
+
+def _normalize_threshold(value: Any) -> str:
+    text = _enum_text(value)
+    if isinstance(text, str):
+        upper = text.strip().upper()
+        candidate = upper if upper in HARM_THRESHOLDS else f"BLOCK_{upper}"
+        if candidate in HARM_THRESHOLDS:
+            return candidate
+    msg = f"Unknown safety threshold {value!r}. Allowed thresholds: {_listing(HARM_THRESHOLDS)}."
+    raise VertexConfigError(msg)
+
+
+def _normalize_method(value: Any) -> str:
+    text = _enum_text(value)
+    if isinstance(text, str) and text.strip().upper() in HARM_BLOCK_METHODS:
+        return text.strip().upper()
+    msg = f"Unknown safety method {value!r}. Allowed methods: {_listing(HARM_BLOCK_METHODS)}."
+    raise VertexConfigError(msg)
+
+
+def _setting_items(item: Any) -> Mapping[str, Any]:
+    if isinstance(item, Mapping):
+        return item
+    # Objects with attributes (google-genai `SafetySetting`, dataclasses).
+    found = {k: getattr(item, k) for k in _SAFETY_KEYS if getattr(item, k, None) is not None}
+    if "category" in found:
+        return found
+    msg = (
+        f"Invalid safety setting {item!r}: expected {{'category': ..., 'threshold': ...}}, "
+        "e.g. {'category': 'HARM_CATEGORY_DANGEROUS_CONTENT', 'threshold': 'BLOCK_ONLY_HIGH'}."
+    )
+    raise VertexConfigError(msg)
+
+
+def normalize_safety_settings(value: Any) -> list[dict[str, str]] | None:
+    """Validate safety settings and return them in wire form.
+
+    Args:
+        value: None; a list of `{"category", "threshold"[, "method"]}` dicts (or objects
+            with those attributes); or a `{category: threshold}` mapping. Case and the
+            `HARM_CATEGORY_` / `BLOCK_` prefixes are forgiving.
+
+    Returns:
+        A list of `{"category": ..., "threshold": ...}` dicts, or None for None.
+
+    Raises:
+        VertexConfigError: For unknown categories, thresholds or keys; the message lists
+            the allowed values.
+    """
+    if value is None:
+        return None
+    if isinstance(value, Mapping) and not ({"category", "threshold"} & set(value)):
+        items: list[Any] = [{"category": k, "threshold": v} for k, v in value.items()]
+    elif isinstance(value, Mapping):
+        items = [value]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        msg = (
+            f"safety_settings must be a list of {{'category', 'threshold'}} dicts or a "
+            f"{{category: threshold}} mapping, got {type(value).__name__}."
+        )
+        raise VertexConfigError(msg)
+    out: list[dict[str, str]] = []
+    for item in items:
+        setting = _setting_items(item)
+        unknown = sorted(set(setting) - set(_SAFETY_KEYS))
+        if unknown:
+            msg = f"Unknown safety setting key(s) {unknown}; allowed: category, threshold, method."
+            raise VertexConfigError(msg)
+        if "threshold" not in setting:
+            msg = (
+                f"Safety setting {dict(setting)!r} has no threshold. Allowed thresholds: "
+                f"{_listing(HARM_THRESHOLDS)}."
+            )
+            raise VertexConfigError(msg)
+        entry = {
+            "category": _normalize_category(setting.get("category")),
+            "threshold": _normalize_threshold(setting["threshold"]),
+        }
+        if setting.get("method") is not None:
+            entry["method"] = _normalize_method(setting["method"])
+        out.append(entry)
+    return out
+
+
+def normalize_thinking_config(value: Any) -> dict[str, Any] | None:
+    """Validate a Gemini `thinking_config` and return it with snake_case keys.
+
+    Args:
+        value: None or a mapping with `include_thoughts` (bool), `thinking_budget` (int,
+            -1 = dynamic, 0 = off where allowed) and/or `thinking_level`
+            (minimal|low|medium|high, Gemini 3); camelCase keys are accepted.
+
+    Returns:
+        A new dict, or None for None.
+
+    Raises:
+        VertexConfigError: For unknown keys, wrong types, or both budget and level.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        dump = getattr(value, "model_dump", None)
+        if not callable(dump):
+            msg = (
+                f"thinking_config must be a dict such as {{'include_thoughts': True, "
+                f"'thinking_budget': 1024}}, got {type(value).__name__}."
+            )
+            raise VertexConfigError(msg)
+        value = {k: v for k, v in dump().items() if v is not None}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = _THINKING_KEYS.get(key)
+        if name is None:
+            msg = (
+                f"Unknown thinking_config key {key!r}; allowed: include_thoughts, "
+                "thinking_budget, thinking_level."
+            )
+            raise VertexConfigError(msg)
+        if item is None:
+            continue
+        out[name] = item
+    if "include_thoughts" in out and not isinstance(out["include_thoughts"], bool):
+        got = out["include_thoughts"]
+        msg = f"thinking_config.include_thoughts must be True or False, got {got!r}."
+        raise VertexConfigError(msg)
+    budget = out.get("thinking_budget")
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int) or budget < -1
+    ):
+        msg = (
+            f"thinking_config.thinking_budget must be an integer >= -1 (-1 = dynamic, 0 = off "
+            f"where the model allows it), got {budget!r}."
+        )
+        raise VertexConfigError(msg)
+    level = out.get("thinking_level")
+    if level is not None:
+        level_text = _enum_text(level)
+        if not isinstance(level_text, str) or level_text.lower() not in THINKING_LEVELS:
+            msg = (
+                f"thinking_config.thinking_level must be one of {_listing(THINKING_LEVELS)}, "
+                f"got {level!r}."
+            )
+            raise VertexConfigError(msg)
+        out["thinking_level"] = level_text.lower()
+    if budget is not None and level is not None:
+        msg = (
+            "thinking_config cannot set both thinking_budget and thinking_level (Vertex "
+            "returns 400); use thinking_level for Gemini 3 and thinking_budget for Gemini 2.5."
+        )
+        raise VertexConfigError(msg)
+    return out
+
+
+def normalize_reasoning_effort(value: Any) -> str | None:
+    """Validate a `reasoning_effort` value.
+
+    Args:
+        value: None or one of none|minimal|low|medium|high (case-insensitive).
+
+    Returns:
+        The lower-case value, or None.
+
+    Raises:
+        VertexConfigError: For any other value.
+    """
+    if value is None:
+        return None
+    text = _enum_text(value)
+    if isinstance(text, str) and text.strip().lower() in REASONING_EFFORTS:
+        return text.strip().lower()
+    msg = (
+        f"Invalid reasoning_effort {value!r}: use one of {_listing(REASONING_EFFORTS)} "
+        "('none' turns thinking off where the model allows it)."
+    )
+    raise VertexConfigError(msg)
+
+
+def _normalize_google(google: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(google)
+    if "thinking_config" in out:
+        tc = normalize_thinking_config(out["thinking_config"])
+        if tc is None:
+            del out["thinking_config"]
+        else:
+            out["thinking_config"] = tc
+    if "safety_settings" in out:
+        ss = normalize_safety_settings(out["safety_settings"])
+        if ss is None:
+            del out["safety_settings"]
+        else:
+            out["safety_settings"] = ss
+    marker = out.get("thought_tag_marker")
+    if marker is None:
+        out.pop("thought_tag_marker", None)
+    else:
+        validate_marker(marker)
+    cached = out.get("cached_content")
+    if cached is None:
+        out.pop("cached_content", None)
+    elif not isinstance(cached, str) or not cached:
+        msg = (
+            f"cached_content must be a cache resource name such as "
+            f"'projects/P/locations/us-central1/cachedContents/123', got {cached!r}."
+        )
+        raise VertexConfigError(msg)
+    return out
+
+
+def _check_cached_content_location(google: Mapping[str, Any], location: str | None) -> None:
+    # Context caching is regional only (fact sheet §1.1, NB-intro).
+    if google.get("cached_content") and (location or "").lower() == "global":
+        msg = (
+            "context caching is not available on the global endpoint; use a region such as "
+            "us-central1 (location='us-central1') for requests with cached_content="
+            f"{google['cached_content']!r}."
+        )
+        raise VertexConfigError(msg)
+
+
+def _apply_reasoning_effort(
+    effort: str | None, google: dict[str, Any], info: ModelInfo | None
+) -> str | None:
+    """Map `reasoning_effort` for Gemini; returns the value to send (or None).
+
+    `none` is not accepted by Vertex ("Expected 'reasoning_effort' to be one of
+    'high','low','medium','minimal'", fact sheet §4.1); it becomes
+    `thinking_config.thinking_budget = 0` where the model can turn thinking off.
+    """
+    if effort != "none" or info is None or not info.is_gemini:
+        return effort
+    if info.can_disable_thinking:
+        google["thinking_config"] = {**google.get("thinking_config", {}), "thinking_budget": 0}
+        return None
+    if not info.supports_thinking:
+        return None  # the model does not think at all; nothing to turn off
+    msg = (
+        f"reasoning_effort='none' is not possible for {info.model_id!r}: thinking cannot be "
+        "turned off on Gemini 2.5 Pro or Gemini 3. Use reasoning_effort='low' (or 'minimal' "
+        "on Gemini 3 Flash), or a model that can switch thinking off such as "
+        "'google/gemini-2.5-flash'."
+    )
+    raise VertexConfigError(msg)
+
+
+_BOTH_THINKING_KNOBS = (
+    "reasoning_effort and thinking_config cannot be used together (Vertex accepts only one of "
+    "them); drop reasoning_effort and set thinking_config={{'thinking_budget': ...}} or "
+    "thinking_level, or drop thinking_config. Got reasoning_effort={effort!r} and "
+    "thinking_config={config!r}."
+)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class VertexRequestSettings:
+    """Instance-level Gemini settings of a framework model object, validated on creation.
+
+    Construction normalises and validates everything that can be checked without a
+    request (unknown safety category/threshold, thinking_config keys, reasoning_effort
+    value, reasoning_effort together with thinking_config, cached_content on `global`,
+    `reasoning_effort="none"` on a model that cannot turn thinking off, model id
+    spelling), so framework classes fail at construction time.
+
+    Attributes:
+        model: The model id (normalised on `openapi`); None if not known yet.
+        endpoint_id: `openapi` or a self-deployed endpoint id.
+        location: The Vertex location (`global`, `us-central1`, ...).
+        thought_tag_marker: Tag name for thoughts in `content`.
+        thinking_config: Gemini `ThinkingConfig` dict (snake_case).
+        safety_settings: Safety settings (any form `normalize_safety_settings` accepts;
+            stored as the wire list).
+        cached_content: Context cache resource name (regional locations only).
+        reasoning_effort: none|minimal|low|medium|high.
+        extra_google: Other `extra_body.google` fields (e.g. `media_resolution`).
+    """
+
+    model: str | None = None
+    endpoint_id: str = DEFAULT_ENDPOINT_ID
+    location: str = DEFAULT_LOCATION
+    thought_tag_marker: str | None = None
+    thinking_config: Mapping[str, Any] | None = None
+    safety_settings: Any = None
+    cached_content: str | None = None
+    reasoning_effort: str | None = None
+    extra_google: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Normalise the fields, then `validate()`."""
+        setter = object.__setattr__
+        if self.model:
+            setter(self, "model", normalize_model_id(self.model, self.endpoint_id))
+        setter(self, "thinking_config", normalize_thinking_config(self.thinking_config))
+        setter(self, "safety_settings", normalize_safety_settings(self.safety_settings))
+        setter(self, "reasoning_effort", normalize_reasoning_effort(self.reasoning_effort))
+        if not isinstance(self.extra_google, Mapping):
+            msg = (
+                "extra_google must be a dict of extra_body.google fields, "
+                f"got {self.extra_google!r}."
+            )
+            raise VertexConfigError(msg)
+        setter(self, "extra_google", _normalize_google(self.extra_google))
+        self.validate()
+
+    @property
+    def model_info(self) -> ModelInfo:
+        """`model_info(self.model)`."""
+        return model_info(self.model)
+
+    def validate(self) -> None:
+        """Check cross-field rules.
+
+        Raises:
+            VertexConfigError: If the settings cannot produce a valid request.
+        """
+        if self.thought_tag_marker is not None:
+            validate_marker(self.thought_tag_marker)
+        thinking = self.thinking_config or self.extra_google.get("thinking_config")
+        if self.reasoning_effort is not None and thinking:
+            msg = _BOTH_THINKING_KNOBS.format(effort=self.reasoning_effort, config=dict(thinking))
+            raise VertexConfigError(msg)
+        _check_cached_content_location(self.google_body(), self.location)
+        if self.model and not is_self_deployed(self.endpoint_id):
+            _apply_reasoning_effort(self.reasoning_effort, {}, self.model_info)
+
+    def google_body(self) -> dict[str, Any]:
+        """The `extra_body.google` fields these settings contribute.
+
+        Returns:
+            A new dict (typed fields override `extra_google`); `reasoning_effort` is not
+            included (it is a top-level field).
+        """
+        body = dict(self.extra_google)
+        if self.thinking_config:
+            body["thinking_config"] = deep_merge(
+                body.get("thinking_config", {}), self.thinking_config
+            )
+        if self.safety_settings:
+            body["safety_settings"] = list(self.safety_settings)
+        if self.cached_content:
+            body["cached_content"] = self.cached_content
+        if self.thought_tag_marker:
+            body["thought_tag_marker"] = self.thought_tag_marker
+        return body
+
+
+# --------------------------------------------------------------------------- request
+
+
+def _pop_google_keys(container: dict[str, Any]) -> dict[str, Any]:
+    """Remove and return the Google keys found directly in `container`."""
+    found: dict[str, Any] = {}
+    for key in list(container):
+        if key in GOOGLE_KEYS:
+            found[key] = container.pop(key)
+    return found
+
+
+def _as_mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        msg = f"{where} must be a dict, got {type(value).__name__}."
+        raise VertexConfigError(msg)
+    return dict(value)
+
+
+def _is_google_search_tool(tool: Any) -> bool:
+    if not isinstance(tool, Mapping):
+        return False
+    return (
+        tool.get("type") == "google_search"
+        or ("google_search" in tool and tool.get("type") in (None, "google_search"))
+        or ("googleSearch" in tool and "type" not in tool)
+    )
+
+
+def _prepare_tools(params: dict[str, Any]) -> None:
+    tools = params.get("tools")
+    if tools is None:
+        return
+    if not isinstance(tools, (list, tuple)):
+        msg = f"tools must be a list, got {type(tools).__name__}."
+        raise VertexConfigError(msg)
+    kept: list[Any] = []
+    search = False
+    for tool in tools:
+        if _is_google_search_tool(tool):
+            # Grounding with Google Search is `web_search_options` on this API (§7).
+            search = True
+            continue
+        if isinstance(tool, Mapping) and isinstance(tool.get("function"), Mapping):
+            function = dict(tool["function"])
+            parameters = function.get("parameters")
+            if isinstance(parameters, Mapping):
+                parameters = sanitize_tool_schema(parameters)
+                # Vertex: "functionDeclaration parameters schema should be of type OBJECT" (§7).
+                if "type" not in parameters:
+                    parameters = {"type": "object", "properties": {}, **parameters}
+                function["parameters"] = parameters
+            function.pop("strict", None)  # ignored by Vertex; avoid surprises
+            kept.append({**tool, "function": function})
+        else:
+            kept.append(tool)
+    if search:
+        options = params.get("web_search_options")
+        params["web_search_options"] = dict(options) if isinstance(options, Mapping) else {}
+    if kept:
+        params["tools"] = kept
+    else:
+        params.pop("tools", None)
+        params.pop("tool_choice", None)
+        params.pop("parallel_tool_calls", None)
+
+
+def _prepare_response_format(params: dict[str, Any]) -> None:
+    fmt = params.get("response_format")
+    if not isinstance(fmt, Mapping) or fmt.get("type") != "json_schema":
+        return
+    spec = fmt.get("json_schema")
+    if isinstance(spec, Mapping) and isinstance(spec.get("schema"), Mapping):
+        params["response_format"] = {
+            **fmt,
+            "json_schema": {**spec, "schema": sanitize_response_schema(spec["schema"])},
+        }
+
+
+def prepare_chat_request(
+    params: Mapping[str, Any], settings: VertexRequestSettings | None = None
+) -> dict[str, Any]:
+    """Shape the kwargs of `client.chat.completions.create(**params)` for Vertex.
+
+    Steps (the input is not mutated):
+
+    1. Collect Google keys from the top level, a top-level `google` dict,
+       `extra_body["google"]`, `extra_body["extra_body"]["google"]` and bare Google keys
+       inside `extra_body` / `extra_body["extra_body"]`, and deep-merge them (see the
+       module docstring for precedence) into `extra_body["extra_body"]["google"]`;
+       other `extra_body` keys are kept.
+    2. `reasoning={"effort": ...}` (LangChain Responses style) becomes `reasoning_effort`.
+       A value validated against none|minimal|low|medium|high; `none` on Gemini becomes
+       `thinking_config.thinking_budget = 0` where allowed, else an error. Both
+       `reasoning_effort` and `thinking_config` given explicitly in params -> error; if one
+       is in params and the other only in `settings`, the params one wins.
+    3. `include_thoughts` without a marker -> `thought_tag_marker = "thought"`.
+    4. `response_format` given as a class (pydantic; parsed inside the SDK) ->
+       `include_thoughts` off and no marker, so the SDK parses plain JSON.
+    5. Model id normalised; `n > 1` on Gemini 3 and `cached_content` on `global` rejected.
+    6. Tool `parameters` and `response_format` json schemas sanitised.
+    7. Messages converted by `prepare_wire_messages` (multimodal parts, sentinel
+       signatures on Gemini 3).
+    8. `{"google_search": {}}` / `{"type": "google_search"}` tools become
+       `web_search_options: {}`; a given `web_search_options` passes through.
+    9. `extra_body` is present in the result only when non-empty.
+
+    Args:
+        params: The create() kwargs the framework built (`model`, `messages`, `tools`,
+            `tool_choice`, `response_format`, `stream`, `n`, `reasoning_effort`,
+            `extra_body`, plus stray Google keys).
+        settings: Instance-level settings (lowest precedence); None for defaults.
+
+    Returns:
+        New params for `create()`.
+
+    Raises:
+        VertexConfigError: For any input Vertex would reject or silently ignore; the
+            message names the value and the fix.
+    """
+    settings = settings if settings is not None else VertexRequestSettings()
+    out: dict[str, Any] = dict(params)
+
+    # 1. Collect Google keys, lowest precedence first.
+    explicit: dict[str, Any] = {}
+    outer = _as_mapping(out.pop("extra_body", None), "extra_body")
+    explicit = deep_merge(explicit, _pop_google_keys(outer))
+    explicit = deep_merge(explicit, _as_mapping(outer.pop("google", None), "extra_body['google']"))
+    inner = _as_mapping(outer.pop("extra_body", None), "extra_body['extra_body']")
+    explicit = deep_merge(explicit, _pop_google_keys(inner))
+    explicit = deep_merge(
+        explicit, _as_mapping(inner.pop("google", None), "extra_body['extra_body']['google']")
+    )
+    explicit = deep_merge(explicit, _as_mapping(out.pop("google", None), "google"))
+    explicit = deep_merge(explicit, _pop_google_keys(out))
+    explicit = _normalize_google(explicit)
+
+    # 2. reasoning_effort (params win over settings; both knobs in params is an error).
+    reasoning = out.pop("reasoning", None)
+    effort = normalize_reasoning_effort(out.pop("reasoning_effort", None))
+    if effort is None and isinstance(reasoning, Mapping):
+        effort = normalize_reasoning_effort(reasoning.get("effort"))
+    elif effort is None and isinstance(reasoning, str):
+        effort = normalize_reasoning_effort(reasoning)
+    if effort is not None and explicit.get("thinking_config"):
+        msg = _BOTH_THINKING_KNOBS.format(effort=effort, config=explicit["thinking_config"])
+        raise VertexConfigError(msg)
+    base = settings.google_body()
+    if effort is not None:
+        base.pop("thinking_config", None)  # call-level effort replaces instance thinking_config
+    elif explicit.get("thinking_config"):
+        pass  # call-level thinking_config replaces the instance reasoning_effort
+    else:
+        effort = settings.reasoning_effort
+    google = deep_merge(base, explicit)
+
+    # 5. Model.
+    endpoint_id = settings.endpoint_id
+    model = out.get("model") or settings.model
+    if is_self_deployed(endpoint_id):
+        out["model"] = model if model is not None else ""
+        info: ModelInfo | None = model_info(model) if model else None
+    else:
+        normalized = normalize_model_id(model, endpoint_id)
+        out["model"] = normalized
+        info = model_info(normalized)
+    effort = _apply_reasoning_effort(effort, google, info)
+    if effort is not None:
+        out["reasoning_effort"] = effort
+    n = out.get("n")
+    if info is not None and isinstance(n, int) and n > 1 and not info.supports_multiple_candidates:
+        msg = (
+            f"n={n} is not supported by {info.model_id!r}: Gemini 3 models return a single "
+            "candidate ('Multiple candidates is not enabled for this model'). Use n=1 and "
+            "send several requests instead."
+        )
+        raise VertexConfigError(msg)
+    _check_cached_content_location(google, settings.location)
+
+    # 3./4. Thoughts and the SDK-side parser.
+    thinking = google.get("thinking_config")
+    if isinstance(out.get("response_format"), type):
+        # The SDK's .parse() validates message.content as JSON itself; thought text (tagged
+        # or not) would break it. Thinking still happens, the text is just not returned.
+        if isinstance(thinking, Mapping) and thinking.get("include_thoughts"):
+            google["thinking_config"] = {**thinking, "include_thoughts": False}
+        google.pop("thought_tag_marker", None)
+    elif isinstance(thinking, Mapping) and thinking.get("include_thoughts"):
+        google.setdefault("thought_tag_marker", DEFAULT_THOUGHT_TAG_MARKER)
+
+    # 6./8. Tools and schemas.
+    _prepare_tools(out)
+    _prepare_response_format(out)
+
+    # 7. Messages.
+    messages = out.get("messages")
+    if isinstance(messages, (list, tuple)):
+        out["messages"] = prepare_wire_messages(messages, info)
+
+    # 9. Assemble extra_body.
+    if google:
+        inner["google"] = google
+    if inner:
+        outer["extra_body"] = inner
+    if outer:
+        out["extra_body"] = outer
+    return out
+
+
+def effective_thought_marker(params: Mapping[str, Any]) -> str | None:
+    """The `thought_tag_marker` a prepared request asked for (to parse its response).
+
+    Args:
+        params: The result of `prepare_chat_request`.
+
+    Returns:
+        The marker, or None when thoughts are not tagged.
+    """
+    outer = params.get("extra_body")
+    inner = outer.get("extra_body") if isinstance(outer, Mapping) else None
+    google = inner.get("google") if isinstance(inner, Mapping) else None
+    marker = google.get("thought_tag_marker") if isinstance(google, Mapping) else None
+    return marker if isinstance(marker, str) and marker else None

@@ -1,0 +1,770 @@
+"""Messages on Vertex's wire: thoughts, thought signatures, multimodal parts, streams, usage.
+
+Everything here works on plain wire dicts (the JSON the openai SDK sends and receives;
+for responses, `ChatCompletion.model_dump()` / `ChatCompletionChunk.model_dump()`).
+Nothing is mutated in place.
+
+Response side:
+
+* `parse_message(message, marker)` -> `ParsedMessage`: answer text, thought text (tagged
+  thoughts, whole-message `extra_content.google.thought`, or `reasoning_content` from
+  MaaS models), the message signature, `{tool_call_id: signature}`, the tool calls
+  without `extra_content`, and images returned in `message.audio` (fact sheet §5.1).
+* Streaming: create one `StreamAccumulator(marker)` per call (never share it between
+  calls or store it on a model object). Two equivalent ways to drive it:
+
+  - `acc.feed(chunk_dict) -> StreamDelta`: typed deltas (answer, thoughts, re-indexed
+    tool-call fragments, signatures exactly once, normalised usage, finish_reason). Use
+    it when the framework builds its own chunk objects (LlamaIndex).
+  - `acc.rewrite_chunk(chunk_dict) -> (new_chunk_dict, StreamDelta)`: the same, but also
+    returns a rewritten OpenAI chunk dict (`delta.content` = answer only,
+    `delta.reasoning_content` = thoughts, `delta.tool_calls` re-indexed with id/name/type
+    only on a call's first fragment, `extra_content` removed) so a parent converter such
+    as LangChain's `_convert_chunk_to_generation_chunk` can be reused unchanged; the
+    signatures and normalised usage come from the returned `StreamDelta`.
+
+  Finish with `acc.finish()` (or `acc.finish_chunk()` for the dict form) to flush a
+  held-back partial tag; the parser is also flushed automatically on the chunk that
+  carries `finish_reason`, so this is normally empty.
+
+Request side:
+
+* `attach_signatures(wire_message, {id: sig}, message_sig)` puts
+  `extra_content.google.thought_signature` back on tool calls and on the message (§3.4).
+* `prepare_wire_messages(messages, model_info)` converts multimodal parts into the ones
+  Vertex accepts (§8), fills a missing tool-message `name` from its tool call, and, for
+  models that enforce signatures (Gemini 3), adds the documented sentinel to the first
+  tool call of every step of the current turn that has none (§3.5).
+* `normalize_usage(usage)`: `completion_tokens` on Vertex excludes reasoning, and
+  `total = prompt + completion + reasoning` (§5.1).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vertex_openai._constants import SIGNATURE_SENTINEL
+from vertex_openai._errors import VertexConfigError
+from vertex_openai._models import ModelInfo
+from vertex_openai._thoughts import ThoughtParser, split_thoughts
+
+__all__ = [
+    "ParsedMessage",
+    "StreamAccumulator",
+    "StreamDelta",
+    "attach_signatures",
+    "google_extra",
+    "normalize_usage",
+    "parse_message",
+    "prepare_wire_messages",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """Plain dict from a dict or an openai SDK model (extras such as extra_content kept)."""
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        dumped = dump(exclude_unset=True, mode="json")
+        if isinstance(dumped, dict):
+            return dumped
+    msg = f"Expected a message dict, got {type(obj).__name__}."
+    raise VertexConfigError(msg)
+
+
+def google_extra(obj: Any) -> Mapping[str, Any]:
+    """Return `obj["extra_content"]["google"]` (or `{}`), tolerating None at any level.
+
+    Args:
+        obj: A wire dict (message, delta, tool call, content part, audio).
+
+    Returns:
+        The `google` mapping, or an empty mapping.
+    """
+    if not isinstance(obj, Mapping):
+        return {}
+    extra = obj.get("extra_content")
+    if not isinstance(extra, Mapping):
+        return {}
+    google = extra.get("google")
+    return google if isinstance(google, Mapping) else {}
+
+
+def _signature(obj: Any) -> str | None:
+    sig = google_extra(obj).get("thought_signature")
+    return sig if isinstance(sig, str) and sig else None
+
+
+def _with_signature(obj: Mapping[str, Any], signature: str) -> dict[str, Any]:
+    """Copy of `obj` with `extra_content.google.thought_signature` set (other extras kept)."""
+    extra = obj.get("extra_content")
+    extra = dict(extra) if isinstance(extra, Mapping) else {}
+    google = extra.get("google")
+    google = dict(google) if isinstance(google, Mapping) else {}
+    google["thought_signature"] = signature
+    extra["google"] = google
+    return {**obj, "extra_content": extra}
+
+
+def _text_of(content: Any) -> str:
+    """Text of a content field that is a string, None, or a list of text parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+        return "".join(texts)
+    return str(content)
+
+
+def _reasoning_text(obj: Mapping[str, Any]) -> str:
+    # MaaS gpt-oss / Kimi return `reasoning_content`; some servers use `reasoning` (§4.2).
+    for key in ("reasoning_content", "reasoning"):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _split_marked(text: str, marker: str | None, flagged: bool) -> tuple[str, str]:
+    """Split a whole text: tags win; untagged text flagged `thought: true` is all thought."""
+    if not text:
+        return "", ""
+    if marker and f"<{marker}>" in text:
+        return split_thoughts(text, marker)
+    if flagged:
+        return text, ""
+    return "", text
+
+
+def _may_hold_tag(text: str, marker: str) -> bool:
+    """Whether `text` contains a thought tag or ends with the start of one."""
+    open_tag, close_tag = f"<{marker}>", f"</{marker}>"
+    if open_tag in text or close_tag in text:
+        return True
+    return any(text.endswith(tag[:k]) for tag in (open_tag, close_tag) for k in range(1, len(tag)))
+
+
+def _image_from_audio(audio: Any) -> dict[str, str] | None:
+    # Image output (`modalities: ["image"]`) arrives in message.audio with
+    # extra_content.google.mime_type (fact sheet §5.1).
+    if not isinstance(audio, Mapping):
+        return None
+    mime = google_extra(audio).get("mime_type")
+    data = audio.get("data")
+    if isinstance(mime, str) and mime.startswith("image/") and isinstance(data, str):
+        return {"mime_type": mime, "data": data}
+    return None
+
+
+def _clean_tool_call(tc: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in tc.items() if k != "extra_content"}
+    function = tc.get("function")
+    if isinstance(function, Mapping):
+        out["function"] = dict(function)
+    return out
+
+
+# --------------------------------------------------------------------------- responses
+
+
+@dataclass
+class ParsedMessage:
+    """One assistant message from Vertex, split into what the frameworks need.
+
+    Attributes:
+        content: The answer text only (thoughts removed).
+        thoughts: Thought text ("" when none).
+        message_signature: `extra_content.google.thought_signature` of the message.
+        tool_call_signatures: `{tool_call_id: thought_signature}` (Gemini 3 puts one on
+            the first call of a step).
+        tool_calls: The tool calls as wire dicts, without `extra_content`.
+        images: Images returned in `message.audio`, as `{"mime_type", "data"}` (base64).
+        audio: The raw `message.audio` when it is not an image, else None.
+        refusal: `message.refusal` if the server set one (MaaS Llama Guard).
+    """
+
+    content: str = ""
+    thoughts: str = ""
+    message_signature: str | None = None
+    tool_call_signatures: dict[str, str] = field(default_factory=dict)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, str]] = field(default_factory=list)
+    audio: dict[str, Any] | None = None
+    refusal: str | None = None
+
+
+def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> ParsedMessage:
+    """Split a response message into answer, thoughts, signatures, tool calls and images.
+
+    Thoughts come from, in order: `reasoning_content`/`reasoning` (MaaS models), then
+    `<marker>...</marker>` tags in `content`; if there are no tags and the message is
+    marked `extra_content.google.thought: true`, the whole content is thought (§3.3).
+
+    Args:
+        message: `choices[i].message` as a dict (or an openai SDK message object).
+        marker: The `thought_tag_marker` in effect for the request, or None.
+
+    Returns:
+        A `ParsedMessage`.
+    """
+    msg = _as_dict(message)
+    flagged = google_extra(msg).get("thought") is True
+    thoughts, answer = _split_marked(_text_of(msg.get("content")), marker, flagged)
+    reasoning = _reasoning_text(msg)
+    if reasoning:
+        thoughts = reasoning + thoughts
+    parsed = ParsedMessage(content=answer, thoughts=thoughts, message_signature=_signature(msg))
+    for raw in msg.get("tool_calls") or ():
+        tc = _as_dict(raw)
+        sig = _signature(tc)
+        if sig and isinstance(tc.get("id"), str):
+            parsed.tool_call_signatures[tc["id"]] = sig
+        parsed.tool_calls.append(_clean_tool_call(tc))
+    audio = msg.get("audio")
+    image = _image_from_audio(audio)
+    if image:
+        parsed.images.append(image)
+    elif isinstance(audio, Mapping):
+        parsed.audio = dict(audio)
+    refusal = msg.get("refusal")
+    parsed.refusal = refusal if isinstance(refusal, str) and refusal else None
+    return parsed
+
+
+@dataclass
+class StreamDelta:
+    """What one streamed chunk adds.
+
+    Attributes:
+        answer: Answer text delta (thoughts removed).
+        thoughts: Thought text delta.
+        tool_call_chunks: Tool-call fragments `{"index", "id", "type", "function":
+            {"name", "arguments"}}` with a stable `index` per tool-call id (order of first
+            appearance); `id`, `type` and `name` are set only on a call's first fragment
+            (None afterwards), so concatenating fragments by index is correct.
+        new_signatures: `{tool_call_id: signature}` seen for the first time in this chunk.
+        message_signature: The message signature, on the chunk that first carries it.
+        usage: `normalize_usage(...)` of the chunk's usage, only on that chunk.
+        finish_reason: The choice's finish reason, on the chunk that carries it.
+        images: Images carried in `delta.audio` (`{"mime_type", "data"}`).
+    """
+
+    answer: str = ""
+    thoughts: str = ""
+    tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
+    new_signatures: dict[str, str] = field(default_factory=dict)
+    message_signature: str | None = None
+    usage: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    images: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the delta carries nothing."""
+        return not (
+            self.answer
+            or self.thoughts
+            or self.tool_call_chunks
+            or self.new_signatures
+            or self.message_signature
+            or self.usage
+            or self.finish_reason
+            or self.images
+        )
+
+
+def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
+    """The mapping holding `choices` (LangChain's beta stream nests it under `chunk`)."""
+    if "choices" not in chunk and isinstance(chunk.get("chunk"), Mapping):
+        inner = chunk["chunk"]
+        return inner, list(inner.get("choices") or [])
+    return chunk, list(chunk.get("choices") or [])
+
+
+class StreamAccumulator:
+    """Per-call streaming state: thought splitting, tool-call re-indexing, signatures.
+
+    Vertex repeats `id` and `name` in every tool-call fragment and sends inconsistent
+    `index` values (fact sheet §5.3), so fragments are grouped by `id`; a fragment
+    without an id joins the call last seen at its index (or the last call).
+
+    Only choice 0 is handled (streaming with `n > 1` is not supported by the frameworks).
+    """
+
+    def __init__(self, marker: str | None = None) -> None:
+        """Create the state for one streamed call.
+
+        Args:
+            marker: The `thought_tag_marker` in effect, or None.
+        """
+        self.marker = marker
+        self._parser = ThoughtParser(marker) if marker else None
+        self._index_by_key: dict[str, int] = {}
+        self._key_by_raw_index: dict[Any, str] = {}
+        self._last_key: str | None = None
+        self._signatures: dict[str, str] = {}
+        self._message_signature: str | None = None
+        self._finished = False
+        self._template: dict[str, Any] = {}
+
+    @property
+    def signatures(self) -> dict[str, str]:
+        """All `{tool_call_id: signature}` seen so far."""
+        return dict(self._signatures)
+
+    @property
+    def message_signature(self) -> str | None:
+        """The message signature seen so far, if any."""
+        return self._message_signature
+
+    def _split_text(self, text: str, flagged: bool) -> tuple[str, str]:
+        parser = self._parser
+        if parser is None:
+            return (text, "") if flagged else ("", text)
+        if (
+            flagged
+            and not parser.in_thought
+            and not parser.has_pending
+            and not _may_hold_tag(text, parser.marker)
+        ):
+            # Thought flagged explicitly but not tagged: trust the flag (§3.3).
+            return text, ""
+        return parser.feed(text)
+
+    def _tool_key(self, tc: Mapping[str, Any]) -> str:
+        tc_id = tc.get("id")
+        raw_index = tc.get("index")
+        if isinstance(tc_id, str) and tc_id:
+            key = tc_id
+            self._key_by_raw_index[raw_index] = key
+        elif raw_index in self._key_by_raw_index:
+            key = self._key_by_raw_index[raw_index]
+        elif raw_index is None and self._last_key is not None:
+            key = self._last_key
+        else:
+            key = f"\x00anon-{raw_index}-{len(self._index_by_key)}"
+            self._key_by_raw_index[raw_index] = key
+        self._last_key = key
+        return key
+
+    def feed(self, chunk: Mapping[str, Any] | Any) -> StreamDelta:
+        """Consume one chunk.
+
+        Args:
+            chunk: `ChatCompletionChunk.model_dump()` (or the chunk object itself); the
+                `{"chunk": {...}}` wrapping of LangChain's structured stream is accepted.
+
+        Returns:
+            The `StreamDelta` for this chunk.
+        """
+        data = _as_dict(chunk)
+        holder, choices = _chunk_choices(data)
+        self._template = {k: holder[k] for k in ("id", "created", "model", "object") if k in holder}
+        out = StreamDelta()
+        usage = holder.get("usage")
+        if isinstance(usage, Mapping):
+            out.usage = normalize_usage(usage)
+        choice = next(
+            (c for c in choices if isinstance(c, Mapping) and c.get("index", 0) == 0),
+            None,
+        )
+        if choice is None:
+            return out
+        delta = choice.get("delta")
+        delta = delta if isinstance(delta, Mapping) else {}
+        flagged = google_extra(delta).get("thought") is True
+        reasoning = _reasoning_text(delta)
+        if reasoning:
+            out.thoughts += reasoning
+        text = _text_of(delta.get("content"))
+        if text:
+            thoughts, answer = self._split_text(text, flagged)
+            out.thoughts += thoughts
+            out.answer += answer
+        sig = _signature(delta)
+        if sig and self._message_signature is None:
+            self._message_signature = sig
+            out.message_signature = sig
+        for raw in delta.get("tool_calls") or ():
+            out.tool_call_chunks.append(self._tool_fragment(_as_dict(raw), out))
+        image = _image_from_audio(delta.get("audio"))
+        if image:
+            out.images.append(image)
+        finish = choice.get("finish_reason")
+        if finish:
+            out.finish_reason = finish
+            rest_t, rest_a = self._flush()
+            out.thoughts += rest_t
+            out.answer += rest_a
+        return out
+
+    def _tool_fragment(self, tc: dict[str, Any], out: StreamDelta) -> dict[str, Any]:
+        key = self._tool_key(tc)
+        first = key not in self._index_by_key
+        if first:
+            self._index_by_key[key] = len(self._index_by_key)
+        tc_id = tc.get("id") if isinstance(tc.get("id"), str) else None
+        sig = _signature(tc)
+        if sig and tc_id and tc_id not in self._signatures:
+            self._signatures[tc_id] = sig
+            out.new_signatures[tc_id] = sig
+        function = tc.get("function")
+        function = function if isinstance(function, Mapping) else {}
+        arguments = function.get("arguments")
+        return {
+            "index": self._index_by_key[key],
+            "id": tc_id if first else None,
+            "type": (tc.get("type") or "function") if first else None,
+            "function": {
+                "name": function.get("name") if first else None,
+                "arguments": arguments if isinstance(arguments, str) else "",
+            },
+        }
+
+    def _flush(self) -> tuple[str, str]:
+        if self._parser is None:
+            return "", ""
+        return self._parser.flush()
+
+    def finish(self) -> StreamDelta:
+        """Flush text held back as a possible partial tag at the end of the stream.
+
+        Returns:
+            A `StreamDelta` with the remaining answer/thought text (usually empty).
+        """
+        thoughts, answer = self._flush()
+        return StreamDelta(answer=answer, thoughts=thoughts)
+
+    def rewrite_chunk(self, chunk: Mapping[str, Any] | Any) -> tuple[dict[str, Any], StreamDelta]:
+        """Feed a chunk and return it rewritten for a stock OpenAI chunk converter.
+
+        In the rewritten chunk, choice 0's delta has `content` = answer text only,
+        `reasoning_content` = thought text (absent when none), `tool_calls` re-indexed
+        (absent when none), and no `extra_content`; the chunk's `usage` is left as is.
+        The original nesting (`{"chunk": {...}}`) is preserved.
+
+        Args:
+            chunk: As for `feed`.
+
+        Returns:
+            `(rewritten_chunk_dict, stream_delta)`.
+        """
+        data = _as_dict(chunk)
+        result = self.feed(data)
+        nested = "choices" not in data and isinstance(data.get("chunk"), Mapping)
+        holder = dict(data["chunk"]) if nested else data
+        choices = []
+        for choice in holder.get("choices") or []:
+            if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
+                choices.append(choice)
+                continue
+            new_choice = dict(choice)
+            old = choice.get("delta")
+            delta = {
+                k: v
+                for k, v in (old.items() if isinstance(old, Mapping) else ())
+                if k not in ("extra_content", "tool_calls", "reasoning_content", "reasoning")
+            }
+            delta["content"] = result.answer
+            if result.thoughts:
+                delta["reasoning_content"] = result.thoughts
+            if result.tool_call_chunks:
+                delta["tool_calls"] = result.tool_call_chunks
+            new_choice["delta"] = delta
+            choices.append(new_choice)
+        holder["choices"] = choices
+        if nested:
+            return {**data, "chunk": holder}, result
+        return holder, result
+
+    def finish_chunk(self) -> dict[str, Any] | None:
+        """`finish()` as a chunk dict for a stock converter, or None when nothing is left.
+
+        Returns:
+            A `chat.completion.chunk` dict carrying the flushed text, or None.
+        """
+        rest = self.finish()
+        if not (rest.answer or rest.thoughts):
+            return None
+        delta: dict[str, Any] = {"role": "assistant", "content": rest.answer}
+        if rest.thoughts:
+            delta["reasoning_content"] = rest.thoughts
+        return {
+            "object": "chat.completion.chunk",
+            **self._template,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        }
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def attach_signatures(
+    wire_message: Mapping[str, Any],
+    tool_call_signatures: Mapping[str, str] | None,
+    message_signature: str | None,
+) -> dict[str, Any]:
+    """Put thought signatures back on an outgoing assistant message (fact sheet §3.4).
+
+    Args:
+        wire_message: The message dict as the framework produced it (not mutated).
+        tool_call_signatures: `{tool_call_id: signature}`; calls are matched by id.
+        message_signature: Signature of the message itself (text/image answers), or None.
+
+    Returns:
+        A new message dict with `extra_content.google.thought_signature` on each matching
+        tool call and on the message; other `extra_content` keys are kept.
+    """
+    out = dict(wire_message)
+    if tool_call_signatures and isinstance(out.get("tool_calls"), list):
+        calls = []
+        for raw in out["tool_calls"]:
+            tc = _as_dict(raw)
+            sig = tool_call_signatures.get(tc.get("id") or "")
+            calls.append(_with_signature(tc, sig) if sig else tc)
+        out["tool_calls"] = calls
+    if message_signature:
+        out = _with_signature(out, message_signature)
+    return out
+
+
+_AUDIO_MIME = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "mpeg": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "m4a": "audio/mp4",
+    "mp4": "audio/mp4",
+    "webm": "audio/webm",
+    "aiff": "audio/aiff",
+    "pcm": "audio/pcm",
+    "pcm16": "audio/pcm",
+}
+_URI_PREFIXES = ("gs://", "http://", "https://", "data:")
+# Assistant-history parts that carry no wire content (provider-specific blocks some
+# frameworks leave in); dropped rather than rejected.
+_DROPPABLE_ASSISTANT_PARTS = frozenset({"tool_use", "thinking", "reasoning", "redacted_thinking"})
+_URL_PART_TYPES = ("video_url", "audio_url", "document_url", "file_url")
+
+
+def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
+    # Vertex has no `file` part; any MIME type travels as image_url with a data: URI or a
+    # URI (fact sheet §8: "image_url as blob data can be used as any multimodal input").
+    file = part.get("file")
+    file = file if isinstance(file, Mapping) else {}
+    data = file.get("file_data")
+    filename = file.get("filename")
+    mime = file.get("mime_type")
+    if isinstance(data, str) and data:
+        if data.startswith(_URI_PREFIXES):
+            return {"type": "image_url", "image_url": {"url": data}}
+        if not isinstance(mime, str) or not mime:
+            guessed = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
+            mime = guessed or "application/pdf"
+        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+    for key in ("file_url", "url", "file_id"):
+        ref = file.get(key)
+        if isinstance(ref, str) and ref.startswith(_URI_PREFIXES):
+            return {"type": "image_url", "image_url": {"url": ref}}
+    file_id = file.get("file_id")
+    if file_id:
+        msg = (
+            f"File id {file_id!r} cannot be used: Vertex has no Files API. Pass the bytes "
+            "(base64 'file_data' with a filename or MIME type), a gs:// URI or an https URL."
+        )
+        raise VertexConfigError(msg)
+    msg = "A 'file' content part needs 'file_data' (base64 or data: URI) or a gs:// / https URL."
+    raise VertexConfigError(msg)
+
+
+def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
+    audio = part.get("input_audio")
+    if not isinstance(audio, Mapping):
+        msg = "An 'input_audio' part needs an object {'data': ..., 'format': ...}."
+        raise VertexConfigError(msg)
+    fmt = audio.get("format")
+    if isinstance(fmt, str) and "/" not in fmt:
+        # OpenAI's short formats -> MIME types, which Vertex expects (fact sheet §8).
+        fmt = _AUDIO_MIME.get(fmt.lower(), f"audio/{fmt.lower()}")
+        return {**part, "input_audio": {**audio, "format": fmt}}
+    return dict(part)
+
+
+def _convert_part(part: Any, role: str) -> dict[str, Any] | None:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    if not isinstance(part, Mapping):
+        msg = f"Unsupported content part {part!r}: expected a dict or a string."
+        raise VertexConfigError(msg)
+    kind = part.get("type")
+    if kind in ("text", "image_url"):
+        return dict(part)
+    if kind == "input_audio":
+        return _audio_part(part)
+    if kind == "file":
+        converted = _file_part_to_image_url(part)
+        if "extra_content" in part:
+            converted["extra_content"] = part["extra_content"]
+        return converted
+    if kind in _URL_PART_TYPES:
+        value = part.get(kind)
+        url = value.get("url") if isinstance(value, Mapping) else value
+        if not isinstance(url, str) or not url:
+            msg = f"A {kind!r} content part needs a URL ({{'url': 'gs://...'}})."
+            raise VertexConfigError(msg)
+        converted = {"type": "image_url", "image_url": {"url": url}}
+        if "extra_content" in part:
+            converted["extra_content"] = part["extra_content"]
+        return converted
+    if kind == "refusal" and isinstance(part.get("refusal"), str):
+        return {"type": "text", "text": part["refusal"]}
+    if role == "assistant" and kind in _DROPPABLE_ASSISTANT_PARTS:
+        return None
+    msg = (
+        f"Content part type {kind!r} is not supported by Vertex's chat completions. Use "
+        "'text', 'image_url' (gs://, https or data: URI of any MIME type), 'input_audio', "
+        "'file' (converted to a data: URI) or 'video_url'."
+    )
+    raise VertexConfigError(msg)
+
+
+def _convert_content(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    role = str(message.get("role") or "")
+    parts = [p for p in (_convert_part(part, role) for part in content) if p is not None]
+    return {**message, "content": parts}
+
+
+def _current_turn_start(messages: Sequence[Mapping[str, Any]]) -> int:
+    # A turn starts at the most recent user message that is not a function response
+    # (fact sheet §3.5); tool results are `role: tool` on this wire.
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            return i
+    return 0
+
+
+def prepare_wire_messages(
+    messages: Sequence[Mapping[str, Any] | Any], model_info: ModelInfo | None
+) -> list[dict[str, Any]]:
+    """Make outgoing messages acceptable to Vertex.
+
+    * Multimodal parts: `image_url` kept (gs://, https, data:); `file` ->
+      `image_url` with a data: URI carrying the file's MIME type (Vertex has no file
+      part); `input_audio.format` `wav`/`mp3` -> `audio/wav`/`audio/mpeg`;
+      `video_url`/`audio_url` -> `image_url`; plain strings -> text parts.
+    * Tool messages without `name` get the name of their tool call (Gemini wants it).
+    * If `model_info.enforces_signatures` (Gemini 3): in the current turn (from the last
+      user message), the first tool call of every assistant step without a signature
+      gets `SIGNATURE_SENTINEL` (hand-built or trimmed histories, §3.5).
+
+    Args:
+        messages: Wire message dicts (or openai SDK message objects); not mutated.
+        model_info: The target model's info, or None when unknown.
+
+    Returns:
+        A new list of new message dicts.
+
+    Raises:
+        VertexConfigError: For content parts Vertex cannot take.
+    """
+    out = [_convert_content(_as_dict(m)) for m in messages]
+    names: dict[str, str] = {}
+    for msg in out:
+        for tc in msg.get("tool_calls") or ():
+            if isinstance(tc, Mapping):
+                function = tc.get("function")
+                if isinstance(tc.get("id"), str) and isinstance(function, Mapping):
+                    name = function.get("name")
+                    if isinstance(name, str):
+                        names[tc["id"]] = name
+    for i, msg in enumerate(out):
+        if msg.get("role") == "tool" and not msg.get("name"):
+            name = names.get(str(msg.get("tool_call_id")))
+            if name:
+                out[i] = {**msg, "name": name}
+    if model_info is not None and model_info.enforces_signatures:
+        for i in range(_current_turn_start(out), len(out)):
+            msg = out[i]
+            calls = msg.get("tool_calls")
+            if msg.get("role") not in ("assistant", "model") or not calls:
+                continue
+            first = _as_dict(calls[0])
+            if _signature(first) is None:
+                out[i] = {
+                    **msg,
+                    "tool_calls": [_with_signature(first, SIGNATURE_SENTINEL), *calls[1:]],
+                }
+    return out
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | None:
+    """Normalise a chat-completions `usage` object.
+
+    Vertex's `completion_tokens` excludes thinking and `total_tokens = prompt +
+    completion + reasoning` (fact sheet §5.1). If a server follows OpenAI's convention
+    instead (`total = prompt + completion`, reasoning included in completion), the
+    reasoning is not added twice.
+
+    Args:
+        usage: The `usage` dict (or SDK object), or None.
+
+    Returns:
+        None if `usage` is None, else `{"input_tokens", "output_tokens" (completion +
+        reasoning), "total_tokens" (= input + output), "reasoning_tokens",
+        "cached_tokens", "traffic_type" (str or None)}`.
+    """
+    if usage is None:
+        return None
+    data = _as_dict(usage)
+    prompt = _int(data.get("prompt_tokens"))
+    completion = _int(data.get("completion_tokens"))
+    details = data.get("completion_tokens_details")
+    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else 0
+    prompt_details = data.get("prompt_tokens_details")
+    cached = _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, Mapping) else 0
+    reported_total = data.get("total_tokens")
+    openai_style = (
+        reasoning > 0
+        and isinstance(reported_total, int)
+        and reported_total == prompt + completion
+        and completion >= reasoning
+    )
+    output = completion if openai_style else completion + reasoning
+    extra = data.get("extra_properties")
+    google = extra.get("google") if isinstance(extra, Mapping) else None
+    traffic = google.get("traffic_type") if isinstance(google, Mapping) else None
+    return {
+        "input_tokens": prompt,
+        "output_tokens": output,
+        "total_tokens": prompt + output,
+        "reasoning_tokens": reasoning,
+        "cached_tokens": cached,
+        "traffic_type": traffic if isinstance(traffic, str) else None,
+    }

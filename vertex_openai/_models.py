@@ -1,0 +1,228 @@
+"""Model table: what a model id on Vertex can do, and how its id must be spelled.
+
+Pure lookups, no I/O. The table is deliberately small: Gemini is matched by version
+pattern (`gemini-2.5-*`, `gemini-3*`, ...); partner (MaaS) and self-deployed models fall
+back to conservative defaults (128k context, function calling on).
+
+Sources: vertex-wire-facts.md §2 (model ids), §3.5 (signature enforcement), §4.1 (which
+models can switch thinking off), pain point 29 (n>1 on Gemini 3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vertex_openai._constants import DEFAULT_ENDPOINT_ID
+from vertex_openai._errors import VertexConfigError
+
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DEFAULT_MAX_OUTPUT_TOKENS",
+    "ModelInfo",
+    "is_self_deployed",
+    "model_info",
+    "normalize_model_id",
+    "split_publisher",
+]
+
+DEFAULT_CONTEXT_WINDOW = 131_072
+"""Context window assumed for models the table does not know (128k)."""
+
+DEFAULT_MAX_OUTPUT_TOKENS = 8_192
+"""Output limit assumed for models the table does not know."""
+
+_GEMINI_CONTEXT = 1_048_576
+_GEMINI_25_OUTPUT = 65_536
+
+_GEMINI_VERSION = re.compile(r"^gemini-(\d+)(?:\.(\d+))?")
+_LISTING_ID = re.compile(r"(?:^|/)publishers/([^/]+)/models/([^/]+)$")
+_ENDPOINT_LIKE = re.compile(r"^(?:\d+|mg-endpoint-[0-9a-f-]+)$")
+
+_FIX_HINT = (
+    "use 'publisher/model', e.g. 'google/gemini-2.5-flash' or 'meta/llama-3.3-70b-instruct-maas'"
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Capabilities of one model id, as far as the request shaping needs them.
+
+    Attributes:
+        model_id: The id the info was computed for (as given).
+        publisher: Publisher prefix (`google`, `meta`, ...), or None when the id has none.
+        context_window: Input context size in tokens.
+        max_output_tokens: Output limit in tokens.
+        is_gemini: A Gemini model (any version).
+        is_gemini3: Gemini 3 or later (3, 3.1, 3.5, ...).
+        enforces_signatures: Vertex rejects a current-turn function call without a
+            thought signature (Gemini 3 except the `*-image*` models; fact sheet §3.5).
+        supports_thinking: The model thinks at all (Gemini 2.5 and later).
+        can_disable_thinking: `thinking_budget: 0` turns thinking off (2.5 Flash and
+            Flash-Lite; not 2.5 Pro or Gemini 3; fact sheet §4.1).
+        supports_function_calling: Tools can be bound.
+        supports_multiple_candidates: `n > 1` is accepted (not on Gemini 3).
+    """
+
+    model_id: str
+    publisher: str | None
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    is_gemini: bool = False
+    is_gemini3: bool = False
+    enforces_signatures: bool = False
+    supports_thinking: bool = False
+    can_disable_thinking: bool = False
+    supports_function_calling: bool = True
+    supports_multiple_candidates: bool = True
+
+
+def split_publisher(model_id: str) -> tuple[str | None, str]:
+    """Split `publisher/name` (also `publishers/p/models/name` and `models/name`).
+
+    Args:
+        model_id: Any spelling of a model id.
+
+    Returns:
+        `(publisher or None, bare model name)`.
+    """
+    model_id = model_id.strip()
+    listing = _LISTING_ID.search(model_id)
+    if listing:
+        return listing.group(1), listing.group(2)
+    if model_id.startswith("models/"):
+        model_id = model_id[len("models/") :]
+    if "/" in model_id:
+        publisher, _, name = model_id.partition("/")
+        return publisher, name
+    if model_id.startswith("gemini-"):
+        return "google", model_id
+    return None, model_id
+
+
+def _gemini_info(model_id: str, publisher: str | None, name: str) -> ModelInfo:
+    match = _GEMINI_VERSION.match(name)
+    major = int(match.group(1)) if match else 0
+    minor = int(match.group(2) or 0) if match else 0
+    is_image = "-image" in name
+    is_gemini3 = major >= 3
+    thinks = (major, minor) >= (2, 5) and not is_image
+    is_pro = "-pro" in name
+    if is_image:
+        # Image-output models: small context, no function calling (model cards).
+        context, output = (65_536, 32_768) if is_gemini3 else (32_768, 32_768)
+    elif (major, minor) >= (2, 5):
+        context, output = _GEMINI_CONTEXT, _GEMINI_25_OUTPUT
+    elif major == 1 and is_pro:
+        context, output = 2_097_152, 8_192
+    else:
+        context, output = _GEMINI_CONTEXT, 8_192
+    return ModelInfo(
+        model_id=model_id,
+        publisher=publisher,
+        context_window=context,
+        max_output_tokens=output,
+        is_gemini=True,
+        is_gemini3=is_gemini3,
+        enforces_signatures=is_gemini3 and not is_image,
+        supports_thinking=thinks,
+        # Only 2.x Flash / Flash-Lite accept budget 0; 2.5 Pro and Gemini 3 always think.
+        can_disable_thinking=thinks and not is_gemini3 and not is_pro,
+        supports_function_calling=not is_image,
+        supports_multiple_candidates=not is_gemini3,
+    )
+
+
+# Known partner models; anything else gets the defaults.
+_PARTNER_TABLE: tuple[tuple[str, int, int], ...] = (
+    # (bare-name prefix, context window, max output tokens)
+    ("llama-4-maverick", 524_288, 8_192),
+    ("llama-4-scout", 1_310_720, 8_192),
+    ("llama-3", 131_072, 8_192),
+    ("gpt-oss", 131_072, 32_768),
+    ("deepseek-r1", 163_840, 32_768),
+    ("deepseek-v3", 163_840, 32_768),
+    ("qwen3", 262_144, 32_768),
+    ("kimi-k2", 262_144, 32_768),
+    ("minimax-m2", 196_608, 32_768),
+)
+
+
+def model_info(model_id: str | None) -> ModelInfo:
+    """Look up what a model can do.
+
+    Args:
+        model_id: Any spelling (`google/gemini-2.5-flash`, `gemini-2.5-flash`,
+            `publishers/google/models/gemini-2.5-flash`, `meta/llama-...-maas`), or None /
+            "" for a self-deployed endpoint whose model is not named.
+
+    Returns:
+        A `ModelInfo`; unknown models get defaults (128k context, function calling on).
+    """
+    if not model_id:
+        return ModelInfo(model_id=model_id or "", publisher=None)
+    publisher, name = split_publisher(model_id)
+    name = name.lower()
+    if name.startswith("gemini-") and publisher in (None, "google"):
+        return _gemini_info(model_id, publisher or "google", name)
+    for prefix, context, output in _PARTNER_TABLE:
+        if name.startswith(prefix):
+            return ModelInfo(
+                model_id=model_id,
+                publisher=publisher,
+                context_window=context,
+                max_output_tokens=output,
+            )
+    return ModelInfo(model_id=model_id, publisher=publisher)
+
+
+def is_self_deployed(endpoint_id: str | None) -> bool:
+    """Whether `endpoint_id` names a self-deployed endpoint rather than `openapi`.
+
+    Args:
+        endpoint_id: The endpoint id from the configuration (None means `openapi`).
+
+    Returns:
+        True for numeric ids, `mg-endpoint-*` and any other non-`openapi` id.
+    """
+    return bool(endpoint_id) and endpoint_id != DEFAULT_ENDPOINT_ID
+
+
+def normalize_model_id(model: str | None, endpoint_id: str | None) -> str | None:
+    """Spell a model id the way the endpoint expects it.
+
+    On `openapi` (Gemini and MaaS) the id must be publisher-prefixed (fact sheet §2.1,
+    pain point 13): a bare `gemini-...` gets `google/`, listing-style ids
+    (`publishers/google/models/...`, `models/...`) are shortened. On a self-deployed
+    endpoint the container decides, so the model is optional and passed through (§2.3).
+
+    Args:
+        model: The model id the user gave (may be None or "" on a self-deployed endpoint).
+        endpoint_id: `openapi` (or None, meaning `openapi`) or a self-deployed endpoint id.
+
+    Returns:
+        The id to send; on a self-deployed endpoint, `model` unchanged.
+
+    Raises:
+        VertexConfigError: On `openapi`, for an empty model or one without a publisher.
+    """
+    if is_self_deployed(endpoint_id):
+        return model
+    if model is None or not model.strip():
+        msg = f"A model is required on the 'openapi' endpoint; {_FIX_HINT}."
+        raise VertexConfigError(msg)
+    stripped = model.strip()
+    if _ENDPOINT_LIKE.match(stripped):
+        msg = (
+            f"Model {model!r} looks like an endpoint id. For a self-deployed endpoint pass "
+            f"endpoint_id={stripped!r} (the model is then optional); on 'openapi' {_FIX_HINT}."
+        )
+        raise VertexConfigError(msg)
+    publisher, name = split_publisher(stripped)
+    if publisher is None or not name or not publisher:
+        msg = (
+            f"Model {model!r} has no publisher prefix, which the 'openapi' endpoint "
+            f"requires; {_FIX_HINT}."
+        )
+        raise VertexConfigError(msg)
+    return f"{publisher}/{name}"

@@ -1,0 +1,97 @@
+"""Configuration of the local Vertex AI emulator (mutable at run time)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "google/gemini-2.0-flash-001",
+    "google/gemini-2.0-flash-lite-001",
+    "google/gemini-2.5-flash",
+    "google/gemini-2.5-pro",
+    "google/gemini-2.5-flash-lite",
+    "google/gemini-3-pro-preview",
+    "google/gemini-3-flash-preview",
+    "google/gemini-3.1-pro-preview",
+    "google/gemini-3.1-flash-lite-preview",
+    "google/gemini-3-pro-image-preview",
+    "meta/llama-3.3-70b-instruct-maas",
+    "meta/llama-3.1-405b-instruct-maas",
+    "deepseek-ai/deepseek-r1-0528-maas",
+    "openai/gpt-oss-120b-maas",
+    "openai/gpt-oss-20b-maas",
+    "qwen/qwen3-coder-480b-a35b-instruct-maas",
+)
+
+
+def _default_dedicated() -> dict[str, str]:
+    return {"9876543210": "localhost"}
+
+
+def _default_self_deployed() -> dict[str, str]:
+    return {
+        "1234567890": "google/gemma-3-12b-it",
+        "mg-endpoint-4f8c2a7e-1b3d-4e5f-9a6b-7c8d9e0f1a2b": "meta/llama-3.3-70b",
+        "9876543210": "google/gemma-3-27b-it",
+    }
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything the emulator lets a test switch.
+
+    Behaviours the fact sheet marks as inferences ([INF]) are switches here so a test
+    can model either possibility.
+    """
+
+    token_lifetime: float = 3600.0
+    """Lifetime (seconds) of access tokens issued by /token, metadata and impersonation."""
+    project: str = "emulator-project"
+    project_number: str = "123456789012"
+    service_account_email: str = ""
+    """Empty: ``emulator@{project}.iam.gserviceaccount.com``."""
+    strict_tool_schema: bool = False
+    """Reject $ref/$defs/additionalProperties/const/... in tool schemas (native wording)."""
+    thought_extra_content: bool = False
+    """Set ``extra_content.google.thought = true`` on thought deltas/messages."""
+    stream_tool_index_quirk: bool = True
+    """With stream_function_call_arguments: the documented inconsistent ``index`` values."""
+    dedicated_endpoints: dict[str, str] = field(default_factory=_default_dedicated)
+    """endpoint_id -> host name (without port) that serves it; the shared host refuses it."""
+    self_deployed_endpoints: dict[str, str] = field(default_factory=_default_self_deployed)
+    """endpoint_id -> served model name echoed in responses."""
+    shared_host: str = "127.0.0.1"
+    check_project: bool = True
+    """Reject paths whose project is neither ``project`` nor ``project_number`` (403)."""
+    seed: int = 0
+    """Seed of the stream chunker (and of ids): same seed + same request -> same chunks."""
+    chunk_size_min: int = 1
+    chunk_size_max: int = 12
+    models: tuple[str, ...] = DEFAULT_MODELS
+    stall_seconds: float = 30.0
+    """How long the ``stall`` fault sleeps before answering."""
+    traffic_type: str = "ON_DEMAND"
+    default_prompt_tokens_floor: int = 1
+    gemini25_tool_call_id_is_name: bool = False
+    """Gemini 2.0 style ids (the function name) instead of ``function-call-<uuid>``."""
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set fields from a dict (admin route); unknown names raise KeyError."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for key, value in values.items():
+            if key not in names:
+                raise KeyError(key)
+            if key == "models":
+                value = tuple(value)
+            setattr(self, key, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["models"] = list(self.models)
+        return data
+
+    @property
+    def sa_email(self) -> str:
+        return self.service_account_email or f"emulator@{self.project}.iam.gserviceaccount.com"

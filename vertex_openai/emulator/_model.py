@@ -1,0 +1,450 @@
+"""The deterministic "model" inside the emulator.
+
+Nothing here is random: the same request always gets the same answer (only stream
+chunk boundaries depend on ``EmulatorConfig.seed``). The rules:
+
+* **Tool calls.** When tools are offered and ``tool_choice`` is not ``"none"``, the model
+  calls tools if ``tool_choice`` is ``"required"``/``"any"``/``"validated"`` or names a
+  function, or if the latest user message names a tool (its exact name, or the name with
+  ``_`` read as spaces). Several named tools give parallel calls, in order of mention.
+  Arguments are built from the tool's JSON schema (``$ref``/``$defs``, ``anyOf``, nested
+  objects and arrays resolved): required properties always, optional ones when a value
+  is found. Values come from literals in the latest user message, in order: numbers for
+  ``integer``/``number``, quoted strings (``"..."``, ``'...'``, ``“...”``, ``«...»``)
+  and then capitalised or non-ASCII words for ``string``, ``true``/``false`` for
+  ``boolean``, an enum member the message mentions (else the first member).
+  Otherwise ``default``/``const``/``example`` or a placeholder such as ``"example city"``.
+* **After tool results.** With ``tool_choice`` auto, a turn that already holds tool
+  results is answered in text quoting each result: ``"Tool get_weather returned:
+  {...}."``.
+* **response_format.** ``json_schema``: a JSON document valid against the schema (all
+  properties filled, ``$defs``/``$ref`` honoured, recursion cut at depth 4).
+  ``json_object``: ``{"answer": ...}``.
+* **Text.** ``"Emulated answer from <model>: " + <echo of the latest user text>``, plus a
+  note on multimodal parts received (``"Received parts: image (image/png), ..."``).
+  ``web_search_options`` adds a grounded-looking ``"According to Google Search ..."``
+  paragraph with source URLs. ``stop`` cuts the text; ``max_tokens`` /
+  ``max_completion_tokens`` truncates it (``finish_reason: "length"``).
+* **Thinking.** Gemini 2.5 and 3 think by default; reasoning tokens =
+  ``min(budget, 64 + 2 * prompt_tokens)`` where the budget comes from
+  ``thinking_config.thinking_budget`` (0 turns it off, -1 is dynamic), the
+  ``thinking_level`` / ``reasoning_effort`` (minimal 128, low 1024, medium 8192,
+  high 24576). ``include_thoughts`` adds a short thought summary before the answer
+  (tagged with ``thought_tag_marker`` when one is given). Gemini 2.0 and MaaS models do
+  not think, except ``deepseek-ai/deepseek-r1*`` (inline ``<think>...</think>``) and
+  ``openai/gpt-oss*`` (``reasoning_content``).
+* **Tokens.** ``ceil(characters / 4)`` of the text (prompt: every message and tool
+  schema), at least 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EFFORT_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
+MAX_DEPTH = 4
+
+
+def count_tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4)) if text else 0
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: str
+
+
+@dataclass
+class ModelOutput:
+    content: str | None = None
+    thoughts: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"
+    prompt_tokens: int = 1
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass
+class ModelInput:
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    tool_choice: Any
+    response_format: dict[str, Any] | None
+    web_search: bool
+    thinking_budget: int | None  # None: model default; -1 dynamic; 0 off
+    include_thoughts: bool
+    max_tokens: int | None
+    stop: list[str]
+    parts_seen: list[str]
+
+
+# -- helpers on messages ------------------------------------------------------------------
+def text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        out = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                out.append(str(part.get("text", "")))
+            elif isinstance(part, str):
+                out.append(part)
+        return "\n".join(out)
+    return json.dumps(content)
+
+
+def current_turn(messages: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """Index of the latest user message and the messages from there on."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            return i, messages[i:]
+    return 0, messages
+
+
+def is_thinking_model(model: str) -> bool:
+    m = model.split("/")[-1]
+    return m.startswith(("gemini-2.5", "gemini-3"))
+
+
+def is_gemini3(model: str) -> bool:
+    return model.split("/")[-1].startswith("gemini-3")
+
+
+# -- literal extraction -------------------------------------------------------------------
+_QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'|\u201c([^\u201d]+)\u201d|\u00ab([^\u00bb]+)\u00bb")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
+_WORD = re.compile(r"[^\W\d_][\w\-]*", re.UNICODE)
+
+
+class Literals:
+    """Literal values found in a user message, consumed in order."""
+
+    def __init__(self, text: str, exclude: set[str]) -> None:
+        self.text = text
+        quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+        unquoted = _QUOTED.sub(" ", text)
+        self.numbers = [n for n in _NUMBER.findall(_strip_tool_words(unquoted, exclude))]
+        words = []
+        for i, m in enumerate(_WORD.finditer(unquoted)):
+            w = m.group(0)
+            if w.lower() in exclude or w in exclude:
+                continue
+            non_ascii = any(ord(c) > 127 for c in w)
+            if non_ascii or (w[0].isupper() and i > 0 and w.lower() not in _STOPWORDS):
+                words.append(w)
+        self.strings = quoted + words
+        self.lower = text.lower()
+
+    def number(self, integer: bool) -> float | int | None:
+        for i, n in enumerate(self.numbers):
+            if integer and "." in n:
+                continue
+            del self.numbers[i]
+            return int(n) if integer else (float(n) if "." in n else int(n))
+        return None
+
+    def string(self) -> str | None:
+        return self.strings.pop(0) if self.strings else None
+
+    def boolean(self) -> bool | None:
+        if re.search(r"\b(true|yes)\b", self.lower):
+            return True
+        if re.search(r"\b(false|no)\b", self.lower):
+            return False
+        return None
+
+
+_STOPWORDS = {"i", "what", "use", "the", "please", "call", "tell", "can", "how", "is", "a"}
+
+
+def _strip_tool_words(text: str, exclude: set[str]) -> str:
+    for word in exclude:
+        if "_" in word or any(c.isdigit() for c in word):
+            text = re.sub(re.escape(word), " ", text, flags=re.IGNORECASE)
+    return text
+
+
+# -- JSON schema instance generation ------------------------------------------------------------
+class SchemaFiller:
+    def __init__(self, root: dict[str, Any], literals: Literals | None, fill_all: bool) -> None:
+        self.root = root
+        self.literals = literals
+        self.fill_all = fill_all
+
+    def resolve(self, schema: Any) -> dict[str, Any]:
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and seen < 32:
+            ref = str(schema["$ref"])
+            target: Any = self.root
+            if ref.startswith("#"):
+                for part in ref.lstrip("#").strip("/").split("/"):
+                    if not part:
+                        continue
+                    part = part.replace("~1", "/").replace("~0", "~")
+                    target = target.get(part, {}) if isinstance(target, dict) else {}
+            else:
+                target = {}
+            extra = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {**target, **extra} if isinstance(target, dict) else extra
+            seen += 1
+        return schema if isinstance(schema, dict) else {}
+
+    def value(self, schema: Any, name: str = "value", depth: int = 0) -> Any:
+        s = self.resolve(schema)
+        if "const" in s:
+            return s["const"]
+        if s.get("enum"):
+            options = list(s["enum"])
+            if self.literals is not None:
+                for opt in options:
+                    if isinstance(opt, str) and opt.lower() in self.literals.lower:
+                        return opt
+            return options[0]
+        for key in ("anyOf", "oneOf"):
+            if s.get(key):
+                options = [self.resolve(o) for o in s[key]]
+                non_null = [o for o in options if o.get("type") != "null"]
+                return self.value(non_null[0] if non_null else options[0], name, depth)
+        if s.get("allOf"):
+            merged: dict[str, Any] = {}
+            for o in s["allOf"]:
+                merged.update(self.resolve(o))
+            return self.value(merged, name, depth)
+        typ = s.get("type")
+        if isinstance(typ, list):
+            non_null = [t for t in typ if t != "null"]
+            typ = non_null[0] if non_null else "null"
+        if typ is None:
+            typ = "object" if "properties" in s else ("array" if "items" in s else "string")
+        typ = str(typ).lower()
+        lit = self.literals
+        if typ == "object":
+            return self._object(s, depth)
+        if typ == "array":
+            if depth >= MAX_DEPTH:
+                return []
+            count = max(1, int(s.get("minItems", 1)))
+            if "maxItems" in s:
+                count = min(count, int(s["maxItems"]))
+            return [self.value(s.get("items", {}), name, depth + 1) for _ in range(count)]
+        if typ in ("integer", "number"):
+            found = lit.number(typ == "integer") if lit is not None else None
+            if found is None:
+                found = s.get("default", s.get("example"))
+            if not isinstance(found, (int, float)) or isinstance(found, bool):
+                found = 1 if typ == "integer" else 1.5
+            if "minimum" in s and found < s["minimum"]:
+                found = s["minimum"]
+            if "maximum" in s and found > s["maximum"]:
+                found = s["maximum"]
+            return int(found) if typ == "integer" else found
+        if typ == "boolean":
+            b = lit.boolean() if lit is not None else None
+            if b is None:
+                b = bool(s.get("default", True))
+            return b
+        if typ == "null":
+            return None
+        return self._string(s, name)
+
+    def _object(self, s: dict[str, Any], depth: int) -> dict[str, Any]:
+        props = s.get("properties") or {}
+        required = set(s.get("required") or [])
+        out: dict[str, Any] = {}
+        for key, sub in props.items():
+            if key in required or (self.fill_all and depth < MAX_DEPTH):
+                out[key] = self.value(sub, key, depth + 1)
+            elif self.literals is not None and depth < MAX_DEPTH:
+                snap = (list(self.literals.numbers), list(self.literals.strings))
+                candidate = self.value(sub, key, depth + 1)
+                used = (self.literals.numbers, self.literals.strings) != snap
+                if used:
+                    out[key] = candidate
+        return out
+
+    def _string(self, s: dict[str, Any], name: str) -> str:
+        fmt = s.get("format")
+        if fmt == "date-time":
+            return "2025-01-01T12:00:00Z"
+        if fmt == "date":
+            return "2025-01-01"
+        if fmt == "email":
+            return "user@example.com"
+        if fmt in ("uri", "url"):
+            return "https://example.com/"
+        if fmt == "uuid":
+            return "00000000-0000-4000-8000-000000000000"
+        found = self.literals.string() if self.literals is not None else None
+        if found is None:
+            default = s.get("default", s.get("example"))
+            found = default if isinstance(default, str) else f"example {name.replace('_', ' ')}"
+        if "maxLength" in s:
+            found = found[: int(s["maxLength"])]
+        if "minLength" in s and len(found) < int(s["minLength"]):
+            found = found + "x" * (int(s["minLength"]) - len(found))
+        return found
+
+
+# -- the model ---------------------------------------------------------------------------------
+def _tool_functions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for tool in tools:
+        if isinstance(tool, dict) and tool.get("type", "function") == "function":
+            fn = tool.get("function")
+            if isinstance(fn, dict) and fn.get("name"):
+                out.append(fn)
+    return out
+
+
+def _mentioned(functions: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    low = text.lower()
+    hits: list[tuple[int, dict[str, Any]]] = []
+    for fn in functions:
+        name = str(fn["name"]).lower()
+        pos = -1
+        for variant in (name, name.replace("_", " ")):
+            m = re.search(r"(?<![\w])" + re.escape(variant) + r"(?![\w])", low)
+            if m:
+                pos = m.start()
+                break
+        if pos >= 0:
+            hits.append((pos, fn))
+    hits.sort(key=lambda h: h[0])
+    return [fn for _, fn in hits]
+
+
+def _choose_tools(inp: ModelInput, turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    functions = _tool_functions(inp.tools)
+    choice = inp.tool_choice
+    if not functions or choice == "none":
+        return []
+    user_text = text_of(turn[0].get("content")) if turn else ""
+    has_results = any(m.get("role") in ("tool", "function") for m in turn)
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        forced = [fn for fn in functions if fn["name"] == name]
+        return forced[:1] or functions[:1]
+    if choice in ("required", "any", "validated"):
+        return _mentioned(functions, user_text) or functions[:1]
+    if has_results:
+        return []
+    return _mentioned(functions, user_text)
+
+
+def _tool_results(turn: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    names: dict[str, str] = {}
+    results: list[tuple[str, str]] = []
+    for m in turn:
+        for tc in m.get("tool_calls") or []:
+            if isinstance(tc, dict):
+                names[str(tc.get("id"))] = str((tc.get("function") or {}).get("name", "tool"))
+        if m.get("role") in ("tool", "function"):
+            name = m.get("name") or names.get(str(m.get("tool_call_id")), "tool")
+            results.append((str(name), text_of(m.get("content"))))
+    return results
+
+
+def run_model(inp: ModelInput, prompt_text: str) -> ModelOutput:
+    out = ModelOutput(prompt_tokens=max(1, count_tokens(prompt_text)))
+    _, turn = current_turn(inp.messages)
+    user_text = text_of(turn[0].get("content")) if turn and turn[0].get("role") == "user" else ""
+    if not user_text:
+        for m in reversed(inp.messages):
+            if m.get("role") in ("user", "system", "developer"):
+                user_text = text_of(m.get("content"))
+                break
+
+    # thinking
+    budget = inp.thinking_budget
+    if budget is None:
+        budget = -1 if is_thinking_model(inp.model) else 0
+    if budget != 0 and (is_thinking_model(inp.model) or inp.thinking_budget not in (None, 0)):
+        natural = 64 + 2 * out.prompt_tokens
+        out.reasoning_tokens = natural if budget < 0 else min(budget, natural)
+    short = user_text.strip().replace("\n", " ")[:160]
+    thought_summary = (
+        f"**Understanding the request**\n\nThe user wrote: {short!r}. "
+        "I will work out what is being asked.\n\n**Planning the answer**\n\n"
+        "I will answer directly and deterministically."
+    )
+    if out.reasoning_tokens and inp.include_thoughts:
+        out.thoughts = thought_summary
+
+    chosen = _choose_tools(inp, turn)
+    if chosen:
+        exclude = {str(fn["name"]).lower() for fn in _tool_functions(inp.tools)}
+        exclude |= {p for fn in _tool_functions(inp.tools) for p in str(fn["name"]).split("_")}
+        for fn in chosen:
+            params = fn.get("parameters") or {"type": "object", "properties": {}}
+            literals = Literals(user_text, exclude)
+            args = SchemaFiller(params, literals, fill_all=False).value(params, "args")
+            if not isinstance(args, dict):
+                args = {}
+            out.tool_calls.append(
+                ToolCall(str(fn["name"]), json.dumps(args, ensure_ascii=False))
+            )
+        out.finish_reason = "tool_calls"
+        out.completion_tokens = sum(count_tokens(tc.name + tc.arguments) for tc in out.tool_calls)
+        return out
+
+    text = _answer_text(inp, turn, user_text)
+    model_short = inp.model.split("/")[-1]
+    if model_short.startswith("deepseek-r1"):
+        text = f"<think>\n{thought_summary}\n</think>\n\n{text}"
+    elif model_short.startswith("gpt-oss"):
+        out.reasoning_content = thought_summary
+    for s in inp.stop:
+        if s and s in text:
+            text = text[: text.index(s)]
+    if inp.max_tokens is not None and count_tokens(text) > inp.max_tokens:
+        text = text[: max(0, inp.max_tokens * 4)]
+        out.finish_reason = "length"
+    out.content = text
+    out.completion_tokens = count_tokens(text) if text else 0
+    return out
+
+
+def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) -> str:
+    rf = inp.response_format or {}
+    rf_type = rf.get("type")
+    if rf_type == "json_schema":
+        js = rf.get("json_schema") or {}
+        schema = js.get("schema") if isinstance(js, dict) else None
+        schema = schema if isinstance(schema, dict) else {"type": "object"}
+        literals = Literals(user_text, set())
+        literals.strings = [s for s in literals.strings if len(s) > 0]
+        value = SchemaFiller(schema, None, fill_all=True).value(schema, "value")
+        return json.dumps(value, ensure_ascii=False)
+    if rf_type == "json_object":
+        return json.dumps({"answer": _echo(user_text)}, ensure_ascii=False)
+
+    results = _tool_results(turn)
+    if results:
+        parts = [f"Tool {name} returned: {content}." for name, content in results]
+        return " ".join(parts)
+    text = f"Emulated answer from {inp.model or 'the endpoint'}: {_echo(user_text)}"
+    if inp.parts_seen:
+        text += " Received parts: " + ", ".join(inp.parts_seen) + "."
+    if inp.web_search:
+        text += (
+            "\n\nAccording to Google Search, here is what recent sources say about "
+            f"{_echo(user_text)!r} [1][2].\n\nSources:\n"
+            "[1] https://www.example.com/search-result-1\n"
+            "[2] https://www.example.org/search-result-2"
+        )
+    return text
+
+
+def _echo(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:300] if text else "(no text)"
