@@ -20,6 +20,8 @@ GLOBAL_HOST = "aiplatform.googleapis.com"
 PROJECT_ENV_VARS = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUD_ML_PROJECT_ID")
 LOCATION_ENV_VARS = ("GOOGLE_CLOUD_LOCATION", "GOOGLE_CLOUD_REGION", "CLOUD_ML_REGION")
 CREDENTIALS_ENV_VAR = "GOOGLE_APPLICATION_CREDENTIALS"
+API_ENDPOINT_ENV_VAR = "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM"
+"""gcloud's own override of the Vertex AI host (``api_endpoint_overrides/aiplatform``)."""
 
 PLACEHOLDER_API_KEY = "vertex-openai-auth-flow"
 """Given to the openai SDK so it never reads OPENAI_API_KEY; VertexAuth replaces it per request."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
+    API_ENDPOINT_ENV_VAR,
     API_VERSIONS,
     DEFAULT_API_VERSION,
     DEFAULT_ENDPOINT_ID,
@@ -247,6 +248,12 @@ class VertexEndpoint:
                 location_source=location_source,
             )
         resolved_project, project_source = resolve_project(project, environ)
+        if not api_endpoint:
+            # gcloud's override (lets apps and examples target a proxy or the emulator
+            # with no code change).
+            api_endpoint = (os.environ if environ is None else environ).get(
+                API_ENDPOINT_ENV_VAR, ""
+            ).strip() or None
         return cls(
             project=resolved_project,
             location=resolved_location,

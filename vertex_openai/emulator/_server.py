@@ -341,13 +341,14 @@ def serve(
             "Point your app at the emulator with:",
             f"  export GOOGLE_APPLICATION_CREDENTIALS={path}",
             f"  export GOOGLE_CLOUD_PROJECT={emu.project}",
-            f"  and pass api_endpoint=\"{emu.url}\" (or base_url=\"{emu.base_url()}\").",
+            f"  export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM={emu.url}",
+            "(or pass api_endpoint= instead of the last one); no other code change is needed.",
         ]
     else:
         lines += [
             "Get credentials: re-run with --write-credentials creds.json, then",
             "  export GOOGLE_APPLICATION_CREDENTIALS=creds.json",
-            f"  and pass api_endpoint=\"{emu.url}\".",
+            f"  export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM={emu.url}",
             f"Or a raw token: curl -X POST {emu.url}/_emulator/token",
         ]
     lines.append("Press Ctrl-C to stop.")
