@@ -1,0 +1,521 @@
+"""LlamaIndex LLM for Gemini and partner models on Vertex AI's OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from typing import Any
+
+import openai
+from llama_index.core.base.llms.types import (
+    AudioBlock,
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    LLMMetadata,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.llms.openai.utils import to_openai_message_dict
+from llama_index.llms.openai_like import OpenAILike
+
+from vertex_openai._clients import VertexConnection
+from vertex_openai._constants import (
+    MESSAGE_SIGNATURE_KEY,
+    PLACEHOLDER_API_KEY,
+    SIGNATURES_KEY,
+)
+from vertex_openai._errors import VertexConfigError, readable_status_error
+from vertex_openai._gemini import (
+    VertexRequestSettings,
+    deep_merge,
+    effective_thought_marker,
+    prepare_chat_request,
+)
+from vertex_openai._messages import (
+    StreamAccumulator,
+    StreamDelta,
+    attach_signatures,
+    normalize_usage,
+    parse_message,
+)
+from vertex_openai._models import model_info
+
+__all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
+
+DEFAULT_MODEL = "google/gemini-2.5-flash"
+_PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
+_EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
+_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+class ChatVertexOpenAI(OpenAILike):
+    """Gemini and partner (MaaS) models on Vertex AI, through its OpenAI-compatible API.
+
+    Requests are signed with Google credentials (Application Default Credentials unless
+    `credentials` or an express-mode `api_key` is given), refreshed per request.
+    Thoughts come back as `ThinkingBlock`s, and Gemini 3 thought signatures are replayed
+    automatically, so `FunctionAgent` tool loops need no extra code.
+
+    Examples:
+        `pip install "vertex-openai[llama-index]"` and `gcloud auth application-default login`
+
+        ```python
+        from llama_index_vertex_openai import ChatVertexOpenAI
+
+        llm = ChatVertexOpenAI(model="google/gemini-2.5-flash", project="my-project")
+        print(llm.complete("Hello"))
+        ```
+    """
+
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="Model id, publisher-prefixed ('google/gemini-2.5-flash', "
+        "'meta/llama-3.3-70b-instruct-maas'); optional on a self-deployed endpoint.",
+    )
+    project: str | None = Field(
+        default=None,
+        description="Google Cloud project. Env: GOOGLE_CLOUD_PROJECT (GCLOUD_PROJECT, "
+        "CLOUD_ML_PROJECT_ID); else the credentials' project.",
+    )
+    location: str | None = Field(
+        default=None,
+        description="Region such as 'us-central1', or 'global'. Env: GOOGLE_CLOUD_LOCATION "
+        "(GOOGLE_CLOUD_REGION, CLOUD_ML_REGION); default 'global'.",
+    )
+    endpoint_id: str | None = Field(
+        default=None, description="'openapi' (default) or a self-deployed endpoint id."
+    )
+    api_version: str | None = Field(default=None, description="'v1' (default) or 'v1beta1'.")
+    api_endpoint: str | None = Field(
+        default=None,
+        description="Host or scheme://host:port override (Private Service Connect, proxies, "
+        "the local emulator).",
+    )
+    base_url: str | None = Field(
+        default=None, description="Full base URL; wins over every other endpoint setting."
+    )
+    dedicated_endpoint_dns: str | None = Field(
+        default=None, description="Host of a dedicated endpoint."
+    )
+    credentials: Any = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="google.auth Credentials, a key file path or an info dict. Default: "
+        "Application Default Credentials (env: GOOGLE_APPLICATION_CREDENTIALS).",
+    )
+    quota_project: str | None = Field(
+        default=None, description="Project billed for quota (x-goog-user-project header)."
+    )
+    thought_tag_marker: str | None = Field(
+        default=None,
+        description="Tag Gemini wraps thoughts in; set to 'thought' automatically when "
+        "thinking_config.include_thoughts is on.",
+    )
+    thinking_config: dict[str, Any] | None = Field(
+        default=None,
+        description="Gemini ThinkingConfig: include_thoughts, thinking_budget or thinking_level.",
+    )
+    safety_settings: Any = Field(
+        default=None,
+        description="Gemini safety settings: [{'category': ..., 'threshold': ...}] or "
+        "{category: threshold}.",
+    )
+    cached_content: str | None = Field(
+        default=None, description="Context cache resource name (regional locations only)."
+    )
+    reasoning_effort: str | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="none, minimal, low, medium or high ('none' turns thinking off where the "
+        "model allows it). Not together with thinking_config.",
+    )
+    api_key: str | None = Field(
+        default=None,
+        description="Vertex express-mode API key; never read from OPENAI_API_KEY. Stored "
+        "privately: this field only ever shows a placeholder.",
+    )
+    is_chat_model: bool = Field(default=True, description="Always a chat model on Vertex.")
+
+    _connection: VertexConnection = PrivateAttr()
+    _settings: VertexRequestSettings = PrivateAttr()
+    _express_key_dropped: bool = PrivateAttr(default=False)
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        project: str | None = None,
+        location: str | None = None,
+        endpoint_id: str | None = None,
+        api_version: str | None = None,
+        api_endpoint: str | None = None,
+        base_url: str | None = None,
+        dedicated_endpoint_dns: str | None = None,
+        credentials: Any = None,
+        api_key: str | None = None,
+        quota_project: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
+        if api_key in (PLACEHOLDER_API_KEY, _EXPRESS_KEY_DROPPED):
+            api_key = None  # a from_dict / unpickle round trip: the key is not stored
+        endpoint_args: dict[str, Any] = {
+            "project": project,
+            "location": location,
+            "endpoint_id": endpoint_id,
+            "api_version": api_version,
+            "api_endpoint": api_endpoint,
+            "dedicated_endpoint_dns": dedicated_endpoint_dns,
+            "credentials": credentials,
+            "api_key": api_key,
+            "quota_project": quota_project,
+        }
+        connection = VertexConnection(base_url=base_url, **endpoint_args)
+        # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
+        # a to_dict() round trip it holds the derived URL, which changes nothing.
+        api_base = kwargs.pop("api_base", None)
+        if api_base and not base_url and api_base.rstrip("/") != connection.base_url:
+            base_url = api_base
+            connection = VertexConnection(base_url=base_url, **endpoint_args)
+        endpoint = connection.endpoint_at_start
+        info = model_info(model)
+        kwargs.setdefault("is_function_calling_model", info.supports_function_calling)
+        kwargs.setdefault("context_window", info.context_window)
+        kwargs.setdefault("is_chat_model", True)
+        super().__init__(
+            model=model,
+            project=project,
+            location=location,
+            endpoint_id=endpoint_id,
+            api_version=api_version or endpoint.api_version,
+            api_endpoint=api_endpoint,
+            base_url=base_url,
+            dedicated_endpoint_dns=dedicated_endpoint_dns,
+            credentials=credentials,
+            quota_project=quota_project,
+            # The SDK needs some key; VertexAuth replaces it on every request, and passing
+            # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
+            api_key=PLACEHOLDER_API_KEY,
+            api_base=connection.base_url,
+            **kwargs,
+        )
+        self._connection = connection
+        self._express_key_dropped = express_key_dropped
+        self._settings = VertexRequestSettings(
+            model=model or None,
+            endpoint_id=endpoint.endpoint_id,
+            location=endpoint.location,
+            thought_tag_marker=self.thought_tag_marker,
+            thinking_config=self.thinking_config,
+            safety_settings=self.safety_settings,
+            cached_content=self.cached_content,
+            reasoning_effort=self.reasoning_effort,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ChatVertexOpenAI"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_tokens or model_info(self.model).max_output_tokens,
+            is_chat_model=self.is_chat_model,
+            is_function_calling_model=self.is_function_calling_model,
+            model_name=self.model,
+        )
+
+    def describe_credentials(self) -> str:
+        """What signs the requests (never a secret)."""
+        return self._connection.describe_credentials()
+
+    # -- pickling: never a key, a token or live credentials ------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        fields = state["__dict__"]
+        if not isinstance(fields.get("credentials"), str | os.PathLike):
+            fields["credentials"] = None  # Credentials objects and info dicts hold keys
+        if self._connection.token_provider is None and not self._express_key_dropped:
+            fields["api_key"] = _EXPRESS_KEY_DROPPED
+        for name in ("_connection", "_client", "_aclient", "_http_client", "_async_http_client"):
+            (state.get("__pydantic_private__") or {}).pop(name, None)
+        return state
+
+    # -- clients and request params ------------------------------------------------------
+
+    def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
+        if self._express_key_dropped:
+            msg = (
+                "This ChatVertexOpenAI was unpickled from an express-mode instance; API keys "
+                "are never pickled. Create it again with api_key=..."
+            )
+            raise VertexConfigError(msg)
+        conn = self._connection
+        # A fresh http client per SDK client: with reuse_client=False LlamaIndex closes
+        # the SDK client (and so its http client) after each call.
+        http_client = conn.async_http_client() if is_async else conn.http_client()
+        return {
+            "api_key": PLACEHOLDER_API_KEY,
+            "base_url": conn.base_url,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "default_headers": self.default_headers,
+            "http_client": http_client,
+        }
+
+    def _get_model_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        # Precedence: instance fields < additional_kwargs < per-call kwargs (the parent
+        # lets additional_kwargs override per-call kwargs), merged deeply so extra_body
+        # from different levels combines.
+        params = super()._get_model_kwargs()
+        params = deep_merge(params, kwargs)
+        if not params.get("stream"):
+            params.pop("stream_options", None)
+        for key in ("tools", "tool_choice"):
+            if key in params and params[key] is None:
+                del params[key]
+        return params
+
+    def _request(
+        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        params = {
+            "messages": [self._to_wire(m) for m in messages],
+            **self._get_model_kwargs(stream=stream, **kwargs),
+        }
+        params = prepare_chat_request(params, self._settings)
+        return params, effective_thought_marker(params)
+
+    def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
+        extras = message.additional_kwargs
+        update: dict[str, Any] = {}
+        if any(key in extras for key in _PRIVATE_KEYS):
+            update["additional_kwargs"] = {
+                k: v for k, v in extras.items() if k not in _PRIVATE_KEYS
+            }
+        clean = message.model_copy(update=update) if update else message
+        url_blocks = any(_is_url_only(b) for b in message.blocks)
+        if url_blocks and message.role != MessageRole.ASSISTANT:
+            wire: dict[str, Any] = {
+                "role": message.role.value,
+                "content": [self._part(b) for b in message.blocks],
+            }
+        else:
+            wire = dict(to_openai_message_dict(clean, model=self.model))
+        if message.role == MessageRole.ASSISTANT:
+            wire = attach_signatures(
+                wire, extras.get(SIGNATURES_KEY), extras.get(MESSAGE_SIGNATURE_KEY)
+            )
+        return wire
+
+    def _part(self, block: ContentBlock) -> dict[str, Any]:
+        """One content part; URL-only audio/documents go by reference (gs://, https)."""
+        if isinstance(block, AudioBlock) and _is_url_only(block):
+            fmt = block.format or "mp3"
+            mime = fmt if "/" in fmt else _AUDIO_MIME.get(fmt, f"audio/{fmt}")
+            return {"type": "input_audio", "input_audio": {"data": str(block.url), "format": mime}}
+        if isinstance(block, DocumentBlock) and _is_url_only(block):
+            return {"type": "image_url", "image_url": {"url": str(block.url)}}
+        if isinstance(block, TextBlock):
+            return {"type": "text", "text": block.text}
+        part = to_openai_message_dict(ChatMessage(role=MessageRole.USER, blocks=[block, _EMPTY]))
+        content: Any = part["content"]
+        return dict(content[0])
+
+    # -- responses ---------------------------------------------------------------------
+
+    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
+        parsed = parse_message(response.choices[0].message, marker)
+        usage = normalize_usage(response.usage)
+        blocks: list[ContentBlock] = []
+        if parsed.thoughts:
+            blocks.append(
+                ThinkingBlock(
+                    content=parsed.thoughts, num_tokens=(usage or {}).get("reasoning_tokens")
+                )
+            )
+        if parsed.content or not parsed.tool_calls:
+            blocks.append(TextBlock(text=parsed.content))
+        blocks.extend(
+            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"])
+            for i in parsed.images
+        )
+        for tc in parsed.tool_calls:
+            function = tc.get("function") or {}
+            blocks.append(
+                ToolCallBlock(
+                    tool_call_id=tc.get("id"),
+                    tool_name=function.get("name") or "",
+                    tool_kwargs=function.get("arguments") or {},
+                )
+            )
+        extras = _signature_kwargs(parsed.tool_call_signatures, parsed.message_signature)
+        response_kwargs = _usage_kwargs(usage)
+        if parsed.thoughts:
+            response_kwargs["thinking"] = parsed.thoughts
+        return ChatResponse(
+            message=_assistant(blocks, extras),
+            raw=response,
+            additional_kwargs=response_kwargs,
+        )
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        params, marker = self._request(messages, False, kwargs)
+        client = self._get_client()
+        try:
+            if self.reuse_client:
+                response = client.chat.completions.create(**params)
+            else:
+                with client:
+                    response = client.chat.completions.create(**params)
+        except openai.APIStatusError as exc:
+            raise readable_status_error(exc) from exc
+        return self._chat_response(response, marker)
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        params, marker = self._request(messages, False, kwargs)
+        aclient = self._get_aclient()
+        try:
+            if self.reuse_client:
+                response = await aclient.chat.completions.create(**params)
+            else:
+                async with aclient:
+                    response = await aclient.chat.completions.create(**params)
+        except openai.APIStatusError as exc:
+            raise readable_status_error(exc) from exc
+        return self._chat_response(response, marker)
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        params, marker = self._request(messages, True, kwargs)
+        client = self._get_client()
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            state = _StreamState(marker)
+            try:
+                for chunk in client.chat.completions.create(**params):
+                    yield state.update(chunk)
+            except openai.APIStatusError as exc:
+                raise readable_status_error(exc) from exc
+            last = state.finish()
+            if last is not None:
+                yield last
+
+        return gen()
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        params, marker = self._request(messages, True, kwargs)
+        aclient = self._get_aclient()
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            state = _StreamState(marker)
+            try:
+                async for chunk in await aclient.chat.completions.create(**params):
+                    yield state.update(chunk)
+            except openai.APIStatusError as exc:
+                raise readable_status_error(exc) from exc
+            last = state.finish()
+            if last is not None:
+                yield last
+
+        return gen()
+
+
+VertexOpenAI = ChatVertexOpenAI
+"""Alias in LlamaIndex's naming style (`OpenAI`, `AzureOpenAI`, `OpenAILike`)."""
+
+_EMPTY = TextBlock(text="")
+
+
+def _assistant(blocks: list[ContentBlock], extras: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extras)
+
+
+def _is_url_only(block: ContentBlock) -> bool:
+    if isinstance(block, AudioBlock):
+        return block.url is not None and block.audio is None and block.path is None
+    if isinstance(block, DocumentBlock):
+        return block.url is not None and block.data is None and block.path is None
+    return False
+
+
+def _signature_kwargs(signatures: Mapping[str, str], message_sig: str | None) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    if signatures:
+        extras[SIGNATURES_KEY] = dict(signatures)
+    if message_sig:
+        extras[MESSAGE_SIGNATURE_KEY] = message_sig
+    return extras
+
+
+def _usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """LlamaIndex's token-count keys; completion includes reasoning (what is billed)."""
+    if not usage:
+        return {}
+    return {
+        "prompt_tokens": usage["input_tokens"],
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "reasoning_tokens": usage["reasoning_tokens"],
+        "cached_tokens": usage["cached_tokens"],
+    }
+
+
+class _StreamState:
+    """Per-call accumulation of one stream into cumulative LlamaIndex responses."""
+
+    def __init__(self, marker: str | None) -> None:
+        self.acc = StreamAccumulator(marker)
+        self.answer = ""
+        self.thoughts = ""
+        self.calls: dict[int, dict[str, str]] = {}
+        self.usage: dict[str, Any] = {}
+        self.last_raw: Any = None
+
+    def update(self, chunk: Any) -> ChatResponse:
+        self.last_raw = chunk
+        return self._apply(self.acc.feed(chunk), chunk)
+
+    def finish(self) -> ChatResponse | None:
+        rest = self.acc.finish()
+        return None if rest.is_empty else self._apply(rest, self.last_raw)
+
+    def _apply(self, delta: StreamDelta, raw: Any) -> ChatResponse:
+        self.answer += delta.answer
+        self.thoughts += delta.thoughts
+        for frag in delta.tool_call_chunks:
+            call = self.calls.setdefault(frag["index"], {"id": "", "name": "", "arguments": ""})
+            call["id"] = call["id"] or frag.get("id") or ""
+            call["name"] = call["name"] or frag["function"].get("name") or ""
+            call["arguments"] += frag["function"].get("arguments") or ""
+        if delta.usage:
+            self.usage = _usage_kwargs(delta.usage)
+        blocks: list[ContentBlock] = []
+        if self.thoughts:
+            blocks.append(ThinkingBlock(content=self.thoughts))
+        blocks.append(TextBlock(text=self.answer))
+        blocks.extend(
+            ToolCallBlock(tool_call_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"])
+            for _, c in sorted(self.calls.items())
+        )
+        extras = _signature_kwargs(self.acc.signatures, self.acc.message_signature)
+        response_kwargs = dict(self.usage)
+        if delta.thoughts:
+            response_kwargs["thinking_delta"] = delta.thoughts
+        return ChatResponse(
+            message=_assistant(blocks, extras),
+            delta=delta.answer,
+            raw=raw,
+            additional_kwargs=response_kwargs,
+        )
