@@ -14,7 +14,7 @@ def plain_call(ctx: Any, *, quiet: bool = False) -> str:
     reply = llm.invoke("In one sentence: what does Vertex AI's global endpoint do?")
     if not quiet:
         ctx.say(f"   {reply.text}")
-    usage = reply.usage_metadata or {}
+    usage: dict[str, Any] = dict(reply.usage_metadata or {})
     return f"{usage.get('total_tokens', '?')} tokens"
 
 
@@ -38,7 +38,7 @@ def stream_with_thoughts(ctx: Any) -> str:
     if not thoughts or not answer or "<" in answer:
         msg = "thoughts were not separated from the answer"
         raise RuntimeError(msg)
-    return f"{len(thoughts)} characters of thoughts kept apart from a {len(answer)}-character answer"
+    return f"{len(thoughts)} chars of thoughts kept apart from a {len(answer)}-char answer"
 
 
 @tool
@@ -58,10 +58,8 @@ def agent_loop(ctx: Any) -> str:
 
     llm = ChatVertexOpenAI(**ctx.model_kwargs(model=ctx.agent_model))
     agent = create_agent(llm, tools=[get_weather, convert_to_fahrenheit])
-    result = agent.invoke({"messages": [(
-        "user",
-        "Use get_weather for 'Paris', then use convert_to_fahrenheit on the temperature.",
-    )]})
+    prompt = "Use get_weather for 'Paris' and convert_to_fahrenheit for 18 degrees."
+    result: Any = agent.invoke({"messages": [("user", prompt)]})  # type: ignore[call-overload]
     messages = result["messages"]
     calls = [c["name"] for m in messages for c in getattr(m, "tool_calls", [])]
     signed = sum(bool(m.additional_kwargs.get("__vertex_thought_signatures__"))

@@ -20,7 +20,9 @@ chunk boundaries depend on ``EmulatorConfig.seed``). The rules:
 * **response_format.** ``json_schema``: a JSON document valid against the schema (all
   properties filled, ``$defs``/``$ref`` honoured, recursion cut at depth 4).
   ``json_object``: ``{"answer": ...}``.
-* **Text.** ``"Emulated answer from <model>: " + <echo of the latest user text>``, plus a
+* **Text.** ``"Emulated answer from <model>: " + <echo of the latest user text>``, or,
+  when the prompt carries context (RAG: system messages or long user text), the context
+  sentence that shares the most words with the question; plus a
   note on multimodal parts received (``"Received parts: image (image/png), ..."``).
   ``web_search_options`` adds a grounded-looking ``"According to Google Search ..."``
   paragraph with source URLs. ``stop`` cuts the text; ``max_tokens`` /
@@ -84,6 +86,13 @@ class ModelInput:
     max_tokens: int | None
     stop: list[str]
     parts_seen: list[str]
+
+    @property
+    def context_text(self) -> str:
+        """System messages: where RAG apps put retrieved context."""
+        return "\n".join(
+            text_of(m.get("content")) for m in self.messages if m.get("role") == "system"
+        )
 
 
 # -- helpers on messages ------------------------------------------------------------------
@@ -390,9 +399,7 @@ def run_model(inp: ModelInput, prompt_text: str) -> ModelOutput:
             args = SchemaFiller(params, literals, fill_all=False).value(params, "args")
             if not isinstance(args, dict):
                 args = {}
-            out.tool_calls.append(
-                ToolCall(str(fn["name"]), json.dumps(args, ensure_ascii=False))
-            )
+            out.tool_calls.append(ToolCall(str(fn["name"]), json.dumps(args, ensure_ascii=False)))
         out.finish_reason = "tool_calls"
         out.completion_tokens = sum(count_tokens(tc.name + tc.arguments) for tc in out.tool_calls)
         return out
@@ -432,7 +439,11 @@ def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) ->
     if results:
         parts = [f"Tool {name} returned: {content}." for name, content in results]
         return " ".join(parts)
-    text = f"Emulated answer from {inp.model or 'the endpoint'}: {_echo(user_text)}"
+    grounded = _best_sentence(inp.context_text, user_text)
+    if grounded:
+        text = f"Emulated answer from {inp.model or 'the endpoint'}: {grounded}"
+    else:
+        text = f"Emulated answer from {inp.model or 'the endpoint'}: {_echo(user_text)}"
     if inp.parts_seen:
         text += " Received parts: " + ", ".join(inp.parts_seen) + "."
     if inp.web_search:
@@ -443,6 +454,76 @@ def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) ->
             "[2] https://www.example.org/search-result-2"
         )
     return text
+
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "does",
+        "do",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "this",
+        "that",
+        "to",
+        "what",
+        "which",
+        "who",
+        "why",
+        "with",
+        "you",
+        "your",
+        "given",
+        "information",
+        "context",
+        "query",
+        "answer",
+        "below",
+        "above",
+        "prior",
+        "knowledge",
+        "not",
+    ]
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS}
+
+
+def _best_sentence(context: str, user_text: str) -> str | None:
+    """RAG prompts: the context sentence sharing the most words with the question."""
+    lines = [line.strip() for line in user_text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    question = next((ln for ln in reversed(lines) if ln.endswith("?")), lines[-1])
+    question = re.sub(r"^(query|question)\s*:\s*", "", question, flags=re.IGNORECASE)
+    wanted = _words(question)
+    source = f"{context}\n{user_text}".replace(question, " ")
+    if len(wanted) < 2 or len(source) < 80:
+        return None
+    best: tuple[int, str] | None = None
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", source):
+        sentence = sentence.strip(" -#*")
+        score = len(wanted & _words(sentence))
+        if score >= 2 and (best is None or score > best[0]):
+            best = (score, sentence)
+    return best[1] if best else None
 
 
 def _echo(text: str) -> str:

@@ -1,0 +1,709 @@
+"""Gemini and Model Garden chat models on Vertex AI's OpenAI-compatible Chat Completions API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, cast
+
+import openai
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
+from langchain_core.messages import content as types
+from langchain_core.messages.block_translators import register_translator
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_openai import ChatOpenAI
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from vertex_openai._clients import VertexConnection
+from vertex_openai._constants import (
+    MESSAGE_SIGNATURE_KEY,
+    PLACEHOLDER_API_KEY,
+    SIGNATURES_KEY,
+)
+from vertex_openai._errors import readable_status_error
+from vertex_openai._gemini import (
+    VertexRequestSettings,
+    deep_merge,
+    effective_thought_marker,
+    prepare_chat_request,
+)
+from vertex_openai._messages import (
+    ParsedMessage,
+    StreamAccumulator,
+    attach_signatures,
+    normalize_usage,
+    parse_message,
+)
+
+__all__ = ["ChatVertexOpenAI"]
+
+MODEL_PROVIDER = "google_vertex_openai"
+"""`response_metadata["model_provider"]`; our own name so our block translator is used
+(the `openai` one drops `reasoning_content`, the `google_vertexai` one expects native
+Gemini content)."""
+
+_RAW_CHUNK = "__vertex_raw_chunk__"
+_BASE_INFO = "__vertex_base_info__"
+_INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
+
+# The thought marker of the request being made in this context, set by
+# `_get_request_payload` and read when its response is parsed. A context variable, not
+# model state: one model object serves concurrent calls, and `_create_chat_result` runs
+# in an executor for async calls (LangChain copies the context there).
+_REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
+
+
+class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
+    r"""Gemini and Model Garden chat models on Vertex AI (OpenAI-compatible endpoint).
+
+    A drop-in `ChatOpenAI` (``isinstance(llm, ChatOpenAI)`` holds) that signs requests
+    with self-refreshing Google credentials and handles what Vertex does differently:
+    Gemini extras, tagged thoughts, thought signatures (Gemini 3 tool loops), streamed
+    tool-call indices, usage accounting and readable errors.
+
+    Setup:
+        Install the package and set up Application Default Credentials:
+
+        ```bash
+        pip install "vertex-openai[langchain]"
+        gcloud auth application-default login
+        export GOOGLE_CLOUD_PROJECT="my-project"
+        export GOOGLE_CLOUD_LOCATION="global"   # optional; default "global"
+        ```
+
+    Key init args — completion params:
+        model:
+            Model id, e.g. `"google/gemini-2.5-flash"` (`"gemini-2.5-flash"` works too)
+            or a Model Garden id such as `"meta/llama-3.3-70b-instruct-maas"`.
+        temperature, max_tokens, top_p, stop, n, seed, ...:
+            As for `ChatOpenAI`.
+        reasoning_effort:
+            `"minimal" | "low" | "medium" | "high"`, or `"none"` (thinking budget 0 where
+            the model allows it). `reasoning={"effort": ...}` is accepted as well.
+        thinking_config:
+            Gemini `thinking_config`, e.g. `{"include_thoughts": True, "thinking_budget": 1024}`.
+        thought_tag_marker:
+            Tag Vertex wraps thoughts in; set automatically when thoughts are requested.
+        safety_settings, cached_content:
+            Gemini extras, sent as `extra_body.google`.
+
+    Key init args — client params:
+        project:
+            Google Cloud project (env `GOOGLE_CLOUD_PROJECT`).
+        location:
+            Region or `"global"` (env `GOOGLE_CLOUD_LOCATION`).
+        credentials:
+            A google-auth `Credentials`, a path to a JSON key, or its dict; Application
+            Default Credentials when omitted (env `GOOGLE_APPLICATION_CREDENTIALS`).
+        api_key:
+            A Vertex express-mode API key (instead of `credentials`).
+        endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
+        quota_project:
+            Self-deployed / dedicated endpoints, `v1beta1`, PSC or proxies, billing.
+        timeout, max_retries, default_headers, http_client:
+            As for `ChatOpenAI` (a given `http_client` gets our Google auth).
+
+    Instantiate:
+        ```python
+        from langchain_vertex_openai import ChatVertexOpenAI
+
+        llm = ChatVertexOpenAI(model="google/gemini-2.5-flash", temperature=0)
+        ```
+
+    Invoke:
+        ```python
+        messages = [("system", "Translate to French."), ("human", "I love programming.")]
+        llm.invoke(messages).text
+        # "J'adore la programmation."
+        ```
+
+    Stream:
+        ```python
+        for chunk in llm.stream(messages):
+            print(chunk.text, end="")
+        ```
+
+    Async:
+        ```python
+        await llm.ainvoke(messages)
+        async for chunk in llm.astream(messages):
+            ...
+        ```
+
+    Tool calling:
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given location.'''
+
+            location: str = Field(..., description="City, e.g. Paris")
+
+
+        llm_with_tools = llm.bind_tools([GetWeather], tool_choice="auto")
+        llm_with_tools.invoke("Weather in Paris?").tool_calls
+        # Google Search grounding:
+        llm.bind_tools([{"google_search": {}}]).invoke("Who won yesterday?")
+        ```
+
+        Gemini 3 thought signatures are kept on the returned `AIMessage` and sent back
+        automatically, so `langchain.agents.create_agent` tool loops need no extra code.
+
+    Structured output:
+        ```python
+        class Joke(BaseModel):
+            setup: str
+            punchline: str
+
+
+        llm.with_structured_output(Joke).invoke("Tell me a joke about cats")
+        # method="json_schema" (default), "function_calling" or "json_mode"
+        ```
+
+    Thoughts:
+        ```python
+        llm = ChatVertexOpenAI(
+            model="google/gemini-2.5-flash", thinking_config={"include_thoughts": True}
+        )
+        msg = llm.invoke("Why is the sky blue?")
+        msg.text  # the answer only
+        [b for b in msg.content_blocks if b["type"] == "reasoning"]  # the thoughts
+        ```
+
+    Token usage:
+        ```python
+        msg.usage_metadata
+        # {"input_tokens": 9, "output_tokens": 120, "total_tokens": 129,
+        #  "output_token_details": {"reasoning": 100},
+        #  "input_token_details": {"cache_read": 0}}
+        ```
+
+        `output_tokens` includes thinking; streaming reports usage in the last chunk.
+
+    Response metadata:
+        ```python
+        msg.response_metadata
+        # {"model_provider": "google_vertex_openai", "model_name": "google/gemini-2.5-flash",
+        #  "finish_reason": "stop", ...}
+        ```
+    """
+
+    model_name: str = Field(default="google/gemini-2.5-flash", alias="model")
+    """Model id, e.g. `"google/gemini-2.5-flash"`."""
+
+    project: str | None = None
+    """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT` (also `GCLOUD_PROJECT`,
+    `CLOUD_ML_PROJECT_ID`); else the project of the credentials."""
+
+    location: str | None = None
+    """Region or `"global"` (default). Env: `GOOGLE_CLOUD_LOCATION` (also
+    `GOOGLE_CLOUD_REGION`, `CLOUD_ML_REGION`)."""
+
+    endpoint_id: str | None = None
+    """`"openapi"` (default: Gemini and Model Garden MaaS) or a self-deployed endpoint id."""
+
+    api_version: str | None = None
+    """`"v1"` (default) or `"v1beta1"`."""
+
+    api_endpoint: str | None = None
+    """Host or `scheme://host:port` override (Private Service Connect, proxies, emulator)."""
+
+    dedicated_endpoint_dns: str | None = None
+    """Dedicated endpoint host (learned automatically from Vertex's error if omitted)."""
+
+    credentials: Any = Field(default=None, exclude=True, repr=False)
+    """google-auth `Credentials`, a path to a credentials JSON file, or its dict.
+    Application Default Credentials when omitted (env `GOOGLE_APPLICATION_CREDENTIALS`).
+    Never serialized; loaded on the first request."""
+
+    quota_project: str | None = None
+    """Project billed for quota (`x-goog-user-project`)."""
+
+    thought_tag_marker: str | None = None
+    """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
+    automatically when `thinking_config.include_thoughts` is on."""
+
+    thinking_config: dict[str, Any] | None = None
+    """Gemini `thinking_config` (`include_thoughts`, `thinking_budget`, `thinking_level`)."""
+
+    safety_settings: list[dict[str, Any]] | None = None
+    """Gemini safety settings: `[{"category": "HARM_CATEGORY_...", "threshold": "BLOCK_..."}]`."""
+
+    cached_content: str | None = None
+    """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
+
+    stream_usage: bool | None = True
+    """Report token usage in the last streamed chunk (Vertex supports it)."""
+
+    use_responses_api: bool | None = False
+    """Vertex serves Chat Completions only; `True` is rejected."""
+
+    _connection: VertexConnection | None = PrivateAttr(default=None)
+    _settings: VertexRequestSettings | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "vertex-openai-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Not serializable with `dumpd`/`load` (credentials must never be serialized)."""
+        return False
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "google_vertexai"
+        return params
+
+    def _use_responses_api(self, payload: dict) -> bool:
+        # Vertex has no Responses API: never route there (reasoning=, built-in tools, ...).
+        return False
+
+    # ------------------------------------------------------------------ construction
+
+    @model_validator(mode="after")
+    def validate_environment(self) -> Self:
+        """Check Vertex-specific options and build openai clients signed for Vertex."""
+        if self.use_responses_api:
+            msg = (
+                "use_responses_api=True is not supported: Vertex AI serves only the Chat "
+                "Completions API. Remove it (reasoning=... maps to reasoning_effort)."
+            )
+            raise ValueError(msg)
+        if self.output_version == "responses/v1":
+            msg = (
+                "output_version='responses/v1' is not supported: Vertex AI serves only the "
+                "Chat Completions API. Use output_version='v0' or 'v1'."
+            )
+            raise ValueError(msg)
+        if self.n is not None and self.n < 1:
+            msg = "n must be at least 1."
+            raise ValueError(msg)
+        if self.n is not None and self.n > 1 and self.streaming:
+            msg = "n must be 1 when streaming."
+            raise ValueError(msg)
+        self._build_clients()
+        return self
+
+    def _express_key(self) -> str | None:
+        key = self.openai_api_key
+        if key is None:
+            return None
+        if not isinstance(key, SecretStr):
+            msg = (
+                "api_key must be a Vertex express-mode API key string; for OAuth tokens pass "
+                "`credentials=` (google-auth refreshes them per request)."
+            )
+            raise ValueError(msg)
+        value = key.get_secret_value()
+        return None if value == PLACEHOLDER_API_KEY else value
+
+    def _build_clients(self) -> None:
+        conn = VertexConnection(
+            project=self.project,
+            location=self.location,
+            endpoint_id=self.endpoint_id,
+            api_version=self.api_version,
+            api_endpoint=self.api_endpoint,
+            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
+            base_url=self.openai_api_base,
+            credentials=self.credentials,
+            api_key=self._express_key(),
+            quota_project=self.quota_project,
+        )
+        self._connection = conn
+        endpoint = conn.endpoint_at_start
+        self.project = self.project or endpoint.project
+        self.location = self.location or endpoint.location
+        self._settings = VertexRequestSettings(
+            model=self.model_name,
+            endpoint_id=endpoint.endpoint_id,
+            location=endpoint.location,
+            thought_tag_marker=self.thought_tag_marker,
+            thinking_config=self.thinking_config,
+            safety_settings=self.safety_settings,
+            cached_content=self.cached_content,
+            reasoning_effort=self.reasoning_effort,
+        )
+        client_params: dict[str, Any] = {
+            "base_url": conn.base_url,
+            # Never OPENAI_API_KEY: VertexAuth signs each request instead.
+            "api_key": PLACEHOLDER_API_KEY,
+            "organization": None,
+            "project": None,
+            "timeout": self.request_timeout,
+            "default_headers": self.default_headers,
+            "default_query": self.default_query,
+        }
+        if self.max_retries is not None:
+            client_params["max_retries"] = self.max_retries
+        http_kwargs = {"proxy": self.openai_proxy} if self.openai_proxy else {}
+        if not self.client:
+            http_client = self.http_client or conn.http_client(**http_kwargs)
+            http_client.auth = conn.auth
+            self.root_client = openai.OpenAI(**client_params, http_client=http_client)
+            self.client = self.root_client.chat.completions
+        if not self.async_client:
+            async_client = self.http_async_client or conn.async_http_client(**http_kwargs)
+            async_client.auth = conn.auth
+            self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
+            self.async_client = self.root_async_client.chat.completions
+
+    def describe_credentials(self) -> str:
+        """What signs the requests (never contains a secret)."""
+        assert self._connection is not None
+        return self._connection.describe_credentials()
+
+    # Pickling: the openai clients hold sockets and locks; rebuild them on load.
+    # `credentials` objects and dicts are dropped (re-resolved through ADC, as the core
+    # does); a path is kept. An express-mode API key is never pickled.
+    def __getstate__(self) -> dict[Any, Any]:
+        if self._express_key() is not None:
+            msg = (
+                "A ChatVertexOpenAI using an express-mode api_key cannot be pickled (the key "
+                "would be written out). Build the model in the worker instead."
+            )
+            raise TypeError(msg)
+        state = super().__getstate__()
+        fields = dict(state["__dict__"])
+        for name in ("client", "async_client", "root_client", "root_async_client"):
+            fields[name] = None
+        if not isinstance(fields.get("credentials"), str):
+            fields["credentials"] = None
+        state["__dict__"] = fields
+        private = dict(state.get("__pydantic_private__") or {})
+        private["_connection"] = None
+        state["__pydantic_private__"] = private
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._build_clients()
+
+    # ------------------------------------------------------------------ requests
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        *,
+        tool_choice: dict | str | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; `{"google_search": {}}` turns on Google Search grounding.
+
+        Grounding is `web_search_options` on Vertex's Chat Completions API (the parent
+        would otherwise reject the dict or route it to the Responses API).
+        """
+        search = [t for t in tools if _is_search_tool(t)]
+        if search:
+            options = search[-1].get("web_search_options") if isinstance(search[-1], dict) else None
+            kwargs["web_search_options"] = dict(options or {})
+            tools = [t for t in tools if not _is_search_tool(t)]
+            if not tools:
+                return self.bind(**kwargs)
+        return super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
+
+    def _google_params(self) -> dict[str, Any]:
+        # The Gemini extras belong to the cache key and traces (not to the payload
+        # defaults: prepare_chat_request ranks them below per-call values itself).
+        google = self._settings.google_body() if self._settings else {}
+        return {"google": google} if google else {}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {**super()._identifying_params, **self._google_params()}
+
+    def _get_invocation_params(
+        self, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        return {**super()._get_invocation_params(stop=stop, **kwargs), **self._google_params()}
+
+    def _get_request_payload(
+        self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict:
+        if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
+            # The parent lets a per-call extra_body replace the instance one.
+            kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        messages = self._convert_input(input_).to_messages()
+        payload["messages"] = [
+            _with_signatures(message, wire)
+            for message, wire in zip(messages, payload["messages"], strict=True)
+        ]
+        payload = prepare_chat_request(payload, self._settings)
+        _REQUEST_MARKER.set(effective_thought_marker(payload))
+        return payload
+
+    # ------------------------------------------------------------------ responses
+
+    def _create_chat_result(
+        self, response: dict | openai.BaseModel, generation_info: dict | None = None
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        data = (
+            response
+            if isinstance(response, dict)
+            else response.model_dump(
+                exclude={"choices": {"__all__": {"message": {"parsed"}}}}, warnings=False
+            )
+        )
+        marker = _REQUEST_MARKER.get()
+        usage = normalize_usage(data.get("usage"))
+        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
+            message = generation.message
+            if isinstance(message, AIMessage):
+                _apply_parsed(message, parse_message(choice.get("message") or {}, marker))
+                if usage is not None:
+                    message.usage_metadata = _usage_metadata(usage)
+                message.response_metadata["model_provider"] = MODEL_PROVIDER
+        if result.llm_output is not None:
+            result.llm_output["model_provider"] = MODEL_PROVIDER
+        return result
+
+    def _get_generation_chunk_from_completion(
+        self, completion: openai.BaseModel
+    ) -> ChatGenerationChunk:
+        # Final chunk of a `response_format` stream: the thoughts and signatures in it
+        # were already streamed (strings would concatenate on merge).
+        chunk = super()._get_generation_chunk_from_completion(completion)
+        for key in _INTERNAL_KWARGS:
+            chunk.message.additional_kwargs.pop(key, None)
+        chunk.message.response_metadata["model_provider"] = MODEL_PROVIDER
+        return chunk
+
+    def _convert_chunk_to_generation_chunk(
+        self,
+        chunk: dict,
+        default_chunk_class: type,
+        base_generation_info: dict | None,
+    ) -> ChatGenerationChunk | None:
+        # Streaming state (thought tags split across chunks, tool-call ids, signatures)
+        # lives in `_stream`'s frame; hand it the raw chunk to convert there.
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content=""),
+            generation_info={_RAW_CHUNK: chunk, _BASE_INFO: base_generation_info},
+        )
+
+    def _vertex_chunk(
+        self, generation: ChatGenerationChunk, state: dict[str, StreamAccumulator]
+    ) -> ChatGenerationChunk | None:
+        info = dict(generation.generation_info or {})
+        if _RAW_CHUNK not in info:
+            return generation
+        if "acc" not in state:
+            state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
+        raw, delta = state["acc"].rewrite_chunk(info[_RAW_CHUNK])
+        converted = super()._convert_chunk_to_generation_chunk(
+            raw, AIMessageChunk, info.get(_BASE_INFO)
+        )
+        if converted is None:
+            return None
+        message = converted.message
+        message.response_metadata["model_provider"] = MODEL_PROVIDER
+        if delta.thoughts:
+            message.additional_kwargs["reasoning_content"] = delta.thoughts
+        if delta.new_signatures:
+            message.additional_kwargs[SIGNATURES_KEY] = dict(delta.new_signatures)
+        if delta.message_signature:
+            message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = delta.message_signature
+        if isinstance(message, AIMessageChunk) and delta.usage is not None:
+            message.usage_metadata = _usage_metadata(delta.usage)
+        return converted
+
+    def _finish_chunk(self, state: dict[str, StreamAccumulator]) -> ChatGenerationChunk | None:
+        rest = state["acc"].finish_chunk() if "acc" in state else None
+        if rest is None:
+            return None
+        stub = ChatGenerationChunk(
+            message=AIMessageChunk(content=""), generation_info={_RAW_CHUNK: rest}
+        )
+        return self._vertex_chunk(stub, {"acc": StreamAccumulator(None)})
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        state: dict[str, StreamAccumulator] = {}
+        try:
+            for generation in super()._stream(messages, stop=stop, run_manager=None, **kwargs):
+                chunk = self._vertex_chunk(generation, state)
+                if chunk is not None:
+                    # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        except openai.APIStatusError as err:
+            raise readable_status_error(err) from err
+        if (chunk := self._finish_chunk(state)) is not None:
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        state: dict[str, StreamAccumulator] = {}
+        try:
+            async for generation in super()._astream(
+                messages, stop=stop, run_manager=None, **kwargs
+            ):
+                chunk = self._vertex_chunk(generation, state)
+                if chunk is not None:
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        except openai.APIStatusError as err:
+            raise readable_status_error(err) from err
+        if (chunk := self._finish_chunk(state)) is not None:
+            if run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        try:
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        except openai.APIStatusError as err:
+            raise readable_status_error(err) from err
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        try:
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        except openai.APIStatusError as err:
+            raise readable_status_error(err) from err
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _is_search_tool(tool: Any) -> bool:
+    if not isinstance(tool, dict):
+        return False
+    return (
+        tool.get("type") in ("google_search", "web_search")
+        or (("google_search" in tool or "googleSearch" in tool) and "function" not in tool)
+        or ("web_search_options" in tool and "function" not in tool)
+    )
+
+
+def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:
+    """Put the thought signatures kept on an AIMessage back on its wire dict."""
+    if not isinstance(message, AIMessage):
+        return wire
+    signatures = message.additional_kwargs.get(SIGNATURES_KEY)
+    message_signature = message.additional_kwargs.get(MESSAGE_SIGNATURE_KEY)
+    if not signatures and not message_signature:
+        return wire
+    return attach_signatures(wire, signatures, message_signature)
+
+
+def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
+    if isinstance(message.content, str):
+        message.content = parsed.content
+    if parsed.images:
+        text: list[str | dict] = (
+            [{"type": "text", "text": message.content}] if message.content else []
+        )
+        message.content = text + [
+            {"type": "image", "base64": image["data"], "mime_type": image["mime_type"]}
+            for image in parsed.images
+        ]
+        message.additional_kwargs.pop("audio", None)
+    if parsed.thoughts:
+        message.additional_kwargs["reasoning_content"] = parsed.thoughts
+    if parsed.tool_call_signatures:
+        message.additional_kwargs[SIGNATURES_KEY] = dict(parsed.tool_call_signatures)
+    if parsed.message_signature:
+        message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = parsed.message_signature
+
+
+def _usage_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
+    return UsageMetadata(
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        total_tokens=usage["total_tokens"],
+        input_token_details={"cache_read": usage["cached_tokens"]},
+        output_token_details={"reasoning": usage["reasoning_tokens"]},
+    )
+
+
+def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
+    """LangChain v1 content blocks: reasoning, text/images, tool calls with signatures."""
+    blocks: list[types.ContentBlock] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        blocks.append({"type": "reasoning", "reasoning": reasoning})
+    parts = [message.content] if isinstance(message.content, str) else message.content
+    for part in parts:
+        if isinstance(part, str):
+            if part:
+                blocks.append({"type": "text", "text": part})
+        elif part.get("type") == "text":
+            if part.get("text"):
+                blocks.append({"type": "text", "text": part["text"]})
+        elif part.get("type") in types.KNOWN_BLOCK_TYPES:
+            blocks.append(cast("types.ContentBlock", part))
+    if (
+        isinstance(message, AIMessageChunk)
+        and message.tool_call_chunks
+        and message.chunk_position != "last"
+    ):
+        for tcc in message.tool_call_chunks:
+            block: types.ToolCallChunk = {
+                "type": "tool_call_chunk",
+                "id": tcc.get("id"),
+                "name": tcc.get("name"),
+                "args": tcc.get("args"),
+            }
+            if tcc.get("index") is not None:
+                # A string index: core's merge would otherwise fuse this block with a
+                # text/reasoning block that has the same integer index (v1 streaming).
+                block["index"] = f"lc_tc_{tcc['index']}"
+            blocks.append(block)
+        return blocks
+    signatures = message.additional_kwargs.get(SIGNATURES_KEY) or {}
+    for tc in message.tool_calls:
+        call: types.ToolCall = {
+            "type": "tool_call",
+            "id": tc.get("id"),
+            "name": tc["name"],
+            "args": tc["args"],
+        }
+        if (signature := signatures.get(tc.get("id") or "")) is not None:
+            call["extras"] = {"extra_content": {"google": {"thought_signature": signature}}}
+        blocks.append(call)
+    for itc in message.invalid_tool_calls:
+        blocks.append({**itc, "type": "invalid_tool_call"})  # type: ignore[typeddict-item]
+    return blocks
+
+
+def _translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]:
+    return _translate_content(message)
+
+
+register_translator(MODEL_PROVIDER, _translate_content, _translate_content_chunk)
