@@ -264,6 +264,13 @@ def _first_line(err: BaseException) -> str:
     return text[0][:300] if text else type(err).__name__
 
 
+def _helpers_threshold() -> float:
+    """google-auth's own refresh threshold (3m45s), in seconds."""
+    from google.auth import _helpers
+
+    return float(_helpers.REFRESH_THRESHOLD.total_seconds())
+
+
 class TokenProvider:
     """Thread- and event-loop-safe access token cache around google-auth credentials.
 
@@ -340,7 +347,7 @@ class TokenProvider:
                 # The refresh we waited for failed: share its error instead of retrying
                 # (no refresh storm while the token endpoint is down).
                 raise failure[1]
-            return self._refresh_locked()
+            return self._refresh_locked(stale)
         finally:
             self._lock.release()
 
@@ -351,14 +358,20 @@ class TokenProvider:
             return token
         return await asyncio.to_thread(self.token, stale)
 
-    def _refresh_locked(self) -> str:
+    def _refresh_locked(self, stale: str | None = None) -> str:
         import google.auth.exceptions
-        from google.auth import _helpers
         from google.auth.transport.requests import Request
 
         self._generation += 1
         credentials, _ = self.source.load()
         started = self._clock()
+        if self._snapshot is None and credentials.token and credentials.token != stale:
+            # Credentials that arrive with a token (a static token, or one the app already
+            # refreshed) are used as they are while it is valid: some cannot refresh at all.
+            expires_at = _expiry_epoch(credentials)
+            threshold = _helpers_threshold()
+            if expires_at is None or expires_at - started > threshold:
+                return self._store(str(credentials.token), expires_at, started, threshold)
         try:
             try:
                 credentials.refresh(Request())
@@ -385,18 +398,29 @@ class TokenProvider:
             )
             self._failure = (self._generation, error)
             raise error
-        expires_at = _expiry_epoch(credentials)
+        self.refresh_count += 1
+        logger.debug("Refreshed Google access token (%s)", self.source.describe())
+        return self._store(str(token), _expiry_epoch(credentials), started, lifetime_margin=True)
+
+    def _store(
+        self,
+        token: str,
+        expires_at: float | None,
+        started: float,
+        threshold: float | None = None,
+        *,
+        lifetime_margin: bool = False,
+    ) -> str:
         if expires_at is None:
-            expires_at = refresh_at = float("inf")
+            refresh_at = expires_at = float("inf")
         else:
-            lifetime = max(expires_at - started, 0.0)
-            margin = min(_helpers.REFRESH_THRESHOLD.total_seconds(), lifetime / 4)
+            margin = _helpers_threshold() if threshold is None else threshold
+            if lifetime_margin:
+                margin = min(margin, max(expires_at - started, 0.0) / 4)
             refresh_at = expires_at - margin
         self._snapshot = (token, refresh_at, expires_at)
         self._failure = None
-        self.refresh_count += 1
-        logger.debug("Refreshed Google access token (%s)", self.source.describe())
-        return str(token)
+        return token
 
     def _refresh_error(self, err: BaseException) -> VertexAuthError:
         detail = redact(_first_line(err))

@@ -414,3 +414,20 @@ def test_pickled_connection_holds_no_secret(emulator: Emulator, sa_file: pathlib
     blob = pickle.dumps(conn.token_provider)
     assert token.encode() not in blob
     assert b"PRIVATE KEY" not in blob
+
+
+def test_static_token_credentials_are_used_as_they_are(emulator: Emulator) -> None:
+    import datetime
+
+    token = emulator.issue_token(lifetime=3600)
+    expiry = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(
+        hours=1
+    )
+    creds = user_credentials.Credentials(token=token, expiry=expiry)  # cannot refresh
+    conn = connect(emulator, credentials=creds)
+    assert ask(conn)
+    assert emulator.token_grants.get("refresh_token", 0) == 0
+    # Once revoked, the 401 path tries to refresh and says why it cannot.
+    emulator.revoke_all_tokens()
+    with pytest.raises(VertexAuthError, match="Could not refresh"):
+        ask(conn)

@@ -456,8 +456,8 @@ def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) ->
     return text
 
 
-_STOPWORDS = frozenset(
-    [
+_RAG_STOPWORDS = frozenset(
+    (
         "a",
         "an",
         "and",
@@ -498,12 +498,12 @@ _STOPWORDS = frozenset(
         "prior",
         "knowledge",
         "not",
-    ]
+    )
 )
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOPWORDS}
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _RAG_STOPWORDS}
 
 
 def _best_sentence(context: str, user_text: str) -> str | None:
