@@ -25,6 +25,7 @@ from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
+    THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import readable_status_error
 from vertex_openai._gemini import (
@@ -612,14 +613,17 @@ def _is_search_tool(tool: Any) -> bool:
 
 
 def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:
-    """Put the thought signatures kept on an AIMessage back on its wire dict."""
+    """Put the thought signatures and thoughts kept on an AIMessage back on its wire dict."""
     if not isinstance(message, AIMessage):
         return wire
     signatures = message.additional_kwargs.get(SIGNATURES_KEY)
     message_signature = message.additional_kwargs.get(MESSAGE_SIGNATURE_KEY)
-    if not signatures and not message_signature:
-        return wire
-    return attach_signatures(wire, signatures, message_signature)
+    thoughts = message.additional_kwargs.get("reasoning_content")
+    if signatures or message_signature:
+        wire = attach_signatures(wire, signatures, message_signature)
+    if isinstance(thoughts, str) and thoughts:
+        wire = {**wire, THOUGHTS_WIRE_KEY: thoughts}  # the core tags them or drops them
+    return wire
 
 
 def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:

@@ -31,6 +31,7 @@ from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
+    THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError, readable_status_error
 from vertex_openai._gemini import (
@@ -316,6 +317,11 @@ class ChatVertexOpenAI(OpenAILike):
             wire = attach_signatures(
                 wire, extras.get(SIGNATURES_KEY), extras.get(MESSAGE_SIGNATURE_KEY)
             )
+            thoughts = "".join(
+                b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock)
+            )
+            if thoughts:
+                wire[THOUGHTS_WIRE_KEY] = thoughts  # the core tags them or drops them
         return wire
 
     def _part(self, block: ContentBlock) -> dict[str, Any]:

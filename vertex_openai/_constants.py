@@ -36,6 +36,10 @@ SIGNATURES_KEY = "__vertex_thought_signatures__"
 """Message `additional_kwargs` key holding `{tool_call_id: thought_signature}`."""
 
 MESSAGE_SIGNATURE_KEY = "__vertex_message_signature__"
+
+THOUGHTS_WIRE_KEY = "__vertex_thoughts__"
+"""Private key a framework puts on an outgoing assistant wire dict to replay its thoughts;
+`prepare_chat_request` folds them into the content (or drops them) and never sends it."""
 """Message `additional_kwargs` key holding the signature of a text answer."""
 
 DEFAULT_THOUGHT_TAG_MARKER = "thought"

@@ -35,6 +35,7 @@ from vertex_openai._constants import (
     DEFAULT_ENDPOINT_ID,
     DEFAULT_LOCATION,
     DEFAULT_THOUGHT_TAG_MARKER,
+    THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._messages import prepare_wire_messages
@@ -719,7 +720,10 @@ def prepare_chat_request(
     # 7. Messages.
     messages = out.get("messages")
     if isinstance(messages, (list, tuple)):
-        out["messages"] = prepare_wire_messages(messages, info)
+        marker = google.get("thought_tag_marker")
+        out["messages"] = prepare_wire_messages(
+            replay_thoughts(messages, marker if isinstance(marker, str) else None), info
+        )
 
     # 9. Assemble extra_body.
     if google:
@@ -728,6 +732,32 @@ def prepare_chat_request(
         outer["extra_body"] = inner
     if outer:
         out["extra_body"] = outer
+    return out
+
+
+def replay_thoughts(messages: Sequence[Any], marker: str | None) -> list[Any]:
+    """Fold earlier thoughts (``THOUGHTS_WIRE_KEY``) back into assistant content.
+
+    Vertex documents the tagged form for history: with a ``thought_tag_marker`` on the
+    request, "subsequent queries will strip the thought tags and mark the thoughts
+    appropriately for context" (wire facts §4.2). Without a marker the thoughts would be
+    read as answer text, so they are dropped. The private key never reaches the wire.
+    """
+    out: list[Any] = []
+    for message in messages:
+        if not isinstance(message, Mapping) or THOUGHTS_WIRE_KEY not in message:
+            out.append(message)
+            continue
+        wire = dict(message)
+        thoughts = wire.pop(THOUGHTS_WIRE_KEY)
+        if marker and isinstance(thoughts, str) and thoughts:
+            tagged = f"<{marker}>{thoughts}</{marker}>"
+            content = wire.get("content")
+            if content is None or isinstance(content, str):
+                wire["content"] = tagged + (content or "")
+            elif isinstance(content, list):
+                wire["content"] = [{"type": "text", "text": tagged}, *content]
+        out.append(wire)
     return out
 
 

@@ -569,3 +569,24 @@ def test_tool_without_parameters_type_gets_object() -> None:
     tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
     out = prepare_chat_request(req(tools=[tool]), FLASH)
     assert out["tools"][0]["function"]["parameters"] == {"type": "object", "properties": {}}
+
+
+def test_earlier_thoughts_replayed_tagged_when_the_request_has_a_marker() -> None:
+    from vertex_openai._constants import THOUGHTS_WIRE_KEY
+    from vertex_openai._gemini import VertexRequestSettings, prepare_chat_request
+
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", THOUGHTS_WIRE_KEY: "Greet back."},
+        {"role": "user", "content": "Again"},
+    ]
+    settings = VertexRequestSettings(
+        model="gemini-2.5-flash", thinking_config={"include_thoughts": True}
+    )
+    out = prepare_chat_request({"model": "gemini-2.5-flash", "messages": history}, settings)
+    tagged = "<thought>Greet back.</thought>Hello!"
+    assert out["messages"][1] == {"role": "assistant", "content": tagged}
+    plain = prepare_chat_request({"model": "gemini-2.5-flash", "messages": history})
+    assert plain["messages"][1] == {"role": "assistant", "content": "Hello!"}
+    assert THOUGHTS_WIRE_KEY not in str(plain)
+    assert THOUGHTS_WIRE_KEY not in str(out)

@@ -254,6 +254,21 @@ def test_thoughts_split_in_invoke(
     assert blocks[0]["reasoning"] == thoughts
 
 
+def test_earlier_thoughts_replayed_in_the_documented_tagged_form(
+    make_model: MakeModel, emulator: Emulator
+) -> None:
+    llm = make_model(**THINK)
+    first = llm.invoke("Why is the sky blue?")
+    thoughts = first.additional_kwargs["reasoning_content"]
+    llm.invoke([("user", "Why is the sky blue?"), first, ("user", "And at sunset?")])
+    replayed = emulator.requests[-1].json["messages"][1]
+    assert replayed["role"] == "assistant"
+    assert replayed["content"] == f"<thought>{thoughts}</thought>{first.text}"
+    # Without a marker on the request the thoughts would read as answer text: dropped.
+    make_model().invoke([("user", "Hi"), first, ("user", "Again")])
+    assert emulator.requests[-1].json["messages"][1]["content"] == first.text
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_thoughts_split_in_stream(make_model: MakeModel, emulator: Emulator, seed: int) -> None:
     emulator.config.seed = seed

@@ -140,6 +140,15 @@ def test_thoughts_split_chat_and_achat(make_llm) -> None:
     _assert_split(asyncio.run(llm.achat(_user("Hello"))).message)
 
 
+def test_earlier_thoughts_replayed_tagged(make_llm, bodies) -> None:
+    llm = make_llm(thinking_config=THINK)
+    first = llm.chat(_user("Hello")).message
+    thoughts = next(b.content for b in first.blocks if isinstance(b, ThinkingBlock))
+    llm.chat([*_user("Hello"), first, *_user("Again")])
+    replayed = bodies()[-1]["messages"][1]
+    assert replayed["content"] == f"<thought>{thoughts}</thought>{first.content}"
+
+
 def test_thoughts_split_streaming_sync_and_async(make_llm) -> None:
     llm = make_llm(thinking_config=THINK)
 
