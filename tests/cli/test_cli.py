@@ -1,0 +1,94 @@
+"""The `vertex-openai` command, run in-process against the emulator."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from vertex_openai.cli import main
+from vertex_openai.emulator import Emulator
+
+pytest.importorskip("llama_index.core")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_demo_tells_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "demo")
+    assert code == 0, out
+    for step in ("plain call", "thoughts shown apart", "Gemini 3", "query engine",
+                 "Token refresh"):
+        assert step in out
+    assert "all steps worked" in out
+    assert "FAIL" not in out
+
+
+def test_doctor_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "doctor", "--emulator")
+    assert code == 0, out
+    for label in ("location", "credentials", "project", "access token", "endpoint URL",
+                  "test request"):
+        assert f"[OK  ] {label}" in out
+    assert "FAIL" not in out
+
+
+def test_doctor_never_prints_secrets(
+    capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
+) -> None:
+    code, out = run(capsys, "doctor", "--project", emulator.project, "--location",
+                    "us-central1", "--api-endpoint", emulator.url, "--credentials", str(sa_file))
+    assert code == 0, out
+    assert "PRIVATE KEY" not in out
+    token_ids = {r.token_id for r in emulator.requests}
+    assert token_ids
+    assert "Bearer" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fix"),
+    [
+        (["--location", "us-central1-a"], "use its region 'us-central1'"),
+        (["--location", "US"], "lower case"),
+        (["--credentials", "/missing/key.json"], "Check the path"),
+        (["--model", "gpt-4o"], "publisher"),
+        (["--model", "google/gemini-9-ultra"], "was not found"),
+    ],
+)
+def test_doctor_catches_misconfiguration(
+    capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path,
+    args: list[str], fix: str,
+) -> None:
+    base = {"--project": emulator.project, "--location": "us-central1",
+            "--api-endpoint": emulator.url, "--credentials": str(sa_file)}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    argv = [item for pair in base.items() for item in pair]
+    code, out = run(capsys, "doctor", *argv)
+    assert code == 1, out
+    assert "FAIL" in out
+    assert fix in out
+
+
+def test_doctor_without_project(
+    capsys: pytest.CaptureFixture[str], emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    info = emulator.service_account_info()
+    info.pop("project_id")
+    key = tmp_path / "noproject.json"
+    key.write_text(json.dumps(info))
+    code, out = run(capsys, "doctor", "--api-endpoint", emulator.url, "--credentials", str(key))
+    assert code == 1
+    assert "GOOGLE_CLOUD_PROJECT" in out
+
+
+def test_chat_streams_thoughts_apart(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "chat", "--emulator", "--thoughts", "Why is the sky blue?")
+    assert code == 0, out
+    assert "Emulated answer" in out
+    assert "<thought>" not in out
