@@ -321,6 +321,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start
+        if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
+            # A self-deployed endpoint serves its own model: send none rather than Gemini.
+            self.model_name = ""
         self.project = self.project or endpoint.project
         self.location = self.location or endpoint.location
         self._settings = VertexRequestSettings(

@@ -151,7 +151,7 @@ class ChatVertexOpenAI(OpenAILike):
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         *,
         project: str | None = None,
         location: str | None = None,
@@ -187,6 +187,9 @@ class ChatVertexOpenAI(OpenAILike):
             base_url = api_base
             connection = VertexConnection(base_url=base_url, **endpoint_args)
         endpoint = connection.endpoint_at_start
+        if model is None:
+            # A self-deployed endpoint serves its own model: send none rather than Gemini.
+            model = "" if endpoint.is_self_deployed else DEFAULT_MODEL
         info = model_info(model)
         kwargs.setdefault("is_function_calling_model", info.supports_function_calling)
         kwargs.setdefault("context_window", info.context_window)

@@ -26,6 +26,7 @@ Dict values merge deeply (e.g. `thinking_config` keys from different levels comb
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -497,7 +498,10 @@ class VertexRequestSettings:
             msg = _BOTH_THINKING_KNOBS.format(effort=self.reasoning_effort, config=dict(thinking))
             raise VertexConfigError(msg)
         _check_cached_content_location(self.google_body(), self.location)
-        if self.model and not is_self_deployed(self.endpoint_id):
+        if self.model and is_self_deployed(self.endpoint_id):
+            check_self_deployed_model(self.model, self.endpoint_id)
+        elif self.model:
+            normalize_model_id(self.model, self.endpoint_id)
             _apply_reasoning_effort(self.reasoning_effort, {}, self.model_info)
 
     def google_body(self) -> dict[str, Any]:
@@ -683,6 +687,7 @@ def prepare_chat_request(
     endpoint_id = settings.endpoint_id
     model = out.get("model") or settings.model
     if is_self_deployed(endpoint_id):
+        check_self_deployed_model(model, endpoint_id)
         out["model"] = model if model is not None else ""
         info: ModelInfo | None = model_info(model) if model else None
     else:
@@ -733,6 +738,27 @@ def prepare_chat_request(
     if outer:
         out["extra_body"] = outer
     return out
+
+
+_MANAGED_MODEL = re.compile(r"^(publishers/google/models/|models/)?(google/)?gemini-|-maas$")
+
+
+def check_self_deployed_model(model: str | None, endpoint_id: str) -> None:
+    """Reject a Google-managed model id on a self-deployed endpoint.
+
+    Gemini and partner (MaaS) models are served only on the ``openapi`` endpoint; a
+    self-deployed endpoint serves its own model and (vLLM) rejects other names.
+
+    Raises:
+        VertexConfigError: naming both fixes.
+    """
+    if model and _MANAGED_MODEL.search(model):
+        msg = (
+            f"Model {model!r} is a Google-managed model, served on the 'openapi' endpoint, not "
+            f"on self-deployed endpoint {endpoint_id!r}. Drop `endpoint_id` to call {model!r}, "
+            "or pass the model your endpoint serves (or no model at all)."
+        )
+        raise VertexConfigError(msg)
 
 
 def replay_thoughts(messages: Sequence[Any], marker: str | None) -> list[Any]:

@@ -590,3 +590,13 @@ def test_earlier_thoughts_replayed_tagged_when_the_request_has_a_marker() -> Non
     assert plain["messages"][1] == {"role": "assistant", "content": "Hello!"}
     assert THOUGHTS_WIRE_KEY not in str(plain)
     assert THOUGHTS_WIRE_KEY not in str(out)
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "google/gemini-3-pro-preview",
+                                   "meta/llama-3.3-70b-instruct-maas"])
+def test_managed_model_on_a_self_deployed_endpoint_is_rejected(model: str) -> None:
+    from vertex_openai._errors import VertexConfigError
+    from vertex_openai._gemini import VertexRequestSettings
+
+    with pytest.raises(VertexConfigError, match="Drop `endpoint_id`"):
+        VertexRequestSettings(model=model, endpoint_id="1234567890")

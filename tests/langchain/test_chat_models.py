@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pathlib
 import pickle
 from typing import Any
 
@@ -15,7 +16,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.outputs import ChatResult
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from lc_support import MakeModel
+from lc_support import MakeModel, emulator_params
 from pydantic import BaseModel, ValidationError
 
 from langchain_vertex_openai import ChatVertexOpenAI
@@ -665,3 +666,17 @@ def test_missing_project_in_wrong_project_is_readable(make_model: MakeModel) -> 
 def test_wrong_model_region_error_readable(make_model: MakeModel) -> None:
     with pytest.raises(openai.APIStatusError, match="Vertex AI returned"):
         make_model(model="google/gemini-9-ultra").invoke("hi")
+
+
+def test_self_deployed_endpoint_sends_no_gemini_default(
+    emulator: Emulator, sa_file: pathlib.Path
+) -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    params = emulator_params(emulator, sa_file, endpoint_id="1234567890")
+    params.pop("model")
+    llm = ChatVertexOpenAI(**params)
+    assert llm.invoke("Hi").text
+    assert emulator.requests[-1].json["model"] == ""
+    with pytest.raises(ValueError, match="Drop `endpoint_id`"):
+        ChatVertexOpenAI(model="gemini-2.5-flash", project="p", endpoint_id="1234567890")

@@ -195,3 +195,16 @@ def test_unpickled_express_model_asks_for_the_key_again() -> None:
     again = pickle.loads(pickle.dumps(llm))
     with pytest.raises(VertexConfigError, match="api_key"):
         again._get_credential_kwargs()
+
+
+def test_self_deployed_endpoint_sends_no_gemini_default(make_llm, bodies) -> None:
+    from llama_index.core.llms import ChatMessage
+
+    from llama_index_vertex_openai import ChatVertexOpenAI
+    from vertex_openai import VertexConfigError
+
+    llm = make_llm(model=None, endpoint_id="1234567890")
+    assert llm.chat([ChatMessage(role="user", content="Hi")]).message.content
+    assert bodies()[-1]["model"] == ""
+    with pytest.raises(VertexConfigError, match="Drop `endpoint_id`"):
+        ChatVertexOpenAI(model="gemini-2.5-flash", project="p", endpoint_id="1234567890")
