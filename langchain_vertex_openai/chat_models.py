@@ -234,7 +234,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     thinking_config: dict[str, Any] | None = None
     """Gemini `thinking_config` (`include_thoughts`, `thinking_budget`, `thinking_level`)."""
 
-    safety_settings: list[dict[str, Any]] | None = None
+    safety_settings: list[dict[str, Any]] | dict[str, str] | None = None
     """Gemini safety settings: `[{"category": "HARM_CATEGORY_...", "threshold": "BLOCK_..."}]`."""
 
     cached_content: str | None = None
@@ -435,8 +435,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
             # The parent lets a per-call extra_body replace the instance one.
             kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
-        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
-        messages = self._convert_input(input_).to_messages()
+        messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
+        payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
             _with_signatures(message, wire)
             for message, wire in zip(messages, payload["messages"], strict=True)
@@ -613,6 +613,34 @@ def _is_search_tool(tool: Any) -> bool:
         or (("google_search" in tool or "googleSearch" in tool) and "function" not in tool)
         or ("web_search_options" in tool and "function" not in tool)
     )
+
+
+def _uri_blocks(message: BaseMessage) -> BaseMessage:
+    """Standard file/audio/video blocks given by URL, in a form Vertex accepts.
+
+    langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
+    part, but Vertex reads gs:// and https URIs in `image_url` for any MIME type and in
+    `input_audio` (wire facts §8). The core turns `file_url` parts into `image_url`.
+    """
+    if not isinstance(message.content, list):
+        return message
+    changed = False
+    content: list[Any] = []
+    for block in message.content:
+        if not isinstance(block, dict):
+            content.append(block)
+            continue
+        url, kind = block.get("url"), block.get("type")
+        if not isinstance(url, str) or kind not in ("file", "audio", "video"):
+            content.append(block)
+            continue
+        changed = True
+        if kind == "audio":
+            mime = block.get("mime_type") or "audio/mpeg"
+            content.append({"type": "input_audio", "input_audio": {"data": url, "format": mime}})
+        else:
+            content.append({"type": "file", "file": {"file_url": url}})
+    return message.model_copy(update={"content": content}) if changed else message
 
 
 def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:

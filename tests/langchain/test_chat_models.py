@@ -556,6 +556,32 @@ def test_multimodal_blocks(make_model: MakeModel, emulator: Emulator) -> None:
     assert "Received parts" in msg.text
 
 
+def test_file_audio_and_video_by_gcs_uri(make_model: MakeModel, emulator: Emulator) -> None:
+    message = HumanMessage(
+        content_blocks=[
+            {"type": "text", "text": "Summarize."},
+            {"type": "file", "url": "gs://bucket/report.pdf", "mime_type": "application/pdf"},
+            {"type": "audio", "url": "gs://bucket/talk.mp3", "mime_type": "audio/mpeg"},
+            {"type": "video", "url": "gs://bucket/clip.mp4", "mime_type": "video/mp4"},
+        ]
+    )
+    assert make_model().invoke([message]).text
+    parts = emulator.requests[-1].json["messages"][0]["content"]
+    assert parts[1] == {"type": "image_url", "image_url": {"url": "gs://bucket/report.pdf"}}
+    assert parts[2] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://bucket/talk.mp3", "format": "audio/mpeg"},
+    }
+    assert parts[3] == {"type": "image_url", "image_url": {"url": "gs://bucket/clip.mp4"}}
+
+
+def test_safety_settings_mapping_form(make_model: MakeModel, emulator: Emulator) -> None:
+    make_model(safety_settings={"dangerous_content": "block_only_high"}).invoke("Hi")
+    assert emulator.requests[-1].json["extra_body"]["google"]["safety_settings"] == [
+        {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"}
+    ]
+
+
 def test_image_returned_in_audio_becomes_image_block() -> None:
     llm = ChatVertexOpenAI(project="p")
     response = {
