@@ -67,26 +67,36 @@ class _Printer:
 # -- doctor --------------------------------------------------------------------------
 
 
-def doctor(args: argparse.Namespace) -> int:
-    """Diagnose a setup step by step; never prints a secret."""
+def _against_target(args: argparse.Namespace, step: Any) -> int:
+    """Run ``step(out, args, api_endpoint=, credentials=, project=)`` against the
+    configured Vertex target, or the bundled emulator with ``--emulator``."""
     out = _Printer()
     if args.emulator:
         with local_emulator() as (emu, key):
-            out.line(f"Using the local emulator at {emu.url}")
-            return _doctor(
-                out,
-                args,
-                api_endpoint=emu.url,
-                credentials=str(key),
-                project=args.project or emu.project,
+            out.line(f"Using the local emulator at {emu.url}", "dim")
+            return int(
+                step(
+                    out,
+                    args,
+                    api_endpoint=emu.url,
+                    credentials=str(key),
+                    project=args.project or emu.project,
+                )
             )
-    return _doctor(
-        out,
-        args,
-        api_endpoint=args.api_endpoint,
-        credentials=args.credentials,
-        project=args.project,
+    return int(
+        step(
+            out,
+            args,
+            api_endpoint=args.api_endpoint,
+            credentials=args.credentials,
+            project=args.project,
+        )
     )
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Diagnose a setup step by step; never prints a secret."""
+    return _against_target(args, _doctor)
 
 
 def _doctor(
@@ -182,23 +192,7 @@ def _model_id(model: str, conn: Any) -> str:
 
 def chat(args: argparse.Namespace) -> int:
     """One streamed call with the resolved settings; thoughts shown apart."""
-    out = _Printer()
-    if args.emulator:
-        with local_emulator() as (emu, key):
-            return _chat(
-                out,
-                args,
-                api_endpoint=emu.url,
-                credentials=str(key),
-                project=args.project or emu.project,
-            )
-    return _chat(
-        out,
-        args,
-        api_endpoint=args.api_endpoint,
-        credentials=args.credentials,
-        project=args.project,
-    )
+    return _against_target(args, _chat)
 
 
 def _chat(
