@@ -27,7 +27,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
-from vertex_openai._errors import readable_status_error
+from vertex_openai._errors import incomplete_stream_error, translated_errors
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -360,6 +360,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
             self.async_client = self.root_async_client.chat.completions
 
+    @property
+    def _url(self) -> str:
+        assert self._connection is not None
+        return f"{self._connection.endpoint.base_url}/chat/completions"
+
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""
         assert self._connection is not None
@@ -538,7 +543,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
-        try:
+        with translated_errors(self._url):
             for generation in super()._stream(messages, stop=stop, run_manager=None, **kwargs):
                 chunk = self._vertex_chunk(generation, state)
                 if chunk is not None:
@@ -546,8 +551,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        except openai.APIStatusError as err:
-            raise readable_status_error(err) from err
+        if "acc" not in state or not state["acc"].finished:
+            # Cut off before the last chunk: never hand back a half answer as complete.
+            raise incomplete_stream_error(self._url)
         if (chunk := self._finish_chunk(state)) is not None:
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -561,7 +567,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
-        try:
+        with translated_errors(self._url):
             async for generation in super()._astream(
                 messages, stop=stop, run_manager=None, **kwargs
             ):
@@ -570,8 +576,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        except openai.APIStatusError as err:
-            raise readable_status_error(err) from err
+        if "acc" not in state or not state["acc"].finished:
+            raise incomplete_stream_error(self._url)
         if (chunk := self._finish_chunk(state)) is not None:
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -584,10 +590,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        try:
+        with translated_errors(self._url):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except openai.APIStatusError as err:
-            raise readable_status_error(err) from err
 
     async def _agenerate(
         self,
@@ -596,10 +600,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        try:
+        with translated_errors(self._url):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except openai.APIStatusError as err:
-            raise readable_status_error(err) from err
 
 
 # ---------------------------------------------------------------------- helpers

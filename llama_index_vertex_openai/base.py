@@ -6,7 +6,6 @@ import os
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import Any
 
-import openai
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -33,7 +32,11 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
-from vertex_openai._errors import VertexConfigError, readable_status_error
+from vertex_openai._errors import (
+    VertexConfigError,
+    incomplete_stream_error,
+    translated_errors,
+)
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -242,6 +245,10 @@ class ChatVertexOpenAI(OpenAILike):
         """What signs the requests (never a secret)."""
         return self._connection.describe_credentials()
 
+    @property
+    def _url(self) -> str:
+        return f"{self._connection.endpoint.base_url}/chat/completions"
+
     # -- pickling: never a key, a token or live credentials ------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
@@ -381,27 +388,23 @@ class ChatVertexOpenAI(OpenAILike):
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         params, marker = self._request(messages, False, kwargs)
         client = self._get_client()
-        try:
+        with translated_errors(self._url):
             if self.reuse_client:
                 response = client.chat.completions.create(**params)
             else:
                 with client:
                     response = client.chat.completions.create(**params)
-        except openai.APIStatusError as exc:
-            raise readable_status_error(exc) from exc
         return self._chat_response(response, marker)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         params, marker = self._request(messages, False, kwargs)
         aclient = self._get_aclient()
-        try:
+        with translated_errors(self._url):
             if self.reuse_client:
                 response = await aclient.chat.completions.create(**params)
             else:
                 async with aclient:
                     response = await aclient.chat.completions.create(**params)
-        except openai.APIStatusError as exc:
-            raise readable_status_error(exc) from exc
         return self._chat_response(response, marker)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
@@ -410,11 +413,11 @@ class ChatVertexOpenAI(OpenAILike):
 
         def gen() -> Generator[ChatResponse, None, None]:
             state = _StreamState(marker)
-            try:
+            with translated_errors(self._url):
                 for chunk in client.chat.completions.create(**params):
                     yield state.update(chunk)
-            except openai.APIStatusError as exc:
-                raise readable_status_error(exc) from exc
+            if not state.acc.finished:
+                raise incomplete_stream_error(self._url)
             last = state.finish()
             if last is not None:
                 yield last
@@ -429,11 +432,11 @@ class ChatVertexOpenAI(OpenAILike):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             state = _StreamState(marker)
-            try:
+            with translated_errors(self._url):
                 async for chunk in await aclient.chat.completions.create(**params):
                     yield state.update(chunk)
-            except openai.APIStatusError as exc:
-                raise readable_status_error(exc) from exc
+            if not state.acc.finished:
+                raise incomplete_stream_error(self._url)
             last = state.finish()
             if last is not None:
                 yield last

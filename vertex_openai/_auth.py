@@ -278,16 +278,17 @@ class TokenProvider:
     ``threading.Lock`` (shared by all threads and event loops); async callers refresh in a
     worker thread so the loop never blocks.
 
-    The refresh margin is google-auth's ``REFRESH_THRESHOLD`` (3m45s) capped at a quarter
-    of the token's lifetime, so short-lived tokens are not refreshed on every request.
+    The refresh margin is google-auth's ``REFRESH_THRESHOLD`` (3m45s) capped at half the
+    token's lifetime, so short-lived tokens are not refreshed on every request yet keep
+    enough life for requests in flight.
     """
 
     def __init__(self, source: CredentialsSource, *, clock: Any = time.time) -> None:
         self.source = source
         self._clock = clock
         self._lock = threading.Lock()
-        # (token, refresh_at, expires_at); replaced atomically.
-        self._snapshot: tuple[str, float, float] | None = None
+        # (token, refresh_at, expires_at, obtained_at); replaced atomically.
+        self._snapshot: tuple[str, float, float, float] | None = None
         self._generation = 0
         self._failure: tuple[int, BaseException] | None = None
         self.refresh_count = 0
@@ -311,35 +312,48 @@ class TokenProvider:
         """Project of the credentials (loads them)."""
         return self.source.load()[1]
 
-    def _fresh(self, stale: str | None) -> str | None:
+    def now(self) -> float:
+        """The provider's clock (``time.time`` unless a test clock was given)."""
+        return float(self._clock())
+
+    def _fresh(self, stale: str | None, sent_at: float | None = None) -> str | None:
         snap = self._snapshot
-        if snap is not None and snap[0] != stale and self._clock() < snap[1]:
+        if (
+            snap is not None
+            and snap[0] != stale
+            and self._clock() < snap[1]
+            and (sent_at is None or snap[3] >= sent_at)
+        ):
             return snap[0]
         return None
 
-    def token(self, stale: str | None = None) -> str:
+    def token(self, stale: str | None = None, sent_at: float | None = None) -> str:
         """Return a valid access token.
 
         Args:
             stale: A token the server rejected (401); it is refreshed only if it is still
                 the current one.
+            sent_at: When the rejected request was signed: a token obtained before then
+                is no better than ``stale`` (it may be expiring too), so it is refreshed;
+                one obtained since (another caller's refresh) is reused.
 
         Raises:
             VertexAuthError: when the refresh fails; the message names the credentials.
         """
-        token = self._fresh(stale)
+        token = self._fresh(stale, sent_at)
         if token is not None:
             return token
         snap = self._snapshot
         generation = self._generation
-        # A still-valid token while another thread refreshes: use it rather than wait.
-        if snap is not None and snap[0] != stale and self._clock() < snap[2]:
+        # While another thread refreshes, a token with most of its margin left is used
+        # rather than waited for; one about to expire in flight is not.
+        if snap is not None and stale is None and self._clock() < snap[1] + (snap[2] - snap[1]) / 2:
             if not self._lock.acquire(blocking=False):
                 return snap[0]
         else:
             self._lock.acquire()
         try:
-            token = self._fresh(stale)
+            token = self._fresh(stale, sent_at)
             if token is not None:
                 return token
             failure = self._failure
@@ -351,12 +365,16 @@ class TokenProvider:
         finally:
             self._lock.release()
 
-    async def atoken(self, stale: str | None = None) -> str:
+    async def atoken(self, stale: str | None = None, sent_at: float | None = None) -> str:
         """Async :meth:`token`; refreshes run in a worker thread, never on the loop."""
-        token = self._fresh(stale)
+        token = self._fresh(stale, sent_at)
         if token is not None:
             return token
-        return await asyncio.to_thread(self.token, stale)
+        token = await asyncio.to_thread(self.token, stale, sent_at)
+        if self._fresh(stale, sent_at) != token:
+            # A busy loop resumed us after the token passed its refresh point: once more.
+            token = await asyncio.to_thread(self.token, stale, sent_at)
+        return token
 
     def _refresh_locked(self, stale: str | None = None) -> str:
         import google.auth.exceptions
@@ -416,9 +434,9 @@ class TokenProvider:
         else:
             margin = _helpers_threshold() if threshold is None else threshold
             if lifetime_margin:
-                margin = min(margin, max(expires_at - started, 0.0) / 4)
+                margin = min(margin, max(expires_at - started, 0.0) / 2)
             refresh_at = expires_at - margin
-        self._snapshot = (token, refresh_at, expires_at)
+        self._snapshot = (token, refresh_at, expires_at, started)
         self._failure = None
         return token
 
@@ -588,9 +606,13 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         )
         self._target(request, project)
         token = provider.token() if provider is not None else None
+        sent_at = provider.now() if provider is not None else 0.0
         clean_url = self._sign(request, token)
-        response = yield request
-        self._unsign(request, clean_url)
+        try:
+            response = yield request
+        finally:
+            # Also when httpx closes the flow on a timeout or connection error.
+            self._unsign(request, clean_url)
         dedicated = None
         if response.status_code == 400:
             response.read()
@@ -599,14 +621,18 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             self.router.learn_dedicated_dns(dedicated)
             self._target(request, project)
             clean_url = self._sign(request, token)
-            response = yield request
-            self._unsign(request, clean_url)
+            try:
+                response = yield request
+            finally:
+                self._unsign(request, clean_url)
         if response.status_code == 401 and provider is not None and token is not None:
             response.read()
-            token = provider.token(stale=token)
+            token = provider.token(stale=token, sent_at=sent_at)
             clean_url = self._sign(request, token)
-            response = yield request
-            self._unsign(request, clean_url)
+            try:
+                response = yield request
+            finally:
+                self._unsign(request, clean_url)
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         provider = self.token_provider
@@ -615,9 +641,12 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             project = (await asyncio.to_thread(provider.source.load))[1]
         self._target(request, project)
         token = await provider.atoken() if provider is not None else None
+        sent_at = provider.now() if provider is not None else 0.0
         clean_url = self._sign(request, token)
-        response = yield request
-        self._unsign(request, clean_url)
+        try:
+            response = yield request
+        finally:
+            self._unsign(request, clean_url)
         if response.status_code == 400:
             await response.aread()
             dedicated = self._dedicated_dns(response, request)
@@ -625,11 +654,15 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 self.router.learn_dedicated_dns(dedicated)
                 self._target(request, project)
                 clean_url = self._sign(request, token)
-                response = yield request
-                self._unsign(request, clean_url)
+                try:
+                    response = yield request
+                finally:
+                    self._unsign(request, clean_url)
         if response.status_code == 401 and provider is not None and token is not None:
             await response.aread()
-            token = await provider.atoken(stale=token)
+            token = await provider.atoken(stale=token, sent_at=sent_at)
             clean_url = self._sign(request, token)
-            response = yield request
-            self._unsign(request, clean_url)
+            try:
+                response = yield request
+            finally:
+                self._unsign(request, clean_url)

@@ -6,7 +6,10 @@ clients (never the shared cached client LangChain keeps: its auth must not be mu
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +47,49 @@ for _name in (
     _logger = logging.getLogger(_name)
     if _FILTER not in _logger.filters:
         _logger.addFilter(_FILTER)
+
+
+def _default_limits(module: Any) -> Any:
+    import openai._constants as constants
+
+    limits = constants.DEFAULT_CONNECTION_LIMITS
+    return module.Limits(
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+    )
+
+
+_PER_LOOP_CLASSES: dict[str, type] = {}
+
+
+def _per_loop_transport_class(module: Any) -> type:
+    """An async transport that keeps one connection pool per running event loop."""
+    cached = _PER_LOOP_CLASSES.get(module.__name__)
+    if cached is not None:
+        return cached
+
+    class PerLoopTransport(module.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self, factory: Any) -> None:
+            self._factory = factory
+            self._by_loop: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+        async def handle_async_request(self, request: Any) -> Any:
+            loop = asyncio.get_running_loop()
+            transport = self._by_loop.get(loop)
+            if transport is None:
+                transport = self._by_loop[loop] = self._factory()
+            return await transport.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            # Pools of other (possibly closed) loops cannot be awaited here; they are
+            # dropped with their loop.
+            transport = self._by_loop.pop(asyncio.get_running_loop(), None)
+            if transport is not None:
+                await transport.aclose()
+
+    _PER_LOOP_CLASSES[module.__name__] = PerLoopTransport
+    return PerLoopTransport
 
 
 class VertexConnection:
@@ -141,11 +187,30 @@ class VertexConnection:
         return openai.DefaultHttpxClient(auth=self.auth, **kwargs)
 
     def async_http_client(self, **kwargs: Any) -> Any:
-        """A new async client of the kind the installed openai SDK uses, signed by us."""
+        """A new async client of the kind the installed openai SDK uses, signed by us.
+
+        Its connection pool is kept per event loop: a model object is often shared by
+        several ``asyncio.run()`` calls (scripts, notebooks, thread pools), and a pooled
+        connection from a closed loop fails with "Event loop is closed".
+        """
         import openai
 
         kwargs.setdefault("follow_redirects", False)
-        return openai.DefaultAsyncHttpxClient(auth=self.auth, **kwargs)
+        client_class = openai.DefaultAsyncHttpxClient
+        module = sys.modules[
+            next(c.__module__ for c in client_class.__mro__ if c.__name__ == "AsyncClient").split(
+                "."
+            )[0]
+        ]
+        if "transport" not in kwargs:
+            proxy = kwargs.pop("proxy", None)
+            limits = kwargs.get("limits") or _default_limits(module)
+
+            def make_transport() -> Any:
+                return module.AsyncHTTPTransport(limits=limits, proxy=proxy)
+
+            kwargs["transport"] = _per_loop_transport_class(module)(make_transport)
+        return client_class(auth=self.auth, **kwargs)
 
     def openai_client(self, **kwargs: Any) -> Any:
         """A ready ``openai.OpenAI`` for Vertex (for code that uses the SDK directly)."""

@@ -131,7 +131,7 @@ def _run_steps(out: Any, ctx: DemoContext, emulator: Any) -> int:
 def _refresh_step(ctx: DemoContext, emulator: Any) -> str:
     before = emulator.token_refresh_count
     failures = [r for r in emulator.requests if r.status == 401]
-    # Wait past the refresh point (3/4 of the 4 s lifetime) and call again.
+    # Wait past the refresh point (half of the 4 s lifetime) and call again.
     time.sleep(3.2)
     importlib.import_module("langchain_vertex_openai._demo").plain_call(ctx, quiet=True)
     after = emulator.token_refresh_count

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import openai
@@ -12,8 +14,12 @@ __all__ = [
     "VertexAuthError",
     "VertexConfigError",
     "describe_vertex_error",
+    "incomplete_stream_error",
     "readable_status_error",
     "redact",
+    "stream_failure",
+    "stream_failure_types",
+    "translated_errors",
 ]
 
 
@@ -229,3 +235,86 @@ def readable_status_error(exc: openai.APIStatusError) -> openai.APIStatusError:
         new = openai.APIStatusError(message, response=exc.response, body=exc.body)
     new._vertex_readable = True  # type: ignore[attr-defined]
     return new
+
+
+def stream_failure_types() -> tuple[type[BaseException], ...]:
+    """Exceptions raised while reading a response body that the openai SDK leaves raw.
+
+    The same failure before the body arrives is an ``APIConnectionError`` /
+    ``APITimeoutError``; while iterating a stream (or decoding a body) the SDK lets
+    httpx / httpx2 transport errors and ``json.JSONDecodeError`` through.
+    """
+    import sys
+
+    import httpx
+
+    types: list[type[BaseException]] = [httpx.TransportError, json.JSONDecodeError]
+    httpx2 = sys.modules.get("httpx2")
+    if httpx2 is not None:
+        types.append(httpx2.TransportError)
+    return tuple(types)
+
+
+def _request_of(exc: BaseException | None, url: str) -> Any:
+    import httpx
+
+    try:
+        request = getattr(exc, "request", None)
+    except RuntimeError:  # httpx raises when the error carries no request
+        request = None
+    return request if request is not None else httpx.Request("POST", url)
+
+
+def stream_failure(exc: BaseException, url: str) -> openai.APIError:
+    """The openai exception for a failure while reading Vertex's response.
+
+    Args:
+        exc: The raw transport or JSON error.
+        url: The endpoint URL (used when the error carries no request).
+
+    Returns:
+        ``APITimeoutError`` for timeouts, ``APIConnectionError`` for dropped connections,
+        ``APIError`` for a malformed body; the message never holds a key or token.
+    """
+    request = _request_of(exc, url)
+    if "timeout" in type(exc).__name__.lower():
+        return openai.APITimeoutError(request=request)
+    if isinstance(exc, json.JSONDecodeError):
+        msg = (
+            "Vertex AI sent a malformed response (invalid JSON); the answer is incomplete. "
+            "Retry the request."
+        )
+        return openai.APIError(msg, request, body=None)
+    msg = redact(
+        f"The connection to Vertex AI broke while reading the response "
+        f"({type(exc).__name__}: {exc}); the answer is incomplete. Retry the request."
+    )
+    return openai.APIConnectionError(message=msg, request=request)
+
+
+def incomplete_stream_error(url: str) -> openai.APIConnectionError:
+    """The stream ended without a ``finish_reason`` (cut off before ``[DONE]``)."""
+    import httpx
+
+    msg = (
+        "The stream from Vertex AI ended before its last chunk (no finish_reason): the "
+        "answer is incomplete. Retry the request."
+    )
+    return openai.APIConnectionError(message=msg, request=httpx.Request("POST", url))
+
+
+@contextmanager
+def translated_errors(url: str) -> Iterator[None]:
+    """Re-raise Vertex failures as readable openai exceptions of the right class.
+
+    Wraps a call or the iteration of a stream: status errors get
+    :func:`readable_status_error`; transport and JSON errors raised while reading the body
+    become the ``APIConnectionError`` / ``APITimeoutError`` / ``APIError`` the SDK raises
+    for the same failure before the body (see :func:`stream_failure`).
+    """
+    try:
+        yield
+    except openai.APIStatusError as err:
+        raise readable_status_error(err) from err
+    except stream_failure_types() as err:
+        raise stream_failure(err, url) from err

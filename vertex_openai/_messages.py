@@ -318,6 +318,8 @@ class StreamAccumulator:
         self._last_key: str | None = None
         self._signatures: dict[str, str] = {}
         self._message_signature: str | None = None
+        self.finished = False
+        """Whether a chunk carried a `finish_reason` (a stream without one was cut off)."""
         self._finished = False
         self._template: dict[str, Any] = {}
 
@@ -406,6 +408,7 @@ class StreamAccumulator:
             out.images.append(image)
         finish = choice.get("finish_reason")
         if finish:
+            self.finished = True
             out.finish_reason = finish
             rest_t, rest_a = self._flush()
             out.thoughts += rest_t

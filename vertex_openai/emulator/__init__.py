@@ -31,7 +31,8 @@ Faults (``inject_fault(kind, count)`` or the ``x-emulator-fault: kind[; k=v]`` h
 from __future__ import annotations
 
 from ._config import EmulatorConfig
+from ._process import EmulatorProcess
 from ._server import Emulator, serve
 from ._state import RecordedRequest
 
-__all__ = ["Emulator", "EmulatorConfig", "RecordedRequest", "serve"]
+__all__ = ["Emulator", "EmulatorConfig", "EmulatorProcess", "RecordedRequest", "serve"]
