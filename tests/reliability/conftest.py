@@ -1,0 +1,25 @@
+"""Fixtures for the reliability tests: both framework classes pointed at the emulator."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langchain_openai")
+
+from rel_support import lc_model, li_model  # noqa: E402
+
+from vertex_openai.emulator import Emulator  # noqa: E402
+
+
+@pytest.fixture
+def make_lc(emulator: Emulator, sa_file: pathlib.Path) -> Callable[..., Any]:
+    return lambda **kw: lc_model(emulator, sa_file, **kw)
+
+
+@pytest.fixture
+def make_li(emulator: Emulator, sa_file: pathlib.Path) -> Callable[..., Any]:
+    return lambda **kw: li_model(emulator, sa_file, **kw)

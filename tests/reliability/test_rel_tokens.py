@@ -1,0 +1,73 @@
+"""Short-lived tokens (2 s) through both framework classes: expiry in the middle of a stream."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from rel_support import (
+    ANSWER,
+    chat_requests,
+    lc_model,
+    lc_stream_text,
+    li_astream_text,
+    li_model,
+)
+
+from vertex_openai.emulator import Emulator, EmulatorConfig
+
+LIFETIME = 2.0
+STALL = LIFETIME + 0.5  # the pause in the middle of the stream outlives the token
+
+
+@pytest.fixture(scope="module")
+def short_lived() -> Iterator[Emulator]:
+    emu = Emulator(EmulatorConfig(token_lifetime=LIFETIME, chunk_size_max=4))
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def emu(short_lived: Emulator, tmp_path: pathlib.Path) -> Emulator:
+    short_lived.reset()
+    short_lived.restore_config()
+    return short_lived
+
+
+STREAMERS: dict[str, tuple[Callable[..., Any], Callable[[Any], Any]]] = {
+    # sync for one class, async for the other: both paths of VertexAuth are exercised
+    "langchain-stream": (lc_model, lc_stream_text),
+    "llama_index-astream": (li_model, lambda m: asyncio.run(li_astream_text(m))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STREAMERS))
+def test_token_expiring_mid_stream(emu: Emulator, tmp_path: pathlib.Path, case: str) -> None:
+    build, stream = STREAMERS[case]
+    model = build(emu, emu.write_service_account_file(tmp_path / "sa.json"), timeout=10)
+    # many small chunks with a pause after the second one that outlives the token
+    emu.inject_fault("stall", 1, seconds=STALL, after_chunks=2)
+    text, finish = stream(model)
+    assert (text, finish) == (ANSWER, "stop")
+    first = chat_requests(emu)[0]
+    assert first.status == 200
+    assert first.token_remaining_s is not None
+    assert 0 < first.token_remaining_s <= LIFETIME
+    assert first.token_remaining_s < STALL  # so the token did expire during the stream
+
+    # the next request carries a fresh token, without a 401 round trip
+    text, finish = stream(model)
+    assert (text, finish) == (ANSWER, "stop")
+    second = chat_requests(emu)[1]
+    assert second.status == 200
+    assert second.token_id != first.token_id
+    assert second.token_remaining_s is not None
+    assert second.token_remaining_s > 0
+    assert [r.status for r in chat_requests(emu)] == [200, 200]
+    assert emu.token_refresh_count == 2
