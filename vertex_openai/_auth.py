@@ -436,7 +436,8 @@ class TokenProvider:
             if lifetime_margin:
                 margin = min(margin, max(expires_at - started, 0.0) / 2)
             refresh_at = expires_at - margin
-        self._snapshot = (token, refresh_at, expires_at, started)
+        # Installed "now": a request signed before this moment used the previous token.
+        self._snapshot = (token, refresh_at, expires_at, self._clock())
         self._failure = None
         return token
 
