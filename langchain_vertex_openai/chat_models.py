@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, cast
 
 import openai
@@ -360,8 +361,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
             self.async_client = self.root_async_client.chat.completions
 
-    @property
-    def _url(self) -> str:
+    def _chat_url(self) -> str:
         assert self._connection is not None
         return f"{self._connection.endpoint.base_url}/chat/completions"
 
@@ -456,19 +456,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
-        data = (
-            response
-            if isinstance(response, dict)
-            else response.model_dump(
-                exclude={"choices": {"__all__": {"message": {"parsed"}}}}, warnings=False
-            )
-        )
+        # Read the SDK objects directly: the parent already paid for one model_dump.
+        get = response.get if isinstance(response, dict) else partial(getattr, response)
         marker = _REQUEST_MARKER.get()
-        usage = normalize_usage(data.get("usage"))
-        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
+        usage = normalize_usage(get("usage", None))
+        for generation, choice in zip(result.generations, get("choices", None) or [], strict=False):
             message = generation.message
+            raw = choice.get("message") if isinstance(choice, dict) else choice.message
             if isinstance(message, AIMessage):
-                _apply_parsed(message, parse_message(choice.get("message") or {}, marker))
+                _apply_parsed(message, parse_message(raw or {}, marker))
                 if usage is not None:
                     message.usage_metadata = _usage_metadata(usage)
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
@@ -543,7 +539,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             for generation in super()._stream(messages, stop=stop, run_manager=None, **kwargs):
                 chunk = self._vertex_chunk(generation, state)
                 if chunk is not None:
@@ -553,7 +549,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                     yield chunk
         if "acc" not in state or not state["acc"].finished:
             # Cut off before the last chunk: never hand back a half answer as complete.
-            raise incomplete_stream_error(self._url)
+            raise incomplete_stream_error(self._chat_url())
         if (chunk := self._finish_chunk(state)) is not None:
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -567,7 +563,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             async for generation in super()._astream(
                 messages, stop=stop, run_manager=None, **kwargs
             ):
@@ -577,7 +573,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
         if "acc" not in state or not state["acc"].finished:
-            raise incomplete_stream_error(self._url)
+            raise incomplete_stream_error(self._chat_url())
         if (chunk := self._finish_chunk(state)) is not None:
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -590,7 +586,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     async def _agenerate(
@@ -600,7 +596,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 

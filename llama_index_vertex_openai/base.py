@@ -245,8 +245,7 @@ class ChatVertexOpenAI(OpenAILike):
         """What signs the requests (never a secret)."""
         return self._connection.describe_credentials()
 
-    @property
-    def _url(self) -> str:
+    def _chat_url(self) -> str:
         return f"{self._connection.endpoint.base_url}/chat/completions"
 
     # -- pickling: never a key, a token or live credentials ------------------------------
@@ -388,7 +387,7 @@ class ChatVertexOpenAI(OpenAILike):
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         params, marker = self._request(messages, False, kwargs)
         client = self._get_client()
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             if self.reuse_client:
                 response = client.chat.completions.create(**params)
             else:
@@ -399,7 +398,7 @@ class ChatVertexOpenAI(OpenAILike):
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         params, marker = self._request(messages, False, kwargs)
         aclient = self._get_aclient()
-        with translated_errors(self._url):
+        with translated_errors(self._chat_url):
             if self.reuse_client:
                 response = await aclient.chat.completions.create(**params)
             else:
@@ -413,11 +412,11 @@ class ChatVertexOpenAI(OpenAILike):
 
         def gen() -> Generator[ChatResponse, None, None]:
             state = _StreamState(marker)
-            with translated_errors(self._url):
+            with translated_errors(self._chat_url):
                 for chunk in client.chat.completions.create(**params):
                     yield state.update(chunk)
             if not state.acc.finished:
-                raise incomplete_stream_error(self._url)
+                raise incomplete_stream_error(self._chat_url())
             last = state.finish()
             if last is not None:
                 yield last
@@ -432,11 +431,11 @@ class ChatVertexOpenAI(OpenAILike):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             state = _StreamState(marker)
-            with translated_errors(self._url):
+            with translated_errors(self._chat_url):
                 async for chunk in await aclient.chat.completions.create(**params):
                     yield state.update(chunk)
             if not state.acc.finished:
-                raise incomplete_stream_error(self._url)
+                raise incomplete_stream_error(self._chat_url())
             last = state.finish()
             if last is not None:
                 yield last

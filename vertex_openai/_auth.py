@@ -58,6 +58,7 @@ _ADC_HELP = (
 )
 _REAUTH_MARKERS = ("invalid_grant", "reauthentication is needed", "invalid_rapt")
 _OPENAI_ONLY_HEADERS = ("openai-organization", "openai-project")
+_PLACEHOLDER_BYTES = PROJECT_PLACEHOLDER.encode()
 _DEDICATED_RE = re.compile(r"dedicated dns name '([^']+)'")
 
 
@@ -521,8 +522,8 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
     def _target(self, request: Any, project: str | None) -> None:
         """Rewrite the URL for a learned project / dedicated host and check the origin."""
         url = request.url
-        path = url.raw_path.decode("ascii", "replace")
-        if PROJECT_PLACEHOLDER in path:
+        if _PLACEHOLDER_BYTES in url.raw_path:
+            path = url.raw_path.decode("ascii", "replace")
             if not project:
                 msg = (
                     "No Google Cloud project: pass `project=` or set GOOGLE_CLOUD_PROJECT "
@@ -602,7 +603,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         provider = self.token_provider
         project = (
             provider.project
-            if provider is not None and PROJECT_PLACEHOLDER in str(request.url)
+            if provider is not None and _PLACEHOLDER_BYTES in request.url.raw_path
             else None
         )
         self._target(request, project)
@@ -638,7 +639,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         provider = self.token_provider
         project = None
-        if provider is not None and PROJECT_PLACEHOLDER in str(request.url):
+        if provider is not None and _PLACEHOLDER_BYTES in request.url.raw_path:
             project = (await asyncio.to_thread(provider.source.load))[1]
         self._target(request, project)
         token = await provider.atoken() if provider is not None else None

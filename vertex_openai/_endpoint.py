@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
@@ -302,7 +303,7 @@ class VertexEndpoint:
             return self.base_url_override
         return f"{self.origin}{self.resource_path}"
 
-    @property
+    @cached_property
     def configured_hosts(self) -> tuple[str, ...]:
         """Hosts the user named explicitly (trusted to receive credentials)."""
         hosts = []
@@ -315,10 +316,8 @@ class VertexEndpoint:
 
     def with_project(self, project: str) -> VertexEndpoint:
         """A copy with the project filled in (from credentials)."""
-        return VertexEndpoint(**{**self.__dict__, "project": project})
+        return replace(self, project=project)
 
     def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
         """A copy that sends to a dedicated endpoint host learned from Vertex."""
-        return VertexEndpoint(
-            **{**self.__dict__, "dedicated_endpoint_dns": parse_dedicated_dns(dns)}
-        )
+        return replace(self, dedicated_endpoint_dns=parse_dedicated_dns(dns))

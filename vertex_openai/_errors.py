@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -304,17 +304,18 @@ def incomplete_stream_error(url: str) -> openai.APIConnectionError:
 
 
 @contextmanager
-def translated_errors(url: str) -> Iterator[None]:
+def translated_errors(url: str | Callable[[], str]) -> Iterator[None]:
     """Re-raise Vertex failures as readable openai exceptions of the right class.
 
     Wraps a call or the iteration of a stream: status errors get
     :func:`readable_status_error`; transport and JSON errors raised while reading the body
     become the ``APIConnectionError`` / ``APITimeoutError`` / ``APIError`` the SDK raises
-    for the same failure before the body (see :func:`stream_failure`).
+    for the same failure before the body (see :func:`stream_failure`). ``url`` may be a
+    callable, so the hot path does not build the string.
     """
     try:
         yield
     except openai.APIStatusError as err:
         raise readable_status_error(err) from err
     except stream_failure_types() as err:
-        raise stream_failure(err, url) from err
+        raise stream_failure(err, url() if callable(url) else url) from err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vertex_openai._constants import DEFAULT_ENDPOINT_ID
 from vertex_openai._errors import VertexConfigError
@@ -148,6 +149,7 @@ _PARTNER_TABLE: tuple[tuple[str, int, int], ...] = (
 )
 
 
+@lru_cache(maxsize=256)
 def model_info(model_id: str | None) -> ModelInfo:
     """Look up what a model can do.
 
@@ -188,6 +190,7 @@ def is_self_deployed(endpoint_id: str | None) -> bool:
     return bool(endpoint_id) and endpoint_id != DEFAULT_ENDPOINT_ID
 
 
+@lru_cache(maxsize=256)
 def normalize_model_id(model: str | None, endpoint_id: str | None) -> str | None:
     """Spell a model id the way the endpoint expects it.
 
