@@ -50,8 +50,6 @@ MODEL_PROVIDER = "google_vertex_openai"
 (the `openai` one drops `reasoning_content`, the `google_vertexai` one expects native
 Gemini content)."""
 
-_RAW_CHUNK = "__vertex_raw_chunk__"
-_BASE_INFO = "__vertex_base_info__"
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
 
 # The thought marker of the request being made in this context, set by
@@ -59,6 +57,9 @@ _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
 # model state: one model object serves concurrent calls, and `_create_chat_result` runs
 # in an executor for async calls (LangChain copies the context there).
 _REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
+_STREAM_STATE: ContextVar[dict[str, StreamAccumulator] | None] = ContextVar(
+    "vertex_stream_state", default=None
+)
 
 
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
@@ -489,24 +490,17 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        # Streaming state (thought tags split across chunks, tool-call ids, signatures)
-        # lives in `_stream`'s frame; hand it the raw chunk to convert there.
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content=""),
-            generation_info={_RAW_CHUNK: chunk, _BASE_INFO: base_generation_info},
-        )
-
-    def _vertex_chunk(
-        self, generation: ChatGenerationChunk, state: dict[str, StreamAccumulator]
-    ) -> ChatGenerationChunk | None:
-        info = dict(generation.generation_info or {})
-        if _RAW_CHUNK not in info:
-            return generation
-        if "acc" not in state:
-            state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
-        raw, delta = state["acc"].rewrite_chunk(info[_RAW_CHUNK])
+        state = _STREAM_STATE.get()
+        if state is None:  # not under our _stream / _astream
+            return super()._convert_chunk_to_generation_chunk(
+                chunk, default_chunk_class, base_generation_info
+            )
+        acc = state.get("acc")
+        if acc is None:  # first chunk: the request (and its marker) was just built
+            acc = state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
+        raw, delta = acc.rewrite_chunk(chunk)
         converted = super()._convert_chunk_to_generation_chunk(
-            raw, AIMessageChunk, info.get(_BASE_INFO)
+            raw, default_chunk_class, base_generation_info
         )
         if converted is None:
             return None
@@ -523,13 +517,21 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return converted
 
     def _finish_chunk(self, state: dict[str, StreamAccumulator]) -> ChatGenerationChunk | None:
-        rest = state["acc"].finish_chunk() if "acc" in state else None
+        if "acc" not in state or not state["acc"].finished:
+            # Cut off before the last chunk: never hand back a half answer as complete.
+            raise incomplete_stream_error(self._chat_url())
+        rest = state["acc"].finish_chunk()
         if rest is None:
             return None
-        stub = ChatGenerationChunk(
-            message=AIMessageChunk(content=""), generation_info={_RAW_CHUNK: rest}
-        )
-        return self._vertex_chunk(stub, {"acc": StreamAccumulator(None)})
+        token = _STREAM_STATE.set({"acc": StreamAccumulator(None)})
+        try:
+            return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
+        finally:
+            _STREAM_STATE.reset(token)
+
+    # The per-stream state (split thought tags, tool-call ids, signatures) is handed to
+    # `_convert_chunk_to_generation_chunk` through a context variable set around each
+    # step of the parent's stream, so interleaved streams never share it.
 
     def _stream(
         self,
@@ -539,21 +541,24 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
+        parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
-            for generation in super()._stream(messages, stop=stop, run_manager=None, **kwargs):
-                chunk = self._vertex_chunk(generation, state)
-                if chunk is not None:
-                    # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
-                    if run_manager:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        if "acc" not in state or not state["acc"].finished:
-            # Cut off before the last chunk: never hand back a half answer as complete.
-            raise incomplete_stream_error(self._chat_url())
-        if (chunk := self._finish_chunk(state)) is not None:
+            while True:
+                token = _STREAM_STATE.set(state)
+                try:
+                    chunk = next(parent)
+                except StopIteration:
+                    break
+                finally:
+                    _STREAM_STATE.reset(token)
+                # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        if (last := self._finish_chunk(state)) is not None:
             if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+                run_manager.on_llm_new_token(last.text, chunk=last)
+            yield last
 
     async def _astream(
         self,
@@ -563,21 +568,23 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         state: dict[str, StreamAccumulator] = {}
+        parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
-            async for generation in super()._astream(
-                messages, stop=stop, run_manager=None, **kwargs
-            ):
-                chunk = self._vertex_chunk(generation, state)
-                if chunk is not None:
-                    if run_manager:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        if "acc" not in state or not state["acc"].finished:
-            raise incomplete_stream_error(self._chat_url())
-        if (chunk := self._finish_chunk(state)) is not None:
+            while True:
+                token = _STREAM_STATE.set(state)
+                try:
+                    chunk = await parent.__anext__()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    _STREAM_STATE.reset(token)
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        if (last := self._finish_chunk(state)) is not None:
             if run_manager:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+                await run_manager.on_llm_new_token(last.text, chunk=last)
+            yield last
 
     def _generate(
         self,
