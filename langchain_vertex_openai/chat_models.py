@@ -250,6 +250,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     _connection: VertexConnection | None = PrivateAttr(default=None)
     _settings: VertexRequestSettings | None = PrivateAttr(default=None)
+    _google_identity: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def _llm_type(self) -> str:
@@ -338,6 +339,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
         )
+        google = self._settings.google_body()
+        self._google_identity = {"google": google} if google else {}
         client_params: dict[str, Any] = {
             "base_url": conn.base_url,
             # Never OPENAI_API_KEY: VertexAuth signs each request instead.
@@ -423,8 +426,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _google_params(self) -> dict[str, Any]:
         # The Gemini extras belong to the cache key and traces (not to the payload
         # defaults: prepare_chat_request ranks them below per-call values itself).
-        google = self._settings.google_body() if self._settings else {}
-        return {"google": google} if google else {}
+        return self._google_identity
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

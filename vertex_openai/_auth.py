@@ -550,8 +550,9 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             # httpx set Host from the original URL; keep it in step with the new origin.
             request.headers["Host"] = url.netloc.decode("ascii")
         request.url = url
-        for name in _OPENAI_ONLY_HEADERS:
-            request.headers.pop(name, None)
+        if any(key[:7].lower() == b"openai-" for key, _ in request.headers.raw):
+            for name in _OPENAI_ONLY_HEADERS:
+                request.headers.pop(name, None)
 
     def _describe(self) -> str:
         if self.token_provider is not None:

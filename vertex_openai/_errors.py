@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -303,8 +302,7 @@ def incomplete_stream_error(url: str) -> openai.APIConnectionError:
     return openai.APIConnectionError(message=msg, request=httpx.Request("POST", url))
 
 
-@contextmanager
-def translated_errors(url: str | Callable[[], str]) -> Iterator[None]:
+class translated_errors:  # lower case: used like a function, `with translated_errors(url):`
     """Re-raise Vertex failures as readable openai exceptions of the right class.
 
     Wraps a call or the iteration of a stream: status errors get
@@ -313,9 +311,20 @@ def translated_errors(url: str | Callable[[], str]) -> Iterator[None]:
     for the same failure before the body (see :func:`stream_failure`). ``url`` may be a
     callable, so the hot path does not build the string.
     """
-    try:
-        yield
-    except openai.APIStatusError as err:
-        raise readable_status_error(err) from err
-    except stream_failure_types() as err:
-        raise stream_failure(err, url() if callable(url) else url) from err
+
+    __slots__ = ("_url",)
+
+    def __init__(self, url: str | Callable[[], str]) -> None:
+        self._url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, openai.APIStatusError):
+            raise readable_status_error(exc) from exc
+        if isinstance(exc, stream_failure_types()):
+            url = self._url() if callable(self._url) else self._url
+            raise stream_failure(exc, url) from exc
