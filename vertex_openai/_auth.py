@@ -31,6 +31,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -292,6 +293,7 @@ class TokenProvider:
         self._snapshot: tuple[str, float, float, float] | None = None
         self._generation = 0
         self._failure: tuple[int, BaseException] | None = None
+        self._inflight: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.refresh_count = 0
 
     def __repr__(self) -> str:
@@ -302,11 +304,13 @@ class TokenProvider:
         state["_lock"] = None
         state["_snapshot"] = None
         state["_failure"] = None
+        state["_inflight"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._inflight = weakref.WeakKeyDictionary()
 
     @property
     def project(self) -> str | None:
@@ -371,7 +375,22 @@ class TokenProvider:
         token = self._fresh(stale, sent_at)
         if token is not None:
             return token
-        token = await asyncio.to_thread(self.token, stale, sent_at)
+        loop = asyncio.get_running_loop()
+        inflight = self._inflight.get(loop)
+        if inflight is not None:
+            # Another coroutine of this loop is refreshing: wait for it (its error too)
+            # instead of each waiter hopping to a worker thread to queue on the lock.
+            await asyncio.shield(inflight)
+            token = self._fresh(stale, sent_at)
+            if token is not None:
+                return token
+        task = loop.create_task(asyncio.to_thread(self.token, stale, sent_at))
+        self._inflight[loop] = task
+        try:
+            token = await asyncio.shield(task)
+        finally:
+            if self._inflight.get(loop) is task:
+                del self._inflight[loop]
         if self._fresh(stale, sent_at) != token:
             # A busy loop resumed us after the token passed its refresh point: once more.
             token = await asyncio.to_thread(self.token, stale, sent_at)

@@ -44,7 +44,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from vertex_openai._constants import SIGNATURE_SENTINEL
 from vertex_openai._errors import VertexConfigError
@@ -66,9 +66,14 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 
 
+def _is_map(obj: Any) -> TypeGuard[Mapping[str, Any]]:
+    # Per-chunk hot path: a plain dict skips the ABC machinery of isinstance(obj, Mapping).
+    return type(obj) is dict or isinstance(obj, Mapping)
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     """Plain dict from a dict or an openai SDK model (extras such as extra_content kept)."""
-    if isinstance(obj, Mapping):
+    if _is_map(obj):
         return dict(obj)
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
@@ -88,13 +93,13 @@ def google_extra(obj: Any) -> Mapping[str, Any]:
     Returns:
         The `google` mapping, or an empty mapping.
     """
-    if not isinstance(obj, Mapping):
+    if not _is_map(obj):
         return {}
     extra = obj.get("extra_content")
-    if not isinstance(extra, Mapping):
+    if not _is_map(extra):
         return {}
     google = extra.get("google")
-    return google if isinstance(google, Mapping) else {}
+    return google if _is_map(google) else {}
 
 
 def _signature(obj: Any) -> str | None:
@@ -105,9 +110,9 @@ def _signature(obj: Any) -> str | None:
 def _with_signature(obj: Mapping[str, Any], signature: str) -> dict[str, Any]:
     """Copy of `obj` with `extra_content.google.thought_signature` set (other extras kept)."""
     extra = obj.get("extra_content")
-    extra = dict(extra) if isinstance(extra, Mapping) else {}
+    extra = dict(extra) if _is_map(extra) else {}
     google = extra.get("google")
-    google = dict(google) if isinstance(google, Mapping) else {}
+    google = dict(google) if _is_map(google) else {}
     google["thought_signature"] = signature
     extra["google"] = google
     return {**obj, "extra_content": extra}
@@ -124,7 +129,7 @@ def _text_of(content: Any) -> str:
         for part in content:
             if isinstance(part, str):
                 texts.append(part)
-            elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+            elif _is_map(part) and isinstance(part.get("text"), str):
                 texts.append(part["text"])
         return "".join(texts)
     return str(content)
@@ -161,7 +166,7 @@ def _may_hold_tag(text: str, marker: str) -> bool:
 def _image_from_audio(audio: Any) -> dict[str, str] | None:
     # Image output (`modalities: ["image"]`) arrives in message.audio with
     # extra_content.google.mime_type (fact sheet §5.1).
-    if not isinstance(audio, Mapping):
+    if not _is_map(audio):
         return None
     mime = google_extra(audio).get("mime_type")
     data = audio.get("data")
@@ -173,7 +178,7 @@ def _image_from_audio(audio: Any) -> dict[str, str] | None:
 def _clean_tool_call(tc: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in tc.items() if k != "extra_content"}
     function = tc.get("function")
-    if isinstance(function, Mapping):
+    if _is_map(function):
         out["function"] = dict(function)
     return out
 
@@ -238,7 +243,7 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     image = _image_from_audio(audio)
     if image:
         parsed.images.append(image)
-    elif isinstance(audio, Mapping):
+    elif _is_map(audio):
         parsed.audio = dict(audio)
     refusal = msg.get("refusal")
     parsed.refusal = refusal if isinstance(refusal, str) and refusal else None
@@ -373,21 +378,21 @@ class StreamAccumulator:
         Returns:
             The `StreamDelta` for this chunk.
         """
-        data = _as_dict(chunk)
+        data = chunk if type(chunk) is dict else _as_dict(chunk)
         holder, choices = _chunk_choices(data)
         self._template = {k: holder[k] for k in ("id", "created", "model", "object") if k in holder}
         out = StreamDelta()
         usage = holder.get("usage")
-        if isinstance(usage, Mapping):
+        if _is_map(usage):
             out.usage = normalize_usage(usage)
         choice = next(
-            (c for c in choices if isinstance(c, Mapping) and c.get("index", 0) == 0),
+            (c for c in choices if _is_map(c) and c.get("index", 0) == 0),
             None,
         )
         if choice is None:
             return out
         delta = choice.get("delta")
-        delta = delta if isinstance(delta, Mapping) else {}
+        delta = delta if _is_map(delta) else {}
         flagged = google_extra(delta).get("thought") is True
         reasoning = _reasoning_text(delta)
         if reasoning:
@@ -426,7 +431,7 @@ class StreamAccumulator:
             self._signatures[tc_id] = sig
             out.new_signatures[tc_id] = sig
         function = tc.get("function")
-        function = function if isinstance(function, Mapping) else {}
+        function = function if _is_map(function) else {}
         arguments = function.get("arguments")
         return {
             "index": self._index_by_key[key],
@@ -466,20 +471,20 @@ class StreamAccumulator:
         Returns:
             `(rewritten_chunk_dict, stream_delta)`.
         """
-        data = _as_dict(chunk)
+        data = chunk if type(chunk) is dict else _as_dict(chunk)
         result = self.feed(data)
-        nested = "choices" not in data and isinstance(data.get("chunk"), Mapping)
-        holder = dict(data["chunk"]) if nested else data
+        nested = "choices" not in data and _is_map(data.get("chunk"))
+        holder = dict(data["chunk"]) if nested else dict(data)  # the caller's dict stays intact
         choices = []
         for choice in holder.get("choices") or []:
-            if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
+            if not _is_map(choice) or choice.get("index", 0) != 0:
                 choices.append(choice)
                 continue
             new_choice = dict(choice)
             old = choice.get("delta")
             delta = {
                 k: v
-                for k, v in (old.items() if isinstance(old, Mapping) else ())
+                for k, v in (old.items() if _is_map(old) else ())
                 if k not in ("extra_content", "tool_calls", "reasoning_content", "reasoning")
             }
             delta["content"] = result.answer
@@ -571,7 +576,7 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
     # Vertex has no `file` part; any MIME type travels as image_url with a data: URI or a
     # URI (fact sheet §8: "image_url as blob data can be used as any multimodal input").
     file = part.get("file")
-    file = file if isinstance(file, Mapping) else {}
+    file = file if _is_map(file) else {}
     data = file.get("file_data")
     filename = file.get("filename")
     mime = file.get("mime_type")
@@ -599,7 +604,7 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
 
 def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
     audio = part.get("input_audio")
-    if not isinstance(audio, Mapping):
+    if not _is_map(audio):
         msg = "An 'input_audio' part needs an object {'data': ..., 'format': ...}."
         raise VertexConfigError(msg)
     fmt = audio.get("format")
@@ -613,7 +618,7 @@ def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
 def _convert_part(part: Any, role: str) -> dict[str, Any] | None:
     if isinstance(part, str):
         return {"type": "text", "text": part}
-    if not isinstance(part, Mapping):
+    if not _is_map(part):
         msg = f"Unsupported content part {part!r}: expected a dict or a string."
         raise VertexConfigError(msg)
     kind = part.get("type")
@@ -628,7 +633,7 @@ def _convert_part(part: Any, role: str) -> dict[str, Any] | None:
         return converted
     if kind in _URL_PART_TYPES:
         value = part.get(kind)
-        url = value.get("url") if isinstance(value, Mapping) else value
+        url = value.get("url") if _is_map(value) else value
         if not isinstance(url, str) or not url:
             msg = f"A {kind!r} content part needs a URL ({{'url': 'gs://...'}})."
             raise VertexConfigError(msg)
@@ -694,9 +699,9 @@ def prepare_wire_messages(
     names: dict[str, str] = {}
     for msg in out:
         for tc in msg.get("tool_calls") or ():
-            if isinstance(tc, Mapping):
+            if _is_map(tc):
                 function = tc.get("function")
-                if isinstance(tc.get("id"), str) and isinstance(function, Mapping):
+                if isinstance(tc.get("id"), str) and _is_map(function):
                     name = function.get("name")
                     if isinstance(name, str):
                         names[tc["id"]] = name
@@ -749,9 +754,9 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     prompt = _int(data.get("prompt_tokens"))
     completion = _int(data.get("completion_tokens"))
     details = data.get("completion_tokens_details")
-    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else 0
+    reasoning = _int(details.get("reasoning_tokens")) if _is_map(details) else 0
     prompt_details = data.get("prompt_tokens_details")
-    cached = _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, Mapping) else 0
+    cached = _int(prompt_details.get("cached_tokens")) if _is_map(prompt_details) else 0
     reported_total = data.get("total_tokens")
     openai_style = (
         reasoning > 0
@@ -761,8 +766,8 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     )
     output = completion if openai_style else completion + reasoning
     extra = data.get("extra_properties")
-    google = extra.get("google") if isinstance(extra, Mapping) else None
-    traffic = google.get("traffic_type") if isinstance(google, Mapping) else None
+    google = extra.get("google") if _is_map(extra) else None
+    traffic = google.get("traffic_type") if _is_map(google) else None
     return {
         "input_tokens": prompt,
         "output_tokens": output,

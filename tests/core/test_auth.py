@@ -438,3 +438,18 @@ def test_static_token_credentials_are_used_as_they_are(emulator: Emulator) -> No
     emulator.revoke_all_tokens()
     with pytest.raises(VertexAuthError, match="Could not refresh"):
         ask(conn)
+
+
+def test_unpickled_provider_refreshes_again(emulator: Emulator, sa_file: pathlib.Path) -> None:
+    import pickle
+
+    conn = connect(emulator, credentials=str(sa_file))
+    assert ask(conn)
+    assert conn.token_provider is not None
+    copy = pickle.loads(pickle.dumps(conn.token_provider))
+
+    async def main() -> str:
+        return await copy.atoken()
+
+    assert asyncio.run(main())
+    assert emulator.token_grants.get("jwt-bearer") == 2
