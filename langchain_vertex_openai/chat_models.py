@@ -443,7 +443,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
             # The parent lets a per-call extra_body replace the instance one.
             kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
-        messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
+        if isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_):
+            messages = [_uri_blocks(m) for m in input_]  # the _generate path: no re-parse
+        else:
+            messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
             _with_signatures(message, wire)

@@ -606,6 +606,9 @@ def _prepare_response_format(params: dict[str, Any]) -> None:
         }
 
 
+_MERGE_KEYS = frozenset({"extra_body", "google", *GOOGLE_KEYS})
+
+
 def prepare_chat_request(
     params: Mapping[str, Any], settings: VertexRequestSettings | None = None
 ) -> dict[str, Any]:
@@ -650,19 +653,25 @@ def prepare_chat_request(
     settings = settings if settings is not None else VertexRequestSettings()
     out: dict[str, Any] = dict(params)
 
-    # 1. Collect Google keys, lowest precedence first.
+    # 1. Collect Google keys, lowest precedence first (nothing to collect in the common
+    #    request: skip the merges).
     explicit: dict[str, Any] = {}
-    outer = _as_mapping(out.pop("extra_body", None), "extra_body")
-    explicit = deep_merge(explicit, _pop_google_keys(outer))
-    explicit = deep_merge(explicit, _as_mapping(outer.pop("google", None), "extra_body['google']"))
-    inner = _as_mapping(outer.pop("extra_body", None), "extra_body['extra_body']")
-    explicit = deep_merge(explicit, _pop_google_keys(inner))
-    explicit = deep_merge(
-        explicit, _as_mapping(inner.pop("google", None), "extra_body['extra_body']['google']")
-    )
-    explicit = deep_merge(explicit, _as_mapping(out.pop("google", None), "google"))
-    explicit = deep_merge(explicit, _pop_google_keys(out))
-    explicit = _normalize_google(explicit)
+    outer: dict[str, Any] = {}
+    inner: dict[str, Any] = {}
+    if not _MERGE_KEYS.isdisjoint(out):
+        outer = _as_mapping(out.pop("extra_body", None), "extra_body")
+        explicit = deep_merge(explicit, _pop_google_keys(outer))
+        explicit = deep_merge(
+            explicit, _as_mapping(outer.pop("google", None), "extra_body['google']")
+        )
+        inner = _as_mapping(outer.pop("extra_body", None), "extra_body['extra_body']")
+        explicit = deep_merge(explicit, _pop_google_keys(inner))
+        explicit = deep_merge(
+            explicit, _as_mapping(inner.pop("google", None), "extra_body['extra_body']['google']")
+        )
+        explicit = deep_merge(explicit, _as_mapping(out.pop("google", None), "google"))
+        explicit = deep_merge(explicit, _pop_google_keys(out))
+        explicit = _normalize_google(explicit)
 
     # 2. reasoning_effort (params win over settings; both knobs in params is an error).
     reasoning = out.pop("reasoning", None)

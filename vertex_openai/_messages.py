@@ -300,6 +300,22 @@ def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[An
     return chunk, list(chunk.get("choices") or [])
 
 
+_PLAIN_DELTA_KEYS = frozenset(("role", "content", "refusal", "function_call", "audio"))
+
+
+def _unchanged(data: Mapping[str, Any], result: StreamDelta) -> bool:
+    """Whether `rewrite_chunk` would return the chunk as it is."""
+    if result.thoughts or result.tool_call_chunks:
+        return False
+    choices = data.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return False
+    delta = choices[0].get("delta") if type(choices[0]) is dict else None
+    if type(delta) is not dict or not _PLAIN_DELTA_KEYS.issuperset(delta):
+        return False
+    return (delta.get("content") or "") == result.answer and delta.get("content") is not None
+
+
 class StreamAccumulator:
     """Per-call streaming state: thought splitting, tool-call re-indexing, signatures.
 
@@ -326,7 +342,7 @@ class StreamAccumulator:
         self.finished = False
         """Whether a chunk carried a `finish_reason` (a stream without one was cut off)."""
         self._finished = False
-        self._template: dict[str, Any] = {}
+        self._last_holder: Mapping[str, Any] = {}
 
     @property
     def signatures(self) -> dict[str, str]:
@@ -380,15 +396,16 @@ class StreamAccumulator:
         """
         data = chunk if type(chunk) is dict else _as_dict(chunk)
         holder, choices = _chunk_choices(data)
-        self._template = {k: holder[k] for k in ("id", "created", "model", "object") if k in holder}
+        self._last_holder = holder  # id/created/model for finish_chunk(), read lazily
         out = StreamDelta()
         usage = holder.get("usage")
         if _is_map(usage):
             out.usage = normalize_usage(usage)
-        choice = next(
-            (c for c in choices if _is_map(c) and c.get("index", 0) == 0),
-            None,
-        )
+        choice = None
+        for candidate in choices:
+            if _is_map(candidate) and candidate.get("index", 0) == 0:
+                choice = candidate
+                break
         if choice is None:
             return out
         delta = choice.get("delta")
@@ -473,6 +490,8 @@ class StreamAccumulator:
         """
         data = chunk if type(chunk) is dict else _as_dict(chunk)
         result = self.feed(data)
+        if _unchanged(data, result):
+            return data, result  # plain answer text: nothing to rewrite (the common chunk)
         nested = "choices" not in data and _is_map(data.get("chunk"))
         holder = dict(data["chunk"]) if nested else dict(data)  # the caller's dict stays intact
         choices = []
@@ -513,7 +532,8 @@ class StreamAccumulator:
             delta["reasoning_content"] = rest.thoughts
         return {
             "object": "chat.completion.chunk",
-            **self._template,
+            **{k: self._last_holder[k] for k in ("id", "created", "model", "object")
+               if k in self._last_holder},
             "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
         }
 
