@@ -9,81 +9,64 @@ from __future__ import annotations
 
 NOTES: dict[str, str] = {
     "1 per-call overhead": """\
-The client path of one call costs about 1.2-2 ms of CPU on this machine; ours adds
-roughly 100-200 µs to it (all CPU: the token is cached, nothing is refreshed or
-fetched on this path). The attribution table in section 1 times each of our steps
-alone against the parent's implementation on the same object; a cProfile diff of
-`ChatVertexOpenAI.invoke` against `ChatOpenAI.invoke` (400 calls each) points at the same
-functions. The pieces (LangChain; the LlamaIndex path shares the core ones):
+The client path of one call costs about 1.2-2 ms of CPU on this machine; ours adds about
+70-120 µs to it (all CPU: the token is cached, nothing is refreshed or fetched on this
+path). The attribution table in section 1 times each of our steps alone against the
+parent's implementation on the same object; a cProfile diff of `ChatVertexOpenAI.invoke`
+against `ChatOpenAI.invoke` points at the same functions.
 
-1. `VertexAuth.sync_auth_flow` / `async_auth_flow` (~7-16 µs per request): `_target()`
-   (3.4 µs, half of it popping two absent headers: `httpx.Headers.pop` of a missing key
-   goes through a `KeyError`), `_sign()` (1 µs), `_unsign()` (1.3 µs, rewrites the
-   Authorization header after the response), the generator round trips. Plan: check
-   `"openai-organization" in request.headers` before popping (or pop only when the SDK
-   was given an organization/project); remember the last vetted `(scheme, host, port)`
-   and skip the trust check when the URL has no placeholder and the origin is unchanged.
-   (Already done: `configured_hosts` cached, placeholder tested on `raw_path`.)
-2. `prepare_chat_request` (~10 µs): seven `deep_merge` calls on empty dicts and
-   `_normalize_google` on every call. Plan: fast path when `params` has no
-   `extra_body`, no `google`/Gemini keys, no tools and no `response_format` (merge
-   nothing, reuse the precomputed Google body of the settings). (Already done:
-   `model_info` / `normalize_model_id` cached.)
-3. LangChain `_get_request_payload` (+~17 µs including 2): it converts the input a
-   second time (`self._convert_input(input_).to_messages()`) only to find AIMessages
-   carrying signatures. Plan: skip the second conversion when the input is already a
-   list of `BaseMessage` (the `_generate` path), and only walk it when some message is an
-   `AIMessage` with `additional_kwargs`.
-4. LangChain `_create_chat_result` (+~15 µs): `parse_message`, `normalize_usage`,
-   `_usage_metadata` on every response. Plan: skip the parse when the content has no
-   `<` and the message no `extra_content`/images (the common answer), and build the
-   usage metadata once. (Already done: no second `model_dump`.)
-5. LangChain `_get_invocation_params` / `_identifying_params` (+~5 µs each, several calls
-   per invoke): `_google_params()` rebuilds `settings.google_body()` every time and reads
-   pydantic private attributes (`self._settings` goes through `BaseModel.__getattr__`,
-   ~1 µs per access). Plan: compute the Google params once in `validate_environment`
-   (settings do not change afterwards) and keep them in a plain attribute.
-6. LlamaIndex `_request` (+~12 µs) and `_chat_response` (+~5 µs): `_to_wire()` per
-   message via `to_openai_message_dict`, `deep_merge` of the model kwargs, then
-   `prepare_chat_request`. Plan: the fast paths of 2 and 4; skip `deep_merge` when
-   `kwargs` is empty.
-7. Spread over many small items (from the cProfile diff): httpx quotes the longer
-   Vertex path character by character (`httpx/_urlparse.py` genexpr, 100 vs 42 calls per
-   request), pydantic `BaseModel.__getattr__` serves each read of a private attribute
-   (`self._settings`, `self._connection`: ~12 per call, ~1 µs each), `_url`,
-   `_get_ls_params`, and the `try/except` wrappers in `_generate` / `_agenerate`.
+Done after the first profiles (each measured): no second `model_dump` of the response;
+the model table, model-id normalisation and the endpoint's trusted hosts cached; the
+project placeholder tested on `raw_path`; the OpenAI-only headers stripped only when
+present; the Gemini identity params (cache key, traces) computed once per model;
+`prepare_chat_request` skips its merges when a request carries no Google keys (3.5 µs);
+the LangChain payload no longer re-parses a message list; error translation is a
+class-based context manager; the emulator's 40 ms delayed-ACK stall is gone (tests).
 
-Items 1-6 are worth about 50-70 µs per call, 7 another 30-50 µs; together that would
-bring the ratios to about 1.03-1.05 on this machine.""",
+What is left, and the plan:
+
+1. The Vertex URL is longer than `/v1/chat/completions`: httpx validates and quotes it
+   character by character (`httpx/_urlparse.py`, 100 vs 42 generator steps per request,
+   ~10 µs). Inherent to the endpoint; nothing to remove.
+2. The auth flow itself (~7 µs: generator round trips, setting and then redacting the
+   Authorization header after the response so no exception or log keeps the token).
+   The redaction stays (security); the trust check could be skipped for an origin
+   already vetted.
+3. LangChain `_create_chat_result` (~10 µs): `parse_message` and the usage normalisation
+   on every response. Plan: skip the parse when the content has no `<` and the message
+   no `extra_content` / audio (the common answer).
+4. Pydantic private attributes (`self._settings`, `self._connection`) are served by
+   `BaseModel.__getattr__`, ~1 µs per read, about 10 reads per call. Plan: read them once
+   per call into locals.
+5. LlamaIndex `_request` (`_to_wire` per message through the stock converter, then the
+   core): plan as 3, and skip the signature/thought re-attachment for non-assistant
+   messages early.
+
+Items 2-5 are worth about 30-40 µs per call, which would bring the ratios to about
+1.04-1.05 on this machine.""",
     "2 streaming": """\
-LangChain streaming adds about 15 µs of CPU per chunk on top of ~85-110 µs (the table
-under section 2; it was ~25 µs before `_convert_chunk_to_generation_chunk` stopped
-building a placeholder chunk per delta). The thought-tag parser itself is ~1 µs per
-chunk (section 5). A cProfile diff of `ChatVertexOpenAI._stream` against
-`ChatOpenAI._stream` (6,000 chunks each, CPU timer) puts essentially all of the rest in
-`StreamAccumulator.rewrite_chunk` -> `StreamAccumulator.feed`:
+LangChain streaming adds about 15-20 µs of CPU per chunk on top of ~95-120 µs (the table
+under section 2). The thought-tag parser itself is ~1-3 µs per chunk (section 5), and the
+parent's converter is not slower on our rewritten chunks (last row of the table).
 
-1. About a dozen `isinstance(x, Mapping)` checks per chunk (`_as_dict` twice,
-   `_chunk_choices`, `google_extra()` twice, `_signature`, `_reasoning_text`, the
-   `choices` scan, `rewrite_chunk`'s loop): each goes through `ABCMeta.__instancecheck__`
-   (15 vs 3 calls per chunk for the plain class), plus ~18 more `dict.get` calls.
-2. `rewrite_chunk` rebuilds the chunk (a dict comprehension over the delta, a new choice
-   dict, a new choices list) even when the delta is plain `content`.
-3. The parent's converter does not get slower on our rewritten chunks (last row of the
-   table: +0.2 µs), so exposing thoughts as `reasoning_content` is not the cost.
+Done after the first profiles: one conversion per chunk (no placeholder chunk per delta;
+the per-stream state reaches `_convert_chunk_to_generation_chunk` through a context
+variable set around each step of the parent's stream); plain-dict checks without the
+`Mapping` ABC; no copies of the chunk dict in `feed()`; a chunk whose delta is plain
+answer text is passed on unchanged.
 
-Plan: in `feed()` / `rewrite_chunk()` test `type(x) is dict` first (the SDK's
-`model_dump()` always gives plain dicts) and fall back to `Mapping` only otherwise; add a
-fast path for a delta whose only keys are `content` / `role`: feed the parser, and copy
-the chunk only when the answer text differs from the content. That should take
-`rewrite_chunk` from ~6-14 µs to ~2-3 µs per chunk and the ratio to about 1.05-1.08.
+What is left: about half of the rest is the wrapper around the parent's generator (a
+context variable set and reset per step, the error-translation context) and half is the
+accumulator on the thought chunks of this stream (60 % of the 1,000 chunks carry thought
+text, which is moved to `reasoning_content`; LangChain then merges that string on every
+chunk in `stream()`). Plan: set the context variable once per stream instead of per
+step when the stream is consumed in one context (the common case), and measure the
+`reasoning_content` merge cost in `langchain_core` to see whether emitting thoughts in
+fewer, larger pieces is worth the latency.
 
 The first answer token is emitted in the very chunk that carries it (lag 0 chunks): the
 parser holds back at most `len("</thought>") - 1` characters and never a whole chunk.
-LlamaIndex streaming sits at the goal (1.03-1.16x across runs): its `_StreamState`
-builds a `ChatResponse` with `ThinkingBlock` / `TextBlock` lists for every chunk and
-concatenates the accumulated thoughts (`self.thoughts += ...`); it feeds the same
-`StreamAccumulator.feed`, so the fast path above helps it too.""",
+LlamaIndex streaming meets the goal: it feeds the same `StreamAccumulator`.""",
     "3 concurrency": """\
 This ratio is noisy (0.8-1.2 between runs on this machine): at concurrency 100 both
 classes spend most of their CPU in httpx's connection pool (`httpcore`
@@ -93,23 +76,14 @@ connections have to be re-opened (the emulator closes idle keep-alive connection
 5 s) costs seconds for either class. The table therefore uses the fastest of many short
 alternating rounds; medians and totals are in the notes.
 
-What is ours: client CPU per request is higher than the plain class's against the
-emulator (about +0.6 ms with 1-hour tokens, +1.1 ms with 2-second tokens; against the
-fast server the two are equal within noise). With 2 s tokens every round of ours meets
-a token past its refresh point, and each of the ~100 coroutines then calls
-`TokenProvider.atoken()`, which hops to a worker thread (`asyncio.to_thread`, default
-executor of 6 threads) only to find that another thread is already refreshing. Plan:
-single-flight the async refresh (one task refreshes; the other coroutines return the
-still-valid token, or await the task's future when the token has expired, without a
-thread hop), and refresh in the background when a request passes the refresh point.
-
-On a loaded machine (time from signing to the server's check above 0.5 s) we also saw
-401s and a few errors (full run: 15 errors of 2,000): the refresh margin is a quarter
-of the lifetime (0.5 s for a 2 s token), shorter than the time a signed request waits
-in the client's pool; the one 401 retry may then reuse a token that is itself about to
-expire. In an experiment with the margin at half the lifetime and the 401 retry waiting
-for the refresh, the same load gave 0 errors (and 5 instead of 78 401s). One-hour
-production tokens (margin 3 min 45 s) are not affected.""",
+What is ours, and what was done about it: with 2 s tokens every round meets a token past
+its refresh point. The first profiles showed each of the ~100 waiting coroutines hopping
+to a worker thread to queue on the refresh lock; now one coroutine per event loop
+refreshes and the others await it (sharing its error too). The refresh margin is half
+of a short token's life (google-auth's 3 min 45 s for real one-hour tokens), and a 401
+resend never reuses a token obtained before the failed request was signed; on the
+loaded machine this took the run from 15 errors and 78 re-sent 401s to 0 errors and a
+handful of 401s, each recovered by its one resend.""",
     "4 import": """\
 `vertex_openai` adds six small modules to `openai` (about 4 ms of module time in
 `-X importtime`; google-auth is imported on the first request, not at import), and
