@@ -92,3 +92,41 @@ def test_chat_streams_thoughts_apart(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0, out
     assert "Emulated answer" in out
     assert "<thought>" not in out
+
+
+def test_emulator_command_then_an_app_with_env_vars_only(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    import subprocess
+    import sys
+
+    creds = tmp_path / "creds.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vertex_openai.cli", "emulator", "--port", "0",
+         "--write-credentials", str(creds)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        printed = ""
+        while "Press Ctrl-C" not in printed:
+            line = proc.stdout.readline()
+            assert line, printed
+            printed += line
+        url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", printed).group(1)  # type: ignore[union-attr]
+        assert f"export GOOGLE_APPLICATION_CREDENTIALS={creds}" in printed
+        assert f"export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM={url}" in printed
+        project = re.search(r"export GOOGLE_CLOUD_PROJECT=(\S+)", printed).group(1)  # type: ignore[union-attr]
+        # An unchanged app, pointed at the emulator by the printed variables alone.
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(creds))
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", project)
+        monkeypatch.setenv("CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM", url)
+        from langchain_vertex_openai import ChatVertexOpenAI
+
+        assert ChatVertexOpenAI(model="gemini-2.5-flash").invoke("Hello").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
