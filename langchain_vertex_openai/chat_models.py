@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
-from langchain_core.messages import content as types
-from langchain_core.messages.block_translators import register_translator
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -21,6 +19,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
+from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
@@ -44,11 +43,6 @@ from vertex_openai._messages import (
 )
 
 __all__ = ["ChatVertexOpenAI"]
-
-MODEL_PROVIDER = "google_vertex_openai"
-"""`response_metadata["model_provider"]`; our own name so our block translator is used
-(the `openai` one drops `reasoning_content`, the `google_vertexai` one expects native
-Gemini content)."""
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
 
@@ -695,60 +689,3 @@ def _usage_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
         input_token_details={"cache_read": usage["cached_tokens"]},
         output_token_details={"reasoning": usage["reasoning_tokens"]},
     )
-
-
-def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
-    """LangChain v1 content blocks: reasoning, text/images, tool calls with signatures."""
-    blocks: list[types.ContentBlock] = []
-    reasoning = message.additional_kwargs.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
-        blocks.append({"type": "reasoning", "reasoning": reasoning})
-    parts = [message.content] if isinstance(message.content, str) else message.content
-    for part in parts:
-        if isinstance(part, str):
-            if part:
-                blocks.append({"type": "text", "text": part})
-        elif part.get("type") == "text":
-            if part.get("text"):
-                blocks.append({"type": "text", "text": part["text"]})
-        elif part.get("type") in types.KNOWN_BLOCK_TYPES:
-            blocks.append(cast("types.ContentBlock", part))
-    if (
-        isinstance(message, AIMessageChunk)
-        and message.tool_call_chunks
-        and message.chunk_position != "last"
-    ):
-        for tcc in message.tool_call_chunks:
-            block: types.ToolCallChunk = {
-                "type": "tool_call_chunk",
-                "id": tcc.get("id"),
-                "name": tcc.get("name"),
-                "args": tcc.get("args"),
-            }
-            if tcc.get("index") is not None:
-                # A string index: core's merge would otherwise fuse this block with a
-                # text/reasoning block that has the same integer index (v1 streaming).
-                block["index"] = f"lc_tc_{tcc['index']}"
-            blocks.append(block)
-        return blocks
-    signatures = message.additional_kwargs.get(SIGNATURES_KEY) or {}
-    for tc in message.tool_calls:
-        call: types.ToolCall = {
-            "type": "tool_call",
-            "id": tc.get("id"),
-            "name": tc["name"],
-            "args": tc["args"],
-        }
-        if (signature := signatures.get(tc.get("id") or "")) is not None:
-            call["extras"] = {"extra_content": {"google": {"thought_signature": signature}}}
-        blocks.append(call)
-    for itc in message.invalid_tool_calls:
-        blocks.append({**itc, "type": "invalid_tool_call"})  # type: ignore[typeddict-item]
-    return blocks
-
-
-def _translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]:
-    return _translate_content(message)
-
-
-register_translator(MODEL_PROVIDER, _translate_content, _translate_content_chunk)
