@@ -323,14 +323,21 @@ class TokenProvider:
 
     def _fresh(self, stale: str | None, sent_at: float | None = None) -> str | None:
         snap = self._snapshot
-        if (
-            snap is not None
-            and snap[0] != stale
-            and self._clock() < snap[1]
-            and (sent_at is None or snap[3] >= sent_at)
-        ):
-            return snap[0]
-        return None
+        if snap is None or snap[0] == stale:
+            return None
+        now = self._clock()
+        if now >= snap[1]:
+            return None
+        if sent_at is not None:
+            if snap[3] < sent_at:
+                return None
+            # The rejected request spent `now - sent_at` in flight: its resend needs a
+            # token that outlives that again (capped, so a just-installed token always
+            # qualifies and waiters never refresh in turn).
+            needed = min(1.5 * (now - sent_at), 0.75 * (snap[2] - snap[3]))
+            if snap[2] - now < needed:
+                return None
+        return snap[0]
 
     def token(self, stale: str | None = None, sent_at: float | None = None) -> str:
         """Return a valid access token.
