@@ -48,6 +48,8 @@ class EmulatorConfig:
 
     token_lifetime: float = 3600.0
     """Lifetime (seconds) of access tokens issued by /token, metadata and impersonation."""
+    token_grace: float = 0.0
+    """Seconds past expiry a token is still accepted (this server's own queueing delay)."""
     project: str = "emulator-project"
     project_number: str = "123456789012"
     service_account_email: str = ""

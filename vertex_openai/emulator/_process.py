@@ -31,11 +31,18 @@ class EmulatorProcess:
 
     Args:
         token_lifetime: Lifetime of issued access tokens, in seconds.
+        token_grace: Seconds past expiry a token is still accepted.
         startup_timeout: Seconds to wait for the child to listen.
     """
 
-    def __init__(self, token_lifetime: float = 3600.0, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        token_lifetime: float = 3600.0,
+        startup_timeout: float = 30.0,
+        token_grace: float = 0.0,
+    ) -> None:
         self._token_lifetime = token_lifetime
+        self._token_grace = token_grace
         self._startup_timeout = startup_timeout
         self._tmp = tempfile.TemporaryDirectory(prefix="vertex-emulator-")
         self.credentials_path = pathlib.Path(self._tmp.name) / "sa.json"
@@ -45,10 +52,22 @@ class EmulatorProcess:
     def start(self) -> EmulatorProcess:
         """Spawn the child and wait until it listens."""
         self._proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "vertex_openai.emulator", "--port", "0",
-             "--token-lifetime", str(self._token_lifetime),
-             "--write-credentials", str(self.credentials_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "vertex_openai.emulator",
+                "--port",
+                "0",
+                "--token-lifetime",
+                str(self._token_lifetime),
+                "--token-grace",
+                str(self._token_grace),
+                "--write-credentials",
+                str(self.credentials_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + self._startup_timeout

@@ -46,8 +46,11 @@ class Emulator:
 
     # -- lifecycle -----------------------------------------------------------------
     def _app(self) -> Starlette:
-        routes: list[BaseRoute] = [*self._admin_routes(), *self._oauth.routes(),
-                                   *self._chat.routes()]
+        routes: list[BaseRoute] = [
+            *self._admin_routes(),
+            *self._oauth.routes(),
+            *self._chat.routes(),
+        ]
 
         async def not_found(request: Request, exc: Exception) -> Response:
             return html_404(request.url.path)
@@ -323,10 +326,13 @@ def serve(
     token_lifetime: float = 3600.0,
     write_credentials: str | pathlib.Path | None = None,
     *,
+    token_grace: float = 0.0,
     print_fn: Any = print,
 ) -> None:
     """Run an emulator in the foreground until Ctrl-C (the ``vertex-openai emulator`` command)."""
-    emu = Emulator(EmulatorConfig(token_lifetime=token_lifetime), port=port)
+    emu = Emulator(
+        EmulatorConfig(token_lifetime=token_lifetime, token_grace=token_grace), port=port
+    )
     emu.start()
     lines = [
         f"Vertex AI emulator listening on {emu.url}",
