@@ -21,15 +21,15 @@ def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
     blocks: list[types.ContentBlock] = []
     reasoning = message.additional_kwargs.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
-        blocks.append({"type": "reasoning", "reasoning": reasoning})
+        blocks.append(types.ReasoningContentBlock(type="reasoning", reasoning=reasoning))
     parts = [message.content] if isinstance(message.content, str) else message.content
     for part in parts:
         if isinstance(part, str):
             if part:
-                blocks.append({"type": "text", "text": part})
+                blocks.append(types.TextContentBlock(type="text", text=part))
         elif part.get("type") == "text":
             if part.get("text"):
-                blocks.append({"type": "text", "text": part["text"]})
+                blocks.append(types.TextContentBlock(type="text", text=part["text"]))
         elif part.get("type") in types.KNOWN_BLOCK_TYPES:
             blocks.append(cast("types.ContentBlock", part))
     if (
@@ -38,12 +38,9 @@ def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
         and message.chunk_position != "last"
     ):
         for tcc in message.tool_call_chunks:
-            block: types.ToolCallChunk = {
-                "type": "tool_call_chunk",
-                "id": tcc.get("id"),
-                "name": tcc.get("name"),
-                "args": tcc.get("args"),
-            }
+            block = types.ToolCallChunk(
+                type="tool_call_chunk", id=tcc.get("id"), name=tcc.get("name"), args=tcc.get("args")
+            )
             if tcc.get("index") is not None:
                 # A string index: core's merge would otherwise fuse this block with a
                 # text/reasoning block that has the same integer index (v1 streaming).
@@ -52,12 +49,7 @@ def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
         return blocks
     signatures = message.additional_kwargs.get(SIGNATURES_KEY) or {}
     for tc in message.tool_calls:
-        call: types.ToolCall = {
-            "type": "tool_call",
-            "id": tc.get("id"),
-            "name": tc["name"],
-            "args": tc["args"],
-        }
+        call = types.ToolCall(type="tool_call", id=tc.get("id"), name=tc["name"], args=tc["args"])
         if (signature := signatures.get(tc.get("id") or "")) is not None:
             call["extras"] = {"extra_content": {"google": {"thought_signature": signature}}}
         blocks.append(call)
