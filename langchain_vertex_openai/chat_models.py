@@ -195,6 +195,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     model_name: str = Field(default="google/gemini-2.5-flash", alias="model")
     """Model id, e.g. `"google/gemini-2.5-flash"`."""
 
+    # Redeclared so the parent's default never applies: langchain-openai 1.0-1.4 filled
+    # this field from OPENAI_API_KEY, which would have sent an OpenAI key to Google as an
+    # express-mode `?key=` and switched the auth mode away from the Google credentials.
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    """Vertex AI express-mode API key. Never read from the environment (in particular not
+    from `OPENAI_API_KEY`); omit it to sign with Google credentials."""
+
     project: str | None = None
     """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT` (also `GCLOUD_PROJECT`,
     `CLOUD_ML_PROJECT_ID`); else the project of the credentials."""

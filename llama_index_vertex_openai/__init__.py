@@ -1,5 +1,12 @@
 """LlamaIndex LLM for Vertex AI's OpenAI-compatible Chat Completions API."""
 
-from llama_index_vertex_openai.base import ChatVertexOpenAI, VertexOpenAI
+from vertex_openai import __version__
+from vertex_openai._extras import raise_for_missing_extra
 
-__all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
+try:
+    from llama_index_vertex_openai.base import ChatVertexOpenAI, VertexOpenAI
+except ModuleNotFoundError as err:
+    raise_for_missing_extra(err, feature="llama_index_vertex_openai", extra="llama-index")
+    raise
+
+__all__ = ["ChatVertexOpenAI", "VertexOpenAI", "__version__"]

@@ -55,19 +55,27 @@ def _step(module: str, name: str) -> Callable[[DemoContext], str]:
     return run
 
 
-STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
-    ("LangChain: a plain call", _step("langchain_vertex_openai._demo", "plain_call")),
+STEPS: list[tuple[str, Callable[[DemoContext], str], tuple[str, ...]]] = [
+    # (title, step, the extras it needs)
+    (
+        "LangChain: a plain call",
+        _step("langchain_vertex_openai._demo", "plain_call"),
+        ("langchain",),
+    ),
     (
         "LangChain: streaming with thoughts shown apart",
         _step("langchain_vertex_openai._demo", "stream_with_thoughts"),
+        ("langchain",),
     ),
     (
         "LangChain: create_agent tool loop on Gemini 3 (thought signatures)",
         _step("langchain_vertex_openai._demo", "agent_loop"),
+        ("langchain", "all"),
     ),
     (
         "LlamaIndex: query engine over the bundled sample docs",
         _step("llama_index_vertex_openai._demo", "query_engine"),
+        ("llama-index",),
     ),
 ]
 
@@ -79,10 +87,30 @@ def run_demo(
     location: str | None = None,
     model: str = "google/gemini-2.5-flash",
 ) -> int:
-    """Run every step; return 0 only if all of them worked."""
+    """Run every step the installed extras allow; return 0 only if all of those worked.
+
+    A step whose extra is missing is skipped and named with the command that installs it;
+    with none runnable (or no emulator for an offline run) nothing starts and 2 is returned.
+    """
+    from vertex_openai._extras import install_command, missing_extras
     from vertex_openai.cli import _Printer, local_emulator
 
     out = _Printer()
+    if not live and (gone := missing_extras("emulator")):
+        out.line(
+            f"The offline demo needs the `emulator` extra ({gone[0][1]} is not installed). "
+            f"Install everything with: {install_command('all')}",
+            "bold red",
+        )
+        return 2
+    runnable = [step for step in STEPS if not missing_extras(*step[2])]
+    if not runnable:
+        out.line(
+            "No demo step can run: neither LangChain nor LlamaIndex is installed. "
+            f"Install everything with: {install_command('all')}",
+            "bold red",
+        )
+        return 2
     if live:
         ctx = DemoContext(
             model=model, project=project, location=location, say=out.line, write=out.write
@@ -104,14 +132,27 @@ def run_demo(
 
 
 def _run_steps(out: Any, ctx: DemoContext, emulator: Any) -> int:
+    from vertex_openai._extras import install_command, missing_extras
+
     failed = 0
+    skipped = 0
     started = time.monotonic()
     steps = list(STEPS)
     if emulator is not None:
-        steps.append(("Token refresh mid-run", lambda c: _refresh_step(c, emulator)))
-    for number, (title, func) in enumerate(steps, 1):
+        steps.append(
+            ("Token refresh mid-run", lambda c: _refresh_step(c, emulator), ("langchain",))
+        )
+    for number, (title, func, needs) in enumerate(steps, 1):
         out.line()
         out.line(f"{number}. {title}", "bold cyan")
+        if gone := missing_extras(*needs):
+            skipped += 1
+            extra, module = gone[0]
+            out.line(
+                f"[SKIP] {title}: {module} is not installed; {install_command(extra)}",
+                "yellow",
+            )
+            continue
         try:
             summary = func(ctx)
         except Exception as err:  # the demo reports every failure and carries on
@@ -121,6 +162,8 @@ def _run_steps(out: Any, ctx: DemoContext, emulator: Any) -> int:
             out.status(True, title, summary)
     out.line()
     verdict = "all steps worked" if not failed else f"{failed} step(s) failed"
+    if skipped:
+        verdict += f" ({skipped} skipped for missing extras, named above)"
     out.line(
         f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.",
         "bold green" if not failed else "bold red",

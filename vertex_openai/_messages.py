@@ -596,7 +596,9 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
     # Vertex has no `file` part; any MIME type travels as image_url with a data: URI or a
     # URI (fact sheet §8: "image_url as blob data can be used as any multimodal input").
     file = part.get("file")
-    file = file if _is_map(file) else {}
+    # OpenAI nests the fields under "file"; older llama-index-llms-openai (0.6.26) puts
+    # `filename`/`file_data` on the part itself.
+    file = file if _is_map(file) else part
     data = file.get("file_data")
     filename = file.get("filename")
     mime = file.get("mime_type")

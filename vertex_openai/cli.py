@@ -304,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
             "for LangChain and LlamaIndex."
         ),
     )
+    from vertex_openai import __version__
+
+    parser.add_argument("--version", action="version", version=f"vertex-openai {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="run the demo against the bundled emulator (no Google account)")
@@ -348,9 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from vertex_openai._extras import MissingExtraError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except MissingExtraError as err:
+        # A missing optional dependency is an install step, not a crash: say which.
+        print(f"vertex-openai {args.command}: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

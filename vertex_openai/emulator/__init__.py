@@ -30,9 +30,15 @@ Faults (``inject_fault(kind, count)`` or the ``x-emulator-fault: kind[; k=v]`` h
 
 from __future__ import annotations
 
-from ._config import EmulatorConfig
-from ._process import EmulatorProcess
-from ._server import Emulator, serve
-from ._state import RecordedRequest
+from vertex_openai._extras import raise_for_missing_extra
+
+try:
+    from ._config import EmulatorConfig
+    from ._process import EmulatorProcess
+    from ._server import Emulator, serve
+    from ._state import RecordedRequest
+except ModuleNotFoundError as err:
+    raise_for_missing_extra(err, feature="The Vertex AI emulator", extra="emulator")
+    raise
 
 __all__ = ["Emulator", "EmulatorConfig", "EmulatorProcess", "RecordedRequest", "serve"]
