@@ -84,6 +84,9 @@ class Emulator:
             lifespan="off",
             timeout_graceful_shutdown=1,
             timeout_keep_alive=5,
+            # Vertex's chat routes are plain HTTP: loading a websockets protocol only adds
+            # import time and, on older uvicorn, deprecation warnings from websockets.
+            ws="none",
         )
         server = uvicorn.Server(config)
         self._server = server
