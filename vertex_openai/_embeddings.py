@@ -144,7 +144,7 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
             f"call yet; use {DEFAULT_EMBEDDING_MODEL!r} or text-embedding-005."
         )
         raise VertexConfigError(msg)
-    if name.startswith(("gemini-", "chat-", "google/gemini-")):
+    if name.startswith(("gemini-", "chat-")) and "embedding" not in name:
         msg = (
             f"{model!r} is not an embedding model. Use {DEFAULT_EMBEDDING_MODEL!r}, "
             "'text-embedding-005' or 'text-multilingual-embedding-002'."
