@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -185,6 +186,8 @@ class EmbeddingResult:
     requests: int = 0
     slots: list[list[float] | None] = field(default_factory=list, repr=False)
     """Per-input vectors while a call runs (``None`` until its batch answered)."""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Batches of one call finish on several threads; the counters are shared."""
 
 
 class VertexEmbeddingInputError(openai.BadRequestError):
@@ -422,11 +425,13 @@ class VertexEmbeddingClient:
 
     def _parse(self, data: Any, count: int, start: int, out: EmbeddingResult) -> None:
         vectors: list[list[float]] = []
+        tokens = 0
+        truncated: list[int] = []
         if self.spec.route == "openapi":
             items = sorted(data.data, key=lambda d: d.index)
-            vectors = [list(item.embedding) for item in items]
+            vectors = [item.embedding for item in items]
             usage = getattr(data, "usage", None)
-            out.token_count += int(getattr(usage, "prompt_tokens", 0) or 0)
+            tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         else:
             predictions = data.get("predictions") if isinstance(data, dict) else None
             if not isinstance(predictions, list):
@@ -434,17 +439,21 @@ class VertexEmbeddingClient:
                 raise openai.APIError(msg, request=None, body=data)  # type: ignore[arg-type]
             for i, prediction in enumerate(predictions):
                 embeddings = prediction.get("embeddings") or {}
-                vectors.append(list(embeddings.get("values") or ()))
-                stats = embeddings.get("statistics") or {}
-                out.token_count += int(stats.get("token_count") or 0)
-                if stats.get("truncated"):
-                    out.truncated.append(start + i)
+                vectors.append(embeddings.get("values") or [])
+                stats = embeddings.get("statistics")
+                if stats:
+                    tokens += int(stats.get("token_count") or 0)
+                    if stats.get("truncated"):
+                        truncated.append(start + i)
         if len(vectors) != count:
             msg = f"Vertex AI returned {len(vectors)} embeddings for {count} inputs; retry."
             raise openai.APIError(msg, request=None, body=None)  # type: ignore[arg-type]
         if self.normalize:
             vectors = [_unit(v) for v in vectors]
         out.slots[start : start + count] = vectors
+        with out.lock:
+            out.token_count += tokens
+            out.truncated += truncated
 
     # -- errors: re-split or name the input --------------------------------------------------
 
@@ -487,7 +496,8 @@ class VertexEmbeddingClient:
     ) -> None:
         client = self.sync_client
         body = self._body(texts, task_type, titles)
-        out.requests += 1
+        with out.lock:
+            out.requests += 1
         try:
             with translated_errors(self.url):
                 if self.spec.route == "openapi":
@@ -563,7 +573,8 @@ class VertexEmbeddingClient:
     ) -> None:
         client = self.async_client
         body = self._body(texts, task_type, titles)
-        out.requests += 1
+        with out.lock:
+            out.requests += 1
         try:
             with translated_errors(self.url):
                 if self.spec.route == "openapi":
