@@ -98,6 +98,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     openai_api_version: str | None = Field(default=None, alias="api_version_openai")
     openai_api_type: str | None = None
     openai_proxy: str | None = None
+    """Proxy URL (`HTTPS_PROXY` is honoured without it); never read from `OPENAI_PROXY`."""
 
     output_dimensionality: int | None = None
     """Output size (also accepted as `dimensions`, OpenAIEmbeddings' name)."""
@@ -194,6 +195,9 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             timeout=self.request_timeout,
             max_retries=self.max_retries,
             default_headers=headers or None,
+            proxy=self.openai_proxy,
+            http_client=self.http_client,
+            async_http_client=self.http_async_client,
         )
         # The parent's OpenAI clients are never built: requests go through the embedder.
         self.client = None

@@ -30,7 +30,7 @@ from typing import Any
 import openai
 
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import PROJECT_PLACEHOLDER
+from vertex_openai._constants import PLACEHOLDER_API_KEY, PROJECT_PLACEHOLDER
 from vertex_openai._endpoint import resolve_location
 from vertex_openai._errors import VertexConfigError, translated_errors
 
@@ -250,6 +250,8 @@ class VertexEmbeddingClient:
             ``gemini-embedding-001``; truncated ones must be normalized for cosine search.
         timeout, max_retries, default_headers: For the openai SDK clients (its retries
             cover 408 / 409 / 429 / 5xx with exponential backoff).
+        proxy: Proxy URL for both clients (``HTTPS_PROXY`` is honoured without it).
+        http_client, async_http_client: Your own httpx clients; they get our Google auth.
     """
 
     def __init__(
@@ -265,6 +267,9 @@ class VertexEmbeddingClient:
         timeout: Any = None,
         max_retries: int | None = None,
         default_headers: dict[str, str] | None = None,
+        proxy: str | None = None,
+        http_client: Any = None,
+        async_http_client: Any = None,
     ) -> None:
         spec = embedding_model_spec(model)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
@@ -308,6 +313,9 @@ class VertexEmbeddingClient:
         if default_headers:
             sdk["default_headers"] = dict(default_headers)
         self._sdk_kwargs = sdk
+        self._proxy = proxy
+        self._http_client = http_client
+        self._async_http_client = async_http_client
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
 
@@ -320,20 +328,46 @@ class VertexEmbeddingClient:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_sync"] = state["_async"] = None
+        state["_http_client"] = state["_async_http_client"] = None
         return state
 
     # -- clients and URLs -------------------------------------------------------------
 
+    def _http_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if "timeout" in self._sdk_kwargs:
+            kwargs["timeout"] = self._sdk_kwargs["timeout"]
+        if self._proxy:
+            kwargs["proxy"] = self._proxy
+        return kwargs
+
+    def _sdk(self, cls: Any, http_client: Any) -> Any:
+        http_client.auth = self.connection.auth  # a given client is signed by us too
+        return cls(
+            base_url=self.connection.base_url,
+            api_key=PLACEHOLDER_API_KEY,  # never OPENAI_API_KEY; VertexAuth signs instead
+            organization=None,
+            project=None,
+            http_client=http_client,
+            **self._sdk_kwargs,
+        )
+
     @property
     def sync_client(self) -> openai.OpenAI:
+        """The openai SDK client requests go through (built on first use)."""
         if self._sync is None:
-            self._sync = self.connection.openai_client(**self._sdk_kwargs)
+            http = self._http_client or self.connection.http_client(**self._http_kwargs())
+            self._sync = self._sdk(openai.OpenAI, http)
         return self._sync
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
+        """The async openai SDK client (its pool is kept per event loop)."""
         if self._async is None:
-            self._async = self.connection.async_openai_client(**self._sdk_kwargs)
+            http = self._async_http_client or self.connection.async_http_client(
+                **self._http_kwargs()
+            )
+            self._async = self._sdk(openai.AsyncOpenAI, http)
         return self._async
 
     def url(self) -> str:

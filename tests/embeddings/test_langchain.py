@@ -187,3 +187,15 @@ def test_secrets_stay_out_of_repr_dump_and_pickle(emu: Emulator, sa_file: pathli
     assert len(express.embed_query("x")) == 768
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(express)
+
+
+def test_a_given_http_client_is_signed_by_google_auth(
+    emu: Emulator, sa_file: pathlib.Path
+) -> None:
+    import httpx
+
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file, http_client=httpx.Client(),
+                                              http_async_client=httpx.AsyncClient()))
+    assert len(emb.embed_query("x")) == 768
+    assert len(asyncio.run(emb.aembed_query("y"))) == 768
+    assert [r.auth_kind for r in emu.requests] == ["bearer", "bearer"]
