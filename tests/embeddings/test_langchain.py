@@ -199,3 +199,10 @@ def test_a_given_http_client_is_signed_by_google_auth(
     assert len(emb.embed_query("x")) == 768
     assert len(asyncio.run(emb.aembed_query("y"))) == 768
     assert [r.auth_kind for r in emu.requests] == ["bearer", "bearer"]
+
+
+def test_per_call_chunk_size(emu: Emulator, sa_file: pathlib.Path) -> None:
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file))
+    assert len(emb.embed_documents([f"t{i}" for i in range(30)], chunk_size=10)) == 30
+    assert sorted(emu.embeddings.request_sizes) == [10, 10, 10]
+    assert emb.embedder.batch_size == 250  # the instance's own setting is unchanged

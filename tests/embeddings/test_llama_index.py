@@ -122,3 +122,12 @@ def test_namespace_import_and_secrets(emu: Emulator, sa_file: pathlib.Path) -> N
     assert len(express.get_query_embedding("x")) == 768
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(express)
+
+
+def test_to_dict_round_trip(emu: Emulator, sa_file: pathlib.Path) -> None:
+    emb = _make(emu, sa_file, dimensions=32, task_type="SEMANTIC_SIMILARITY")
+    again = VertexOpenAIEmbedding.from_dict(emb.to_dict(), credentials=str(sa_file))
+    assert again.model_name == "text-embedding-005"
+    assert again.output_dimensionality == 32
+    assert len(again.get_text_embedding("x")) == 32
+    assert emu.requests[-1].json["instances"][0]["task_type"] == "SEMANTIC_SIMILARITY"
