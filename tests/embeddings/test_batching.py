@@ -169,3 +169,38 @@ def test_too_long_text_with_truncation_is_reported(emu: Emulator, make_client: M
     result = make_client().embed(["short", "word " * 3000])
     assert result.truncated == [1]
     assert result.token_count == 1 + 2048
+
+
+def test_one_client_serves_concurrent_calls_each_in_its_own_order(
+    emu: Emulator, make_client: MakeClient
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = make_client(batch_size=7, max_concurrency=3)
+    groups = [TEXTS[i * 30 : (i + 1) * 30] for i in range(8)]
+
+    async def many() -> list[list[list[float]]]:
+        results = await asyncio.gather(*(client.aembed(g) for g in groups[:4]))
+        return [r.vectors for r in results]
+
+    for vectors, texts in zip(asyncio.run(many()), groups[:4], strict=True):
+        _assert_in_order(vectors, texts)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda g: client.embed(g).vectors, groups[4:]))
+    for vectors, texts in zip(results, groups[4:], strict=True):
+        _assert_in_order(vectors, texts)
+
+
+def test_tokens_refresh_before_expiry_between_calls(
+    emu: Emulator, make_client: MakeClient
+) -> None:
+    import time
+
+    emu.config.token_lifetime = 2.0
+    client = make_client()
+    client.embed(["before"])
+    grants = emu.token_refresh_count
+    time.sleep(1.2)  # past the refresh point (half of a 2 s lifetime)
+    client.embed(["after"])
+    assert emu.token_refresh_count > grants
+    assert all(r.status == 200 for r in emu.requests)
