@@ -272,14 +272,20 @@ class VertexEmbeddingClient:
         async_http_client: Any = None,
     ) -> None:
         spec = embedding_model_spec(model)
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        if batch_size is not None and (
+            not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+        ):
             msg = f"batch_size must be a positive integer, got {batch_size!r}."
             raise VertexConfigError(msg)
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             msg = f"max_concurrency must be a positive integer, got {max_concurrency!r}."
             raise VertexConfigError(msg)
         if output_dimensionality is not None:
-            if not isinstance(output_dimensionality, int) or output_dimensionality < 1:
+            if (
+                not isinstance(output_dimensionality, int)
+                or isinstance(output_dimensionality, bool)
+                or output_dimensionality < 1
+            ):
                 msg = (
                     "output_dimensionality must be a positive integer, got "
                     f"{output_dimensionality!r}."
@@ -457,6 +463,11 @@ class VertexEmbeddingClient:
             parameters["outputDimensionality"] = self.output_dimensionality
         return {"instances": instances, "parameters": parameters}
 
+    def _request(self) -> Any:
+        import httpx
+
+        return httpx.Request("POST", self.url())
+
     def _parse(self, data: Any, count: int, start: int, out: EmbeddingResult) -> None:
         vectors: list[list[float]] = []
         tokens = 0
@@ -470,7 +481,7 @@ class VertexEmbeddingClient:
             predictions = data.get("predictions") if isinstance(data, dict) else None
             if not isinstance(predictions, list):
                 msg = "Vertex AI answered without `predictions`; retry the request."
-                raise openai.APIError(msg, request=None, body=data)  # type: ignore[arg-type]
+                raise openai.APIError(msg, self._request(), body=data)
             for i, prediction in enumerate(predictions):
                 embeddings = prediction.get("embeddings") or {}
                 vectors.append(embeddings.get("values") or [])
@@ -481,7 +492,7 @@ class VertexEmbeddingClient:
                         truncated.append(start + i)
         if len(vectors) != count:
             msg = f"Vertex AI returned {len(vectors)} embeddings for {count} inputs; retry."
-            raise openai.APIError(msg, request=None, body=None)  # type: ignore[arg-type]
+            raise openai.APIError(msg, self._request(), body=None)
         if self.normalize:
             vectors = [_unit(v) for v in vectors]
         out.slots[start : start + count] = vectors
