@@ -139,6 +139,12 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
     maas = name if "/" in name else f"intfloat/{name}"
     if maas in _MAAS_MODELS:
         return _MAAS_MODELS[maas]
+    if name.startswith("multimodalembedding"):
+        msg = (
+            f"{name!r} takes images and video as well as text, in another request shape; "
+            f"this client embeds text: use {DEFAULT_EMBEDDING_MODEL!r} or text-embedding-005."
+        )
+        raise VertexConfigError(msg)
     if name.startswith("gemini-embedding-2"):
         msg = (
             f"{name!r} is served by Vertex's embedContent API, which this client does not "

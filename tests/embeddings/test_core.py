@@ -50,6 +50,7 @@ def test_a_string_instead_of_a_list_is_refused(emu: Emulator, make_client: MakeC
         ("", "model is empty"),
         ("gemini-2.5-flash", "not an embedding model"),
         ("gemini-embedding-2-preview", "embedContent"),
+        ("multimodalembedding@001", "this client embeds text"),
     ],
 )
 def test_models_this_client_cannot_call(model: str, match: str) -> None:
