@@ -1,4 +1,4 @@
-"""LangChain chat model for Gemini and Model Garden on Vertex AI's OpenAI-compatible API."""
+"""LangChain chat model and embeddings for Gemini, Google and partner models on Vertex AI."""
 
 from langchain_vertex_openai.chat_models import ChatVertexOpenAI
 from langchain_vertex_openai.embeddings import VertexOpenAIEmbeddings

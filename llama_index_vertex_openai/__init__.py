@@ -1,4 +1,4 @@
-"""LlamaIndex LLM for Vertex AI's OpenAI-compatible Chat Completions API."""
+"""LlamaIndex LLM (Vertex AI's OpenAI-compatible Chat Completions) and embedding for Vertex AI."""
 
 from llama_index_vertex_openai.base import ChatVertexOpenAI, VertexOpenAI
 from llama_index_vertex_openai.embeddings import VertexOpenAIEmbedding
