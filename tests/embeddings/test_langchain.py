@@ -206,3 +206,12 @@ def test_per_call_chunk_size(emu: Emulator, sa_file: pathlib.Path) -> None:
     assert len(emb.embed_documents([f"t{i}" for i in range(30)], chunk_size=10)) == 30
     assert sorted(emu.embeddings.request_sizes) == [10, 10, 10]
     assert emb.embedder.batch_size == 250  # the instance's own setting is unchanged
+
+
+def test_too_long_text_error_reaches_the_app(emu: Emulator, sa_file: pathlib.Path) -> None:
+    from vertex_openai import VertexEmbeddingInputError
+
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file, auto_truncate=False))
+    with pytest.raises(VertexEmbeddingInputError, match=r"Text 1 \(of 3\)") as info:
+        emb.embed_documents(["short", "word " * 2500, "short too"])
+    assert info.value.index == 1

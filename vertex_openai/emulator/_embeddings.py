@@ -266,6 +266,11 @@ class EmbeddingRoutes:
                 f"Unable to submit request because outputDimensionality must be between 1 and "
                 f"{spec.dimensions} but the entered value was {dims}.",
             )
+        if not isinstance(params.get("autoTruncate", True), bool):
+            return google_error(
+                400, "Invalid value at 'parameters.autoTruncate' (type.googleapis.com/"
+                "google.protobuf.BoolValue)."
+            )
         auto_truncate = params.get("autoTruncate", True) is not False
         texts: list[tuple[str, str | None]] = []
         total = 0
