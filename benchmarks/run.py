@@ -34,15 +34,15 @@ PACKAGES = (
     "vertex-openai", "openai", "httpx", "google-auth", "langchain-core", "langchain-openai",
     "llama-index-core", "llama-index-llms-openai-like", "llama-index-llms-openai", "pydantic",
 )
-BENCHES = ("parser", "overhead", "stream", "concurrency", "import", "memory")
+BENCHES = ("parser", "overhead", "stream", "concurrency", "import", "memory", "embeddings")
 
 
 def _params(quick: bool) -> dict[str, Any]:
     if quick:
         return {"overhead_n": 100, "stream_n": 6, "conc_total": 400, "conc_rounds": 4,
-                "import_n": 3, "memory_n": 2000, "parser_mb": 1.0}
+                "import_n": 3, "memory_n": 2000, "parser_mb": 1.0, "emb_samples": 3}
     return {"overhead_n": 1000, "stream_n": 30, "conc_total": 2000, "conc_rounds": 16,
-            "import_n": 15, "memory_n": 20000, "parser_mb": 10.0}
+            "import_n": 15, "memory_n": 20000, "parser_mb": 10.0, "emb_samples": 9}
 
 
 # ------------------------------------------------------------------ running
@@ -51,6 +51,7 @@ def _params(quick: bool) -> dict[str, Any]:
 def _runners(p: dict[str, Any], origin: Callable[[], str],
              vertexai_python: str | None) -> dict[str, Callable[[], Section]]:
     import bench_concurrency
+    import bench_embeddings
     import bench_import
     import bench_overhead
     import bench_parser
@@ -63,6 +64,7 @@ def _runners(p: dict[str, Any], origin: Callable[[], str],
         "concurrency": lambda: bench_concurrency.run(p["conc_total"], p["conc_rounds"]),
         "import": lambda: bench_import.run_imports(p["import_n"], vertexai_python),
         "memory": lambda: bench_import.run_memory(origin(), p["memory_n"]),
+        "embeddings": lambda: bench_embeddings.run(p["emb_samples"]),
     }
 
 

@@ -1,9 +1,9 @@
-"""A LangChain RAG chain moved from OpenAI to Gemini on Vertex AI by changing one line.
+"""A LangChain RAG chain moved from OpenAI to Vertex AI by changing its imports.
 
-The chain below is the classic LangChain RAG recipe written for `ChatOpenAI`. The only
-change is the import marked `<- the one-line change` (plus a Gemini model id). Retrieval
-uses LangChain's offline `DeterministicFakeEmbedding` + `InMemoryVectorStore` so the
-example needs no embedding service; swap in a real embedding model for real use.
+The chain below is the classic LangChain RAG recipe written for `ChatOpenAI` and
+`OpenAIEmbeddings`. The only changes are the two imports marked `<- the swap` (plus
+Google model ids): Gemini answers, and Vertex's `text-embedding-005` embeds the
+documents (as `RETRIEVAL_DOCUMENT`) and the question (as `RETRIEVAL_QUERY`).
 
 Run against Vertex AI:
 
@@ -18,7 +18,8 @@ Run against the local emulator (no Google account), in another shell first
     export CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=http://127.0.0.1:8765
     python examples/langchain_rag_swap.py
 
-`VERTEX_MODEL` overrides the model (default `google/gemini-2.5-flash`).
+`VERTEX_MODEL` overrides the model (default `google/gemini-2.5-flash`),
+`VERTEX_EMBEDDING_MODEL` the embedding model (default `text-embedding-005`).
 """
 
 from __future__ import annotations
@@ -27,17 +28,18 @@ import os
 from pathlib import Path
 
 from langchain_core.documents import Document
-from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 
-# from langchain_openai import ChatOpenAI
-from langchain_vertex_openai import ChatVertexOpenAI as ChatOpenAI  # <- the one-line change
+# from langchain_openai import ChatOpenAI, OpenAIEmbeddings
+from langchain_vertex_openai import ChatVertexOpenAI as ChatOpenAI  # <- the swap
+from langchain_vertex_openai import VertexOpenAIEmbeddings as OpenAIEmbeddings  # <- the swap
 from vertex_openai._demo import SAMPLE_DOCS
 
 MODEL = os.environ.get("VERTEX_MODEL", "google/gemini-2.5-flash")
+EMBEDDING_MODEL = os.environ.get("VERTEX_EMBEDDING_MODEL", "text-embedding-005")
 
 
 def load_documents(folder: Path) -> list[Document]:
@@ -56,7 +58,7 @@ def format_docs(docs: list[Document]) -> str:
 
 def main() -> None:
     store = InMemoryVectorStore.from_documents(
-        load_documents(SAMPLE_DOCS), DeterministicFakeEmbedding(size=256)
+        load_documents(SAMPLE_DOCS), OpenAIEmbeddings(model=EMBEDDING_MODEL)
     )
     retriever = store.as_retriever(search_kwargs={"k": 3})
     prompt = ChatPromptTemplate.from_messages([
@@ -73,7 +75,7 @@ def main() -> None:
     question = "Which host does the global endpoint use?"
     print(f"Q: {question}")
     print(f"A: {chain.invoke(question)}")
-    print(f"(model: {MODEL}; {type(llm).__name__} is a ChatOpenAI subclass)")
+    print(f"(model: {MODEL}, embeddings: {EMBEDDING_MODEL}; both subclass OpenAI's classes)")
 
 
 if __name__ == "__main__":

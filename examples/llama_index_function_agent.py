@@ -2,7 +2,7 @@
 
 Gemini 3 requires each function call's `thought_signature` back on the next step;
 `ChatVertexOpenAI` replays it, so the agent is the plain LlamaIndex code. The retrieval
-tool uses an offline hashing embedding (no embedding API).
+tool embeds with `VertexOpenAIEmbedding` (`text-embedding-005`).
 
 Run against Vertex AI:
 
@@ -29,8 +29,7 @@ import os
 from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
 from llama_index.core.agent.workflow import FunctionAgent, ToolCall, ToolCallResult
 
-from llama_index_vertex_openai import ChatVertexOpenAI
-from llama_index_vertex_openai._demo import HashingEmbedding
+from llama_index_vertex_openai import ChatVertexOpenAI, VertexOpenAIEmbedding
 from vertex_openai._demo import SAMPLE_DOCS
 
 MODEL = os.environ.get("VERTEX_MODEL", "google/gemini-3-flash-preview")
@@ -42,7 +41,7 @@ def multiply(a: float, b: float) -> float:
 
 
 def build_search_docs():
-    Settings.embed_model = HashingEmbedding()
+    Settings.embed_model = VertexOpenAIEmbedding(model="text-embedding-005")
     index = VectorStoreIndex.from_documents(SimpleDirectoryReader(str(SAMPLE_DOCS)).load_data())
     engine = index.as_query_engine(similarity_top_k=2, llm=Settings.llm)
 

@@ -1,8 +1,8 @@
 """A LlamaIndex query engine over local documents, answered by Gemini on Vertex AI.
 
-`ChatVertexOpenAI` is set as `Settings.llm` like any LlamaIndex LLM. The embedding is an
-offline bag-of-words hashing embedding (no model download, no embedding API) so the
-example runs anywhere; swap in a real embedding model for real use.
+`ChatVertexOpenAI` is set as `Settings.llm` and `VertexOpenAIEmbedding` as
+`Settings.embed_model`, like any LlamaIndex LLM and embedding: the whole provider is
+Vertex AI (`text-embedding-005` here; `gemini-embedding-001` for the best quality).
 
 Run against Vertex AI:
 
@@ -18,7 +18,8 @@ Run against the local emulator (no Google account), in another shell first
     python examples/llama_index_query_engine.py
 
 Without a folder it indexes the sample docs bundled with the package.
-`VERTEX_MODEL` overrides the model (default `google/gemini-2.5-flash`).
+`VERTEX_MODEL` overrides the model (default `google/gemini-2.5-flash`),
+`VERTEX_EMBEDDING_MODEL` the embedding model (default `text-embedding-005`).
 """
 
 from __future__ import annotations
@@ -28,17 +29,17 @@ import sys
 
 from llama_index.core import Settings, SimpleDirectoryReader, VectorStoreIndex
 
-from llama_index_vertex_openai import ChatVertexOpenAI
-from llama_index_vertex_openai._demo import HashingEmbedding
+from llama_index_vertex_openai import ChatVertexOpenAI, VertexOpenAIEmbedding
 from vertex_openai._demo import SAMPLE_DOCS
 
 MODEL = os.environ.get("VERTEX_MODEL", "google/gemini-2.5-flash")
+EMBEDDING_MODEL = os.environ.get("VERTEX_EMBEDDING_MODEL", "text-embedding-005")
 
 
 def main() -> None:
     folder = sys.argv[1] if len(sys.argv) > 1 else str(SAMPLE_DOCS)
     Settings.llm = ChatVertexOpenAI(model=MODEL, temperature=0)
-    Settings.embed_model = HashingEmbedding()
+    Settings.embed_model = VertexOpenAIEmbedding(model=EMBEDDING_MODEL)
 
     documents = SimpleDirectoryReader(folder).load_data()
     index = VectorStoreIndex.from_documents(documents)

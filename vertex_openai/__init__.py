@@ -15,6 +15,7 @@ from vertex_openai._constants import (
     DEFAULT_ENDPOINT_ID,
     DEFAULT_LOCATION,
 )
+from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
 from vertex_openai._endpoint import VertexEndpoint
 from vertex_openai._errors import VertexAuthError, VertexConfigError
 
@@ -30,6 +31,8 @@ __all__ = [
     "VertexAuthError",
     "VertexConfigError",
     "VertexConnection",
+    "VertexEmbeddingClient",
+    "VertexEmbeddingInputError",
     "VertexEndpoint",
 ]
 

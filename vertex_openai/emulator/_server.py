@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._chat import ChatRoutes
 from ._config import EmulatorConfig
+from ._embeddings import EmbeddingRoutes
 from ._errors import html_404
 from ._oauth import KeyMaterial, OAuthRoutes
 from ._state import EmulatorState, RecordedRequest, canonical_fault
@@ -40,6 +41,7 @@ class Emulator:
         self._keys = KeyMaterial()
         self._oauth = OAuthRoutes(self._state, self._keys)
         self._chat = ChatRoutes(self._state)
+        self._embeddings = EmbeddingRoutes(self._state, self._chat)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -50,6 +52,7 @@ class Emulator:
             *self._admin_routes(),
             *self._oauth.routes(),
             *self._chat.routes(),
+            *self._embeddings.routes(),
         ]
 
         async def not_found(request: Request, exc: Exception) -> Response:
@@ -144,6 +147,11 @@ class Emulator:
     @property
     def metadata_host(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def embeddings(self) -> EmbeddingRoutes:
+        """The embedding routes: their ``config``, ``max_in_flight``, ``request_sizes``."""
+        return self._embeddings
 
     @property
     def project(self) -> str:

@@ -1,0 +1,301 @@
+"""Vertex AI text embeddings as a LangChain `Embeddings` (a drop-in `OpenAIEmbeddings`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_openai import OpenAIEmbeddings
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from vertex_openai._clients import VertexConnection
+from vertex_openai._embeddings import (
+    DEFAULT_EMBEDDING_MODEL,
+    DEFAULT_MAX_CONCURRENCY,
+    VertexEmbeddingClient,
+    embedding_location,
+)
+
+__all__ = ["VertexOpenAIEmbeddings"]
+
+
+class VertexOpenAIEmbeddings(OpenAIEmbeddings):
+    """Google's and partner embedding models on Vertex AI, as an `OpenAIEmbeddings`.
+
+    ``isinstance(emb, OpenAIEmbeddings)`` holds, so an app written for OpenAI swaps its
+    embedder by class name. Nothing is tokenized locally (no tiktoken download); inputs are
+    split by the model's real per-request limits (``gemini-embedding-001``: one text per
+    request; ``text-embedding-005``: 250 texts and 20,000 tokens), sent concurrently
+    (``max_concurrency``) and returned in order, as unit vectors.
+
+    Setup:
+        ```bash
+        pip install "vertex-openai[langchain]"
+        gcloud auth application-default login
+        export GOOGLE_CLOUD_PROJECT="my-project"
+        ```
+
+    Key init args:
+        model:
+            `"gemini-embedding-001"` (default), `"text-embedding-005"`,
+            `"text-multilingual-embedding-002"` or a partner model such as
+            `"intfloat/multilingual-e5-small-maas"`.
+        output_dimensionality (alias `dimensions`):
+            Smaller vectors, e.g. 768 for `gemini-embedding-001`.
+        task_type, query_task_type:
+            Documents are embedded as `RETRIEVAL_DOCUMENT` and queries as
+            `RETRIEVAL_QUERY` unless set (`SEMANTIC_SIMILARITY`, `CODE_RETRIEVAL_QUERY` ...).
+        title:
+            Title sent with every document (`RETRIEVAL_DOCUMENT` only).
+        batch_size (alias `chunk_size`):
+            Texts per request; default and maximum: the model's limit.
+        normalize:
+            Unit vectors (default `True`); Vertex normalizes only full-size vectors.
+        auto_truncate:
+            Let Vertex cut inputs longer than the model's limit (default `True`).
+        project, location, credentials, api_key, api_endpoint, base_url, quota_project:
+            As for `ChatVertexOpenAI`; the default location is `us-central1`.
+
+    Instantiate:
+        ```python
+        from langchain_vertex_openai import VertexOpenAIEmbeddings
+
+        embeddings = VertexOpenAIEmbeddings(model="gemini-embedding-001")
+        vectors = embeddings.embed_documents(["Vertex AI serves Gemini."])
+        query = embeddings.embed_query("Who serves Gemini?")
+        ```
+    """
+
+    model: str = DEFAULT_EMBEDDING_MODEL
+    """Embedding model id."""
+
+    project: str | None = None
+    """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT`; else the credentials' project."""
+
+    location: str | None = None
+    """Region. Env: `GOOGLE_CLOUD_LOCATION`; default `us-central1`."""
+
+    api_version: str | None = None
+    """`"v1"` (default) or `"v1beta1"`."""
+
+    api_endpoint: str | None = None
+    """Host or `scheme://host:port` override (Private Service Connect, proxies, emulator)."""
+
+    credentials: Any = Field(default=None, exclude=True, repr=False)
+    """google-auth `Credentials`, a path to a JSON key, or its dict; ADC when omitted."""
+
+    quota_project: str | None = None
+    """Project billed for quota (`x-goog-user-project`)."""
+
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")  # type: ignore[assignment]
+    """A Vertex express-mode API key (never read from `OPENAI_API_KEY`)."""
+
+    openai_api_base: str | None = Field(default=None, alias="base_url")
+    """Full base URL (`.../locations/L` or `.../endpoints/openapi`); never from env."""
+
+    openai_organization: str | None = Field(default=None, alias="organization")
+    openai_api_version: str | None = Field(default=None, alias="api_version_openai")
+    openai_api_type: str | None = None
+    openai_proxy: str | None = None
+    """Proxy URL (`HTTPS_PROXY` is honoured without it); never read from `OPENAI_PROXY`."""
+
+    output_dimensionality: int | None = None
+    """Output size (also accepted as `dimensions`, OpenAIEmbeddings' name)."""
+
+    task_type: str | None = None
+    """Task type for documents and queries; default: the retrieval pair."""
+
+    query_task_type: str | None = None
+    """Task type for `embed_query` only (e.g. `CODE_RETRIEVAL_QUERY`)."""
+
+    title: str | None = None
+    """Title sent with every document (models that take one, `RETRIEVAL_DOCUMENT`)."""
+
+    batch_size: int | None = None
+    """Texts per request (default and maximum: the model's own limit)."""
+
+    chunk_size: int | None = None  # type: ignore[assignment]
+    """OpenAIEmbeddings' name for `batch_size`."""
+
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Requests in flight at once per call."""
+
+    normalize: bool = True
+    """Return unit vectors at every `output_dimensionality`."""
+
+    auto_truncate: bool = True
+    """Let Vertex truncate too-long inputs; off: a clear error naming the input."""
+
+    _embedder: VertexEmbeddingClient | None = PrivateAttr(default=None)
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Not serializable with `dumpd` / `load` (credentials must never be serialized)."""
+        return False
+
+    @model_validator(mode="after")
+    def validate_environment(self) -> Self:
+        """Check Vertex options and build the embedding client (no I/O, no OpenAI client)."""
+        if self.model_kwargs:
+            msg = (
+                f"model_kwargs {sorted(self.model_kwargs)} are not sent to Vertex AI; use "
+                "task_type, title, output_dimensionality or auto_truncate."
+            )
+            raise ValueError(msg)
+        if (
+            self.batch_size is not None
+            and self.chunk_size is not None
+            and self.batch_size != self.chunk_size
+        ):
+            msg = "Pass batch_size or chunk_size (its alias), not both with different values."
+            raise ValueError(msg)
+        if (
+            self.dimensions is not None
+            and self.output_dimensionality is not None
+            and self.dimensions != self.output_dimensionality
+        ):
+            msg = "Pass output_dimensionality or dimensions (its alias), not both."
+            raise ValueError(msg)
+        self._build()
+        return self
+
+    def _express_key(self) -> str | None:
+        key = self.openai_api_key
+        if key is None:
+            return None
+        if not isinstance(key, SecretStr):
+            msg = "api_key must be a Vertex express-mode API key string."
+            raise ValueError(msg)
+        return key.get_secret_value()
+
+    def _build(self) -> None:
+        location = embedding_location(self.location)
+        connection = VertexConnection(
+            project=self.project,
+            location=location,
+            api_version=self.api_version,
+            api_endpoint=self.api_endpoint,
+            base_url=self.openai_api_base,
+            credentials=self.credentials,
+            api_key=self._express_key(),
+            quota_project=self.quota_project,
+        )
+        self.project = self.project or connection.endpoint_at_start.project
+        self.location = self.location or location
+        headers = dict(self.default_headers or {})
+        self._embedder = VertexEmbeddingClient(
+            connection,
+            self.model,
+            batch_size=self.batch_size or self.chunk_size,
+            max_concurrency=self.max_concurrency,
+            output_dimensionality=self.output_dimensionality or self.dimensions,
+            auto_truncate=self.auto_truncate,
+            normalize=self.normalize,
+            timeout=self.request_timeout,
+            max_retries=self.max_retries,
+            default_headers=headers or None,
+            proxy=self.openai_proxy,
+            http_client=self.http_client,
+            async_http_client=self.http_async_client,
+        )
+        # The parent's OpenAI clients are never built: requests go through the embedder.
+        self.client = None
+        self.async_client = None
+
+    @property
+    def embedder(self) -> VertexEmbeddingClient:
+        """The core client (limits, URL, batching plan)."""
+        assert self._embedder is not None
+        return self._embedder
+
+    def describe_credentials(self) -> str:
+        """What signs the requests (never contains a secret)."""
+        return self.embedder.connection.describe_credentials()
+
+    # Pickling: no clients, no live credentials, never an express-mode key.
+    def __getstate__(self) -> dict[Any, Any]:
+        if self._express_key() is not None:
+            msg = (
+                "A VertexOpenAIEmbeddings using an express-mode api_key cannot be pickled "
+                "(the key would be written out). Build it in the worker instead."
+            )
+            raise TypeError(msg)
+        state = super().__getstate__()
+        fields = dict(state["__dict__"])
+        if not isinstance(fields.get("credentials"), str):
+            fields["credentials"] = None
+        state["__dict__"] = fields
+        private = dict(state.get("__pydantic_private__") or {})
+        private["_embedder"] = None
+        state["__pydantic_private__"] = private
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._build()
+
+    # ------------------------------------------------------------------ embedding
+
+    def _document_task(self) -> str | None:
+        if not self.embedder.spec.supports_task_type:
+            return None
+        return self.task_type or "RETRIEVAL_DOCUMENT"
+
+    def _query_task(self) -> str | None:
+        if not self.embedder.spec.supports_task_type:
+            return None
+        return self.query_task_type or self.task_type or "RETRIEVAL_QUERY"
+
+    def _doc_args(self, titles: Sequence[str] | None) -> dict[str, Any]:
+        task = self._document_task()
+        title: Any = titles if titles is not None else self.title
+        if task != "RETRIEVAL_DOCUMENT":
+            title = None
+        return {"task_type": task, "title": title}
+
+    def _client_for(self, chunk_size: int | None) -> VertexEmbeddingClient:
+        if chunk_size is None:
+            return self.embedder
+        client = VertexEmbeddingClient.__new__(VertexEmbeddingClient)
+        client.__dict__.update(self.embedder.__dict__)
+        client.batch_size = max(1, min(chunk_size, self.embedder.spec.max_batch))
+        return client
+
+    def embed_documents(
+        self,
+        texts: list[str],
+        chunk_size: int | None = None,
+        *,
+        titles: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> list[list[float]]:
+        """Embed documents (`RETRIEVAL_DOCUMENT` unless `task_type` says otherwise).
+
+        Args:
+            texts: The texts.
+            chunk_size: Texts per request for this call (capped at the model's limit).
+            titles: One title per text (`RETRIEVAL_DOCUMENT` only).
+        """
+        client = self._client_for(chunk_size)
+        return client.embed(texts, **self._doc_args(titles)).vectors
+
+    async def aembed_documents(
+        self,
+        texts: list[str],
+        chunk_size: int | None = None,
+        *,
+        titles: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> list[list[float]]:
+        """Async `embed_documents`."""
+        client = self._client_for(chunk_size)
+        return (await client.aembed(texts, **self._doc_args(titles))).vectors
+
+    def embed_query(self, text: str, **kwargs: Any) -> list[float]:
+        """Embed a query (`RETRIEVAL_QUERY` unless `query_task_type` / `task_type` is set)."""
+        return self.embedder.embed([text], task_type=self._query_task()).vectors[0]
+
+    async def aembed_query(self, text: str, **kwargs: Any) -> list[float]:
+        """Async `embed_query`."""
+        return (await self.embedder.aembed([text], task_type=self._query_task())).vectors[0]

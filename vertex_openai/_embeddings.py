@@ -1,0 +1,685 @@
+"""Text embeddings on Vertex AI, written once for both framework classes.
+
+Two wire routes (see docs/embeddings.md for the sources):
+
+* Google's embedding models (``gemini-embedding-001``, ``text-embedding-005``,
+  ``text-multilingual-embedding-002`` ...) on the native
+  ``.../publishers/google/models/{model}:predict``: ``instances[].content/task_type/title``,
+  ``parameters.outputDimensionality/autoTruncate``; the answer is
+  ``predictions[].embeddings.values`` with ``statistics.token_count/truncated``.
+* Partner (MaaS) embedding models (``intfloat/multilingual-e5-*-maas``) on the
+  OpenAI-compatible ``.../endpoints/openapi/embeddings``.
+
+Requests go through the openai SDK clients of a :class:`~vertex_openai.VertexConnection`
+(the same Google auth, express keys, host checks and redaction as chat); the SDK retries
+429 / 5xx with its own backoff, we never add a second retry loop. Inputs are split by the
+model's real per-request limits, sent with bounded concurrency, and put back in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import threading
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from vertex_openai._clients import VertexConnection
+from vertex_openai._constants import PLACEHOLDER_API_KEY, PROJECT_PLACEHOLDER
+from vertex_openai._endpoint import resolve_location
+from vertex_openai._errors import VertexConfigError, translated_errors
+
+__all__ = [
+    "DEFAULT_EMBEDDING_LOCATION",
+    "DEFAULT_EMBEDDING_MODEL",
+    "TASK_TYPES",
+    "EmbeddingModelSpec",
+    "EmbeddingResult",
+    "VertexEmbeddingClient",
+    "VertexEmbeddingInputError",
+    "embedding_location",
+    "embedding_model_spec",
+]
+
+DEFAULT_EMBEDDING_MODEL = "gemini-embedding-001"
+DEFAULT_EMBEDDING_LOCATION = "us-central1"
+"""Google's embedding pages call the models on us-central1; the E5 partner models are only
+in us-central1 / europe-west4. ``global`` (the chat default) is not documented for them."""
+
+DEFAULT_MAX_CONCURRENCY = 8
+
+TASK_TYPES = (
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+)
+"""The task types of the Text embeddings API reference."""
+
+_PREDICT_REQUEST_TOKENS = 20_000
+"""Text embeddings API: at most 20,000 input tokens per request (a 400 above)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingModelSpec:
+    """What the client must know about one embedding model (limits from Google's pages)."""
+
+    model: str
+    """The id as sent: ``gemini-embedding-001`` in the URL, or the MaaS id in the body."""
+    route: str
+    """``"predict"`` (publishers/google/models/{model}:predict) or ``"openapi"``."""
+    max_batch: int
+    """Inputs per request."""
+    max_input_tokens: int
+    max_request_tokens: int | None
+    dimensions: int | None
+    """Full output size (``None``: unknown model)."""
+    supports_dimensionality: bool = True
+    supports_task_type: bool = True
+    known: bool = True
+
+
+_GOOGLE_MODELS: dict[str, EmbeddingModelSpec] = {
+    # "Note that gemini-embedding-001 supports one instance per request."
+    "gemini-embedding-001": EmbeddingModelSpec(
+        "gemini-embedding-001", "predict", 1, 2048, _PREDICT_REQUEST_TOKENS, 3072
+    ),
+    "text-embedding-005": EmbeddingModelSpec(
+        "text-embedding-005", "predict", 250, 2048, _PREDICT_REQUEST_TOKENS, 768
+    ),
+    "text-embedding-004": EmbeddingModelSpec(
+        "text-embedding-004", "predict", 250, 2048, _PREDICT_REQUEST_TOKENS, 768
+    ),
+    "text-multilingual-embedding-002": EmbeddingModelSpec(
+        "text-multilingual-embedding-002", "predict", 250, 2048, _PREDICT_REQUEST_TOKENS, 768
+    ),
+}
+
+# Partner models: 512-token sequences, fixed sizes (Google's E5 model pages). The number of
+# inputs per request is not documented [INF]: a conservative batch.
+_MAAS_BATCH = 64
+_MAAS_MODELS: dict[str, EmbeddingModelSpec] = {
+    "intfloat/multilingual-e5-small-maas": EmbeddingModelSpec(
+        "intfloat/multilingual-e5-small-maas", "openapi", _MAAS_BATCH, 512, None, 384,
+        supports_dimensionality=False, supports_task_type=False,
+    ),
+    "intfloat/multilingual-e5-large-instruct-maas": EmbeddingModelSpec(
+        "intfloat/multilingual-e5-large-instruct-maas", "openapi", _MAAS_BATCH, 512, None, 1024,
+        supports_dimensionality=False, supports_task_type=False,
+    ),
+}
+
+
+def embedding_model_spec(model: str) -> EmbeddingModelSpec:
+    """The spec of ``model`` (``"gemini-embedding-001"``, ``"google/text-embedding-005"``,
+    ``"intfloat/multilingual-e5-small-maas"`` ...).
+
+    Raises:
+        VertexConfigError: for an empty id or a model this client cannot call.
+    """
+    name = (model or "").strip()
+    if not name:
+        msg = f"model is empty; pass an embedding model id such as {DEFAULT_EMBEDDING_MODEL!r}."
+        raise VertexConfigError(msg)
+    if name.startswith("publishers/google/models/"):
+        name = name.rsplit("/", 1)[1]
+    if name.startswith("google/"):
+        name = name[len("google/"):]
+    if name in _GOOGLE_MODELS:
+        return _GOOGLE_MODELS[name]
+    maas = name if "/" in name else f"intfloat/{name}"
+    if maas in _MAAS_MODELS:
+        return _MAAS_MODELS[maas]
+    if name.startswith("multimodalembedding"):
+        msg = (
+            f"{name!r} takes images and video as well as text, in another request shape; "
+            f"this client embeds text: use {DEFAULT_EMBEDDING_MODEL!r} or text-embedding-005."
+        )
+        raise VertexConfigError(msg)
+    if name.startswith("gemini-embedding-2"):
+        msg = (
+            f"{name!r} is served by Vertex's embedContent API, which this client does not "
+            f"call yet; use {DEFAULT_EMBEDDING_MODEL!r} or text-embedding-005."
+        )
+        raise VertexConfigError(msg)
+    if name.startswith(("gemini-", "chat-")) and "embedding" not in name:
+        msg = (
+            f"{model!r} is not an embedding model. Use {DEFAULT_EMBEDDING_MODEL!r}, "
+            "'text-embedding-005' or 'text-multilingual-embedding-002'."
+        )
+        raise VertexConfigError(msg)
+    if "/" in name:
+        # Another partner (MaaS) model: the OpenAI-compatible route, limits unknown.
+        return EmbeddingModelSpec(
+            name, "openapi", _MAAS_BATCH, 512, None, None,
+            supports_dimensionality=True, supports_task_type=False, known=False,
+        )
+    # A Google model we do not list (a newer version): predict, one input per request for
+    # the gemini-embedding family (as 001), Google's documented 250 for the others.
+    batch = 1 if name.startswith("gemini-embedding") else 250
+    return EmbeddingModelSpec(
+        name, "predict", batch, 2048, _PREDICT_REQUEST_TOKENS, None, known=False
+    )
+
+
+def embedding_location(location: str | None) -> str:
+    """The location for embeddings: as for chat, except the default is us-central1.
+
+    Raises:
+        VertexConfigError: for a malformed location.
+    """
+    resolved, source = resolve_location(location)
+    return DEFAULT_EMBEDDING_LOCATION if source == "default" else resolved
+
+
+@dataclass
+class EmbeddingResult:
+    """Vectors in input order, with what Vertex reported about them."""
+
+    vectors: list[list[float]]
+    token_count: int = 0
+    truncated: list[int] = field(default_factory=list)
+    """Indices of inputs Vertex truncated (``autoTruncate``)."""
+    requests: int = 0
+    slots: list[list[float] | None] = field(default_factory=list, repr=False)
+    """Per-input vectors while a call runs (``None`` until its batch answered)."""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Batches of one call finish on several threads; the counters are shared."""
+
+
+class VertexEmbeddingInputError(openai.BadRequestError):
+    """One input is longer than the model accepts and ``auto_truncate`` is off.
+
+    Attributes:
+        index: Position of the offending text in the list passed in.
+        partial: The vectors computed before the failure (``None`` where missing), so the
+            work already paid for is not lost.
+    """
+
+    index: int
+    partial: list[list[float] | None]
+
+
+def _estimate_tokens(text: str) -> int:
+    # An upper-ish bound without a tokenizer: ~3 UTF-8 bytes per token (English averages
+    # about 4 characters per token). Only used to keep a request under 20,000 tokens.
+    return len(text.encode("utf-8")) // 3 + 1
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.hypot(*vector)
+    if norm == 0.0 or abs(norm - 1.0) < 1e-9:
+        return vector
+    return [x / norm for x in vector]
+
+
+_TOKEN_RE = re.compile(r"token", re.IGNORECASE)
+_BATCH_SIZE_RE = re.compile(r"batchSize must be (\d+)")
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, list) and body:
+        body = body[0]
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+    return str(exc.message)
+
+
+class VertexEmbeddingClient:
+    """Embeds lists of texts with one Vertex embedding model.
+
+    Construction does no I/O. Thread- and event-loop-safe: one client serves concurrent
+    calls (each call keeps its own state).
+
+    Args:
+        connection: Endpoint and credentials (its location should come from
+            :func:`embedding_location`).
+        model: Embedding model id.
+        batch_size: Inputs per request; default and maximum: the model's own limit.
+        max_concurrency: Requests in flight at once per call.
+        output_dimensionality: Smaller vectors (Matryoshka truncation by Vertex).
+        auto_truncate: Let Vertex cut inputs longer than the model's limit; when off, a
+            too-long input raises :class:`VertexEmbeddingInputError` naming it.
+        normalize: Return unit vectors. Vertex normalizes only full-size vectors of
+            ``gemini-embedding-001``; truncated ones must be normalized for cosine search.
+        timeout, max_retries, default_headers: For the openai SDK clients (its retries
+            cover 408 / 409 / 429 / 5xx with exponential backoff).
+        proxy: Proxy URL for both clients (``HTTPS_PROXY`` is honoured without it).
+        http_client, async_http_client: Your own httpx clients; they get our Google auth.
+    """
+
+    def __init__(
+        self,
+        connection: VertexConnection,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        *,
+        batch_size: int | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        output_dimensionality: int | None = None,
+        auto_truncate: bool = True,
+        normalize: bool = True,
+        timeout: Any = None,
+        max_retries: int | None = None,
+        default_headers: dict[str, str] | None = None,
+        proxy: str | None = None,
+        http_client: Any = None,
+        async_http_client: Any = None,
+    ) -> None:
+        spec = embedding_model_spec(model)
+        if batch_size is not None and (
+            not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+        ):
+            msg = f"batch_size must be a positive integer, got {batch_size!r}."
+            raise VertexConfigError(msg)
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            msg = f"max_concurrency must be a positive integer, got {max_concurrency!r}."
+            raise VertexConfigError(msg)
+        if output_dimensionality is not None:
+            if (
+                not isinstance(output_dimensionality, int)
+                or isinstance(output_dimensionality, bool)
+                or output_dimensionality < 1
+            ):
+                msg = (
+                    "output_dimensionality must be a positive integer, got "
+                    f"{output_dimensionality!r}."
+                )
+                raise VertexConfigError(msg)
+            if not spec.supports_dimensionality and output_dimensionality != spec.dimensions:
+                msg = (
+                    f"{spec.model} returns {spec.dimensions}-dimensional vectors only; "
+                    "remove output_dimensionality."
+                )
+                raise VertexConfigError(msg)
+            if spec.dimensions is not None and output_dimensionality > spec.dimensions:
+                msg = (
+                    f"output_dimensionality={output_dimensionality} is larger than "
+                    f"{spec.model}'s {spec.dimensions} dimensions; use 1..{spec.dimensions} "
+                    "(e.g. 768 or 1536 for gemini-embedding-001)."
+                )
+                raise VertexConfigError(msg)
+        self.connection = connection
+        self.spec = spec
+        self.batch_size = min(batch_size or spec.max_batch, spec.max_batch)
+        self.max_concurrency = max_concurrency
+        self.output_dimensionality = output_dimensionality
+        self.auto_truncate = auto_truncate
+        self.normalize = normalize
+        sdk: dict[str, Any] = {}
+        if timeout is not None:
+            sdk["timeout"] = timeout
+        if max_retries is not None:
+            sdk["max_retries"] = max_retries
+        if default_headers:
+            sdk["default_headers"] = dict(default_headers)
+        self._sdk_kwargs = sdk
+        self._proxy = proxy
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._sync: openai.OpenAI | None = None
+        self._async: openai.AsyncOpenAI | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"VertexEmbeddingClient(model={self.spec.model!r}, batch_size={self.batch_size}, "
+            f"connection={self.connection!r})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_sync"] = state["_async"] = None
+        state["_http_client"] = state["_async_http_client"] = None
+        return state
+
+    # -- clients and URLs -------------------------------------------------------------
+
+    def _http_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if "timeout" in self._sdk_kwargs:
+            kwargs["timeout"] = self._sdk_kwargs["timeout"]
+        if self._proxy:
+            kwargs["proxy"] = self._proxy
+        return kwargs
+
+    def _sdk(self, cls: Any, http_client: Any) -> Any:
+        http_client.auth = self.connection.auth  # a given client is signed by us too
+        return cls(
+            base_url=self.connection.base_url,
+            api_key=PLACEHOLDER_API_KEY,  # never OPENAI_API_KEY; VertexAuth signs instead
+            organization=None,
+            project=None,
+            http_client=http_client,
+            **self._sdk_kwargs,
+        )
+
+    @property
+    def sync_client(self) -> openai.OpenAI:
+        """The openai SDK client requests go through (built on first use)."""
+        if self._sync is None:
+            http = self._http_client or self.connection.http_client(**self._http_kwargs())
+            self._sync = self._sdk(openai.OpenAI, http)
+        return self._sync
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        """The async openai SDK client (its pool is kept per event loop)."""
+        if self._async is None:
+            http = self._async_http_client or self.connection.async_http_client(
+                **self._http_kwargs()
+            )
+            self._async = self._sdk(openai.AsyncOpenAI, http)
+        return self._async
+
+    def url(self) -> str:
+        """Where a request for this model goes (project may still be the placeholder)."""
+        endpoint = self.connection.endpoint
+        if self.spec.route == "openapi":
+            return f"{endpoint.base_url}/embeddings"
+        if endpoint.base_url_override:
+            base = endpoint.base_url_override
+            prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
+        else:
+            project = endpoint.project or PROJECT_PLACEHOLDER
+            prefix = (
+                f"{endpoint.origin}/{endpoint.api_version}/projects/{project}"
+                f"/locations/{endpoint.location}"
+            )
+        return f"{prefix}/publishers/google/models/{self.spec.model}:predict"
+
+    # -- planning -----------------------------------------------------------------------
+
+    def _check(self, texts: Sequence[str], task_type: str | None, titles: Any) -> list[str]:
+        if isinstance(texts, str):
+            msg = "Pass a list of texts, not a single string (use embed_query for one text)."
+            raise VertexConfigError(msg)
+        items = list(texts)
+        for i, text in enumerate(items):
+            if not isinstance(text, str):
+                msg = f"Text {i} is a {type(text).__name__}, not a string."
+                raise VertexConfigError(msg)
+        if task_type is not None and task_type not in TASK_TYPES:
+            upper = str(task_type).upper()
+            hint = f" Did you mean {upper!r}?" if upper in TASK_TYPES else ""
+            msg = f"Unknown task_type {task_type!r}; use one of {', '.join(TASK_TYPES)}.{hint}"
+            raise VertexConfigError(msg)
+        if titles is not None:
+            if task_type != "RETRIEVAL_DOCUMENT":
+                msg = "title is only valid with task_type='RETRIEVAL_DOCUMENT' (Vertex)."
+                raise VertexConfigError(msg)
+            if not self.spec.supports_task_type:
+                msg = f"{self.spec.model} takes no title; remove it."
+                raise VertexConfigError(msg)
+            if not isinstance(titles, str) and len(titles) != len(items):
+                msg = f"Got {len(titles)} titles for {len(items)} texts; pass one per text."
+                raise VertexConfigError(msg)
+        return items
+
+    def plan(self, texts: Sequence[str]) -> list[tuple[int, int]]:
+        """Contiguous ``(start, end)`` slices within the per-request limits."""
+        limit = self.spec.max_request_tokens
+        batches: list[tuple[int, int]] = []
+        start = 0
+        tokens = 0
+        for i, text in enumerate(texts):
+            cost = _estimate_tokens(text) if limit else 0
+            if limit and self.auto_truncate:
+                cost = min(cost, self.spec.max_input_tokens)
+            if i > start and (i - start >= self.batch_size or (limit and tokens + cost > limit)):
+                batches.append((start, i))
+                start, tokens = i, 0
+            tokens += cost
+        if start < len(texts):
+            batches.append((start, len(texts)))
+        return batches
+
+    def _body(
+        self, texts: Sequence[str], task_type: str | None, titles: Sequence[str] | None
+    ) -> dict[str, Any]:
+        if self.spec.route == "openapi":
+            body: dict[str, Any] = {
+                "model": self.spec.model,
+                "input": list(texts),
+                "encoding_format": "float",
+            }
+            if self.output_dimensionality is not None:
+                body["dimensions"] = self.output_dimensionality
+            return body
+        instances = []
+        for i, text in enumerate(texts):
+            instance: dict[str, Any] = {"content": text}
+            if task_type is not None:
+                instance["task_type"] = task_type
+            if titles is not None:
+                instance["title"] = titles[i]
+            instances.append(instance)
+        parameters: dict[str, Any] = {"autoTruncate": self.auto_truncate}
+        if self.output_dimensionality is not None:
+            parameters["outputDimensionality"] = self.output_dimensionality
+        return {"instances": instances, "parameters": parameters}
+
+    def _request(self) -> Any:
+        import httpx
+
+        return httpx.Request("POST", self.url())
+
+    def _parse(self, data: Any, count: int, start: int, out: EmbeddingResult) -> None:
+        vectors: list[list[float]] = []
+        tokens = 0
+        truncated: list[int] = []
+        if self.spec.route == "openapi":
+            items = sorted(data.data, key=lambda d: d.index)
+            vectors = [item.embedding for item in items]
+            usage = getattr(data, "usage", None)
+            tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        else:
+            predictions = data.get("predictions") if isinstance(data, dict) else None
+            if not isinstance(predictions, list):
+                msg = "Vertex AI answered without `predictions`; retry the request."
+                raise openai.APIError(msg, self._request(), body=data)
+            for i, prediction in enumerate(predictions):
+                embeddings = prediction.get("embeddings") or {}
+                vectors.append(embeddings.get("values") or [])
+                stats = embeddings.get("statistics")
+                if stats:
+                    tokens += int(stats.get("token_count") or 0)
+                    if stats.get("truncated"):
+                        truncated.append(start + i)
+        if len(vectors) != count:
+            msg = f"Vertex AI returned {len(vectors)} embeddings for {count} inputs; retry."
+            raise openai.APIError(msg, self._request(), body=None)
+        if self.normalize:
+            vectors = [_unit(v) for v in vectors]
+        out.slots[start : start + count] = vectors
+        with out.lock:
+            out.token_count += tokens
+            out.truncated += truncated
+
+    # -- errors: re-split or name the input --------------------------------------------------
+
+    def _on_bad_request(
+        self, exc: openai.BadRequestError, start: int, count: int, total: int
+    ) -> int | None:
+        """Return the size to re-split a failed batch into, or raise the final error."""
+        message = _error_message(exc)
+        lowered = message.lower()
+        if "too many instances" in lowered and count > 1:
+            match = _BATCH_SIZE_RE.search(message)
+            size = int(match.group(1)) if match else 0
+            return size if 0 < size < count else max(1, count // 2)
+        if _TOKEN_RE.search(message) and ("exceed" in lowered or "supports up to" in lowered):
+            if count > 1:
+                return max(1, count // 2)  # localize the offending input, or fit the total
+            if not self.auto_truncate:
+                err = VertexEmbeddingInputError(
+                    f"Text {start} (of {total}) is longer than {self.spec.model} accepts "
+                    f"({self.spec.max_input_tokens} tokens per input) and auto_truncate is off. "
+                    f"Split it into smaller chunks or set auto_truncate=True. Vertex AI said: "
+                    f"{message}",
+                    response=exc.response,
+                    body=exc.body,
+                )
+                err.index = start
+                raise err from exc
+        return None
+
+    # -- sync ---------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        texts: list[str],
+        start: int,
+        total: int,
+        task_type: str | None,
+        titles: Sequence[str] | None,
+        out: EmbeddingResult,
+    ) -> None:
+        client = self.sync_client
+        body = self._body(texts, task_type, titles)
+        with out.lock:
+            out.requests += 1
+        try:
+            with translated_errors(self.url):
+                if self.spec.route == "openapi":
+                    data: Any = client.embeddings.create(**body)
+                else:
+                    data = client.post(self.url(), body=body, cast_to=object)
+        except openai.BadRequestError as exc:
+            size = self._on_bad_request(exc, start, len(texts), total)
+            if size is None:
+                raise
+            for j in range(0, len(texts), size):
+                part = titles[j : j + size] if titles is not None else None
+                self._send(texts[j : j + size], start + j, total, task_type, part, out)
+            return
+        self._parse(data, len(texts), start, out)
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        task_type: str | None = None,
+        title: str | Sequence[str] | None = None,
+    ) -> EmbeddingResult:
+        """Embed ``texts`` (order kept), splitting them by the model's limits.
+
+        Raises:
+            VertexConfigError: for bad input, before anything is sent.
+            VertexEmbeddingInputError: an input is too long and ``auto_truncate`` is off.
+            openai.APIError: what Vertex answered, readable (after the SDK's retries).
+        """
+        items = self._check(texts, task_type, title)
+        titles = [title] * len(items) if isinstance(title, str) else title
+        out = EmbeddingResult(vectors=[])
+        if not items:
+            return out
+        out.slots = [None] * len(items)
+        batches = self.plan(items)
+
+        def run(k: int) -> None:
+            s, e = batches[k]
+            part = titles[s:e] if titles is not None else None
+            self._send(items[s:e], s, len(items), task_type, part, out)
+
+        try:
+            if len(batches) == 1 or self.max_concurrency == 1:
+                for k in range(len(batches)):
+                    run(k)
+            else:
+                workers = min(self.max_concurrency, len(batches))
+                with ThreadPoolExecutor(workers, thread_name_prefix="vertex-embed") as pool:
+                    futures = [pool.submit(run, k) for k in range(len(batches))]
+                    wait(futures, return_when=FIRST_EXCEPTION)
+                    for f in futures:
+                        f.cancel()  # nothing new starts once one batch failed
+                    for f in futures:
+                        if not f.cancelled() and f.exception() is not None:
+                            raise f.exception()  # type: ignore[misc]
+        except VertexEmbeddingInputError as err:
+            err.partial = list(out.slots)
+            raise
+        return _finish(out)
+
+    # -- async --------------------------------------------------------------------------------
+
+    async def _asend(
+        self,
+        texts: list[str],
+        start: int,
+        total: int,
+        task_type: str | None,
+        titles: Sequence[str] | None,
+        out: EmbeddingResult,
+    ) -> None:
+        client = self.async_client
+        body = self._body(texts, task_type, titles)
+        with out.lock:
+            out.requests += 1
+        try:
+            with translated_errors(self.url):
+                if self.spec.route == "openapi":
+                    data: Any = await client.embeddings.create(**body)
+                else:
+                    data = await client.post(self.url(), body=body, cast_to=object)
+        except openai.BadRequestError as exc:
+            size = self._on_bad_request(exc, start, len(texts), total)
+            if size is None:
+                raise
+            for j in range(0, len(texts), size):
+                part = titles[j : j + size] if titles is not None else None
+                await self._asend(texts[j : j + size], start + j, total, task_type, part, out)
+            return
+        self._parse(data, len(texts), start, out)
+
+    async def aembed(
+        self,
+        texts: Sequence[str],
+        *,
+        task_type: str | None = None,
+        title: str | Sequence[str] | None = None,
+    ) -> EmbeddingResult:
+        """Async :meth:`embed`: batches run concurrently on the running loop."""
+        items = self._check(texts, task_type, title)
+        titles = [title] * len(items) if isinstance(title, str) else title
+        out = EmbeddingResult(vectors=[])
+        if not items:
+            return out
+        out.slots = [None] * len(items)
+        batches = self.plan(items)
+        gate = asyncio.Semaphore(self.max_concurrency)
+
+        async def run(k: int) -> None:
+            async with gate:
+                s, e = batches[k]
+                part = titles[s:e] if titles is not None else None
+                await self._asend(items[s:e], s, len(items), task_type, part, out)
+
+        tasks = [asyncio.ensure_future(run(k)) for k in range(len(batches))]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException as err:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(err, VertexEmbeddingInputError):
+                err.partial = list(out.slots)
+            raise
+        return _finish(out)
+
+
+def _finish(out: EmbeddingResult) -> EmbeddingResult:
+    out.vectors = [v for v in out.slots if v is not None]
+    out.slots = []
+    out.truncated.sort()
+    return out
