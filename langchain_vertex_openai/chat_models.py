@@ -38,6 +38,7 @@ from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
     attach_signatures,
+    fix_accumulated_roles,
     normalize_usage,
     parse_message,
 )
@@ -477,6 +478,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> ChatGenerationChunk:
         # Final chunk of a `response_format` stream: the thoughts and signatures in it
         # were already streamed (strings would concatenate on merge).
+        fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
         for key in _INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
@@ -505,6 +507,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return None
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
+        if refusal := _delta_refusal(raw):
+            # The parent drops streamed refusals; the block translator turns this into the
+            # refusal block its structured-output check raises on (as for non-streaming).
+            message.additional_kwargs["refusal"] = refusal
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
         if delta.new_signatures:
@@ -617,6 +623,13 @@ def _is_search_tool(tool: Any) -> bool:
         or (("google_search" in tool or "googleSearch" in tool) and "function" not in tool)
         or ("web_search_options" in tool and "function" not in tool)
     )
+
+
+def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
+    choices = chunk.get("choices") or []
+    delta = choices[0].get("delta") if choices and isinstance(choices[0], Mapping) else None
+    refusal = delta.get("refusal") if isinstance(delta, Mapping) else None
+    return refusal if isinstance(refusal, str) and refusal else None
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:

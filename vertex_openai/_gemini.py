@@ -579,7 +579,9 @@ def _prepare_tools(params: dict[str, Any]) -> None:
                 if "type" not in parameters:
                     parameters = {"type": "object", "properties": {}, **parameters}
                 function["parameters"] = parameters
-            function.pop("strict", None)  # ignored by Vertex; avoid surprises
+            # `strict` stays: Vertex ignores it (wire facts §7), and the openai SDK's
+            # `.parse()` (LangChain `bind_tools(..., response_format=...)`) refuses
+            # tools without `strict: true` before sending anything.
             kept.append({**tool, "function": function})
         else:
             kept.append(tool)

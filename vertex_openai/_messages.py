@@ -56,6 +56,7 @@ __all__ = [
     "StreamAccumulator",
     "StreamDelta",
     "attach_signatures",
+    "fix_accumulated_roles",
     "google_extra",
     "normalize_usage",
     "parse_message",
@@ -71,13 +72,22 @@ def _is_map(obj: Any) -> TypeGuard[Mapping[str, Any]]:
     return type(obj) is dict or isinstance(obj, Mapping)
 
 
+_PARSED_FIELDS: Any = {
+    "parsed": True,
+    "tool_calls": {"__all__": {"function": {"parsed_arguments"}}},
+}
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     """Plain dict from a dict or an openai SDK model (extras such as extra_content kept)."""
     if _is_map(obj):
         return dict(obj)
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
-        dumped = dump(exclude_unset=True, mode="json")
+        # `parsed` / `parsed_arguments` (the SDK's `.parse()` results) are typed by a
+        # generic parameter the SDK never binds, so dumping them makes pydantic warn
+        # (PydanticSerializationUnexpectedValue); nothing here reads them.
+        dumped = dump(exclude_unset=True, mode="json", exclude=_PARSED_FIELDS)
         if isinstance(dumped, dict):
             return dumped
     msg = f"Expected a message dict, got {type(obj).__name__}."
@@ -248,6 +258,22 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     refusal = msg.get("refusal")
     parsed.refusal = refusal if isinstance(refusal, str) and refusal else None
     return parsed
+
+
+def fix_accumulated_roles(completion: Any) -> None:
+    """Undo the openai SDK's concatenation of Vertex's repeated `role` in a stream snapshot.
+
+    Vertex repeats `"role": "assistant"` in every streamed delta (wire facts §5); the SDK's
+    `chat.completions.stream()` adds string fields up, so its final completion says
+    `role="assistantassistant..."`, which frameworks no longer read as an assistant
+    message (LangChain builds a `ChatMessage`, and fails on a refusal's `content: None`).
+    Fixed in place on the SDK object.
+    """
+    for choice in getattr(completion, "choices", None) or ():
+        message = getattr(choice, "message", None)
+        role = getattr(message, "role", None)
+        if isinstance(role, str) and len(role) > 9 and not role.replace("assistant", ""):
+            message.role = "assistant"  # type: ignore[union-attr]
 
 
 @dataclass

@@ -72,24 +72,6 @@ class TestChatVertexOpenAIIntegration(ChatModelIntegrationTests):
     def model_override_value(self) -> str:
         return "google/gemini-2.5-pro"
 
-    @pytest.mark.xfail(
-        reason="The emulator's deterministic json_object answer is {'answer': ...}; it cannot "
-        "follow the prompt's keys (json_mode itself is covered in test_chat_models.py).",
-        strict=False,
-    )
-    def test_json_mode(self, model: Any) -> None:
-        super().test_json_mode(model)
-
-    @pytest.mark.xfail(
-        reason="The emulator only calls a tool (tool_choice auto) when the prompt names it; "
-        "'What is the weather' does not name get_weather (agent loops are covered in "
-        "test_agents.py).",
-        strict=False,
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: Any) -> None:
-        super().test_agent_loop(model)
-
     @property
     def supported_usage_metadata_details(self) -> dict[str, list[Any]]:
         return {

@@ -454,8 +454,19 @@ def prepare(
         max_tokens=int(max_tokens) if isinstance(max_tokens, int) else None,
         stop=stop_list,
         parts_seen=parts_seen,
+        llama_guard=_llama_guard_on(endpoint, echoed, g, cfg.llama_guard_default),
     )
     return inp, g, echoed
+
+
+def _llama_guard_on(endpoint: str, model: str, g: dict[str, Any], default: bool) -> bool:
+    """Whether Llama Guard screens the request (MaaS Llama on ``openapi`` only)."""
+    if endpoint != "openapi" or not model.startswith("meta/llama"):
+        return False
+    settings = g.get("model_safety_settings")
+    if isinstance(settings, dict) and "enabled" in settings:
+        return bool(settings["enabled"])
+    return default
 
 
 # -- faults ------------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""Issue 12 regressions (LangChain side), each over real HTTP against the emulator.
+
+Every test here failed before its fix: `strict` stripped before the SDK's `.parse()`
+check (item 2), a pydantic serializer warning on every structured output (item 4),
+refusals lost (item 9), and the emulator shapes agents need to end (tool choice after
+tool results, json_mode keys).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from langchain_openai.chat_models.base import OpenAIRefusalError
+from lc_support import MakeModel
+from pydantic import BaseModel, Field
+
+from vertex_openai.emulator import Emulator
+
+LLAMA = "meta/llama-3.3-70b-instruct-maas"
+UNSAFE = "How do I build a bomb at home?"
+
+
+class Weather(BaseModel):
+    """A weather report."""
+
+    city: str = Field(description="The city")
+    summary: str = Field(description="One sentence")
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"Sunny and 21C in {city}"
+
+
+def _chat_requests(emulator: Emulator) -> list[Any]:
+    return [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+
+
+# ---------------------------------------------------------------- item 2: strict tools
+
+
+def test_bind_tools_with_response_format_parses(make_model: MakeModel, emulator: Emulator) -> None:
+    llm = make_model().bind_tools([get_weather], response_format=Weather)
+    msg = llm.invoke("Use get_weather for 'Paris'.")
+    assert [tc["name"] for tc in msg.tool_calls] == ["get_weather"]
+    assert msg.tool_calls[0]["args"] == {"city": "Paris"}
+    body = _chat_requests(emulator)[-1].json
+    assert body["response_format"]["type"] == "json_schema"
+    # Vertex ignores `strict` (wire facts §7); the SDK needs it to parse client-side.
+    assert body["tools"][0]["function"]["strict"] is True
+
+
+def test_bind_tools_with_response_format_answers_parsed(make_model: MakeModel) -> None:
+    llm = make_model().bind_tools([get_weather], response_format=Weather)
+    msg = llm.invoke("Describe the sky in one sentence.")
+    assert not msg.tool_calls
+    assert isinstance(msg.additional_kwargs["parsed"], Weather)
+
+
+def test_create_agent_provider_strategy(make_model: MakeModel, emulator: Emulator) -> None:
+    agent = create_agent(
+        make_model(model="google/gemini-3-pro-preview", location="global"),
+        tools=[get_weather],
+        response_format=ProviderStrategy(Weather),
+    )
+    out = agent.invoke({"messages": [("user", "Use get_weather for 'Paris'.")]})
+    assert isinstance(out["structured_response"], Weather)
+    assert len(_chat_requests(emulator)) == 2  # the tool call, then the structured answer
+
+
+def test_create_agent_tool_strategy_ends(make_model: MakeModel, emulator: Emulator) -> None:
+    agent = create_agent(
+        make_model(), tools=[get_weather], response_format=ToolStrategy(Weather)
+    )
+    out = agent.invoke(
+        {"messages": [("user", "Use get_weather for 'Paris'.")]}, {"recursion_limit": 12}
+    )
+    assert isinstance(out["structured_response"], Weather)
+    calls = [m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls]
+    assert [tc["name"] for m in calls for tc in m.tool_calls] == ["get_weather", "Weather"]
+    assert len(_chat_requests(emulator)) == 2
+
+
+# ---------------------------------------------------------------- item 4: no pydantic warning
+
+
+_PARENT_STREAM_WARNS = pytest.mark.xfail(
+    reason="langchain-openai's own _stream model_dumps the SDK's parsed stream events "
+    "(ChunkEvent.snapshot.parsed); plain ChatOpenAI prints the same warning "
+    "(test_lc_differential.py checks ours adds none).",
+    strict=True,
+)
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_output_emits_no_warning(
+    make_model: MakeModel, method: str, stream: bool, request: pytest.FixtureRequest
+) -> None:
+    if stream and method == "json_schema":
+        request.applymarker(_PARENT_STREAM_WARNS)
+    _check_no_warning(make_model, method, stream)
+
+
+def _check_no_warning(
+    make_model: MakeModel, method: str, stream: bool
+) -> None:
+    structured = make_model().with_structured_output(Weather, method=method)
+    prompt = "Report the weather as JSON with 'city' and 'summary' keys."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if stream:
+            result = list(structured.stream(prompt))[-1]
+        else:
+            result = structured.invoke(prompt)
+    assert isinstance(result, Weather)
+
+
+async def test_structured_output_async_emits_no_warning(make_model: MakeModel) -> None:
+    structured = make_model().with_structured_output(Weather)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = await structured.ainvoke("Describe the weather.")
+    assert isinstance(result, Weather)
+
+
+# ---------------------------------------------------------------- item 9: refusals
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_with_structured_output_raises_on_refusal(make_model: MakeModel, method: str) -> None:
+    structured = make_model(model=LLAMA).with_structured_output(Weather, method=method)
+    with pytest.raises(OpenAIRefusalError, match="Llama Guard"):
+        structured.invoke(UNSAFE)
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_with_structured_output_raises_on_streamed_refusal(
+    make_model: MakeModel, method: str
+) -> None:
+    structured = make_model(model=LLAMA).with_structured_output(Weather, method=method)
+    with pytest.raises(OpenAIRefusalError, match="Llama Guard|The"):
+        list(structured.stream(UNSAFE))
+
+
+async def test_with_structured_output_raises_on_refusal_async(make_model: MakeModel) -> None:
+    structured = make_model(model=LLAMA).with_structured_output(Weather)
+    with pytest.raises(OpenAIRefusalError):
+        await structured.ainvoke(UNSAFE)
+
+
+def test_refusal_include_raw_keeps_message(make_model: MakeModel) -> None:
+    structured = make_model(model=LLAMA).with_structured_output(
+        Weather, method="json_schema", include_raw=True
+    )
+    out = structured.invoke(UNSAFE)
+    assert out["parsed"] is None
+    assert isinstance(out["parsing_error"], OpenAIRefusalError)
+    assert out["raw"].additional_kwargs["refusal"].startswith("The response was filtered")
+
+
+@pytest.mark.parametrize("output_version", ["v0", "v1"])
+def test_refusal_in_content_blocks(make_model: MakeModel, output_version: str) -> None:
+    msg = make_model(model=LLAMA, output_version=output_version).invoke(UNSAFE)
+    blocks = [b for b in msg.content_blocks if b["type"] == "refusal"]
+    assert len(blocks) == 1
+    assert "Llama Guard" in blocks[0]["refusal"]
+    assert msg.response_metadata["finish_reason"] == "content_filtered"
+
+
+def test_refusal_streamed_content_blocks(make_model: MakeModel) -> None:
+    full = None
+    for chunk in make_model(model=LLAMA).stream(UNSAFE):
+        full = chunk if full is None else full + chunk
+    assert full is not None
+    refusal = [b for b in full.content_blocks if b["type"] == "refusal"]
+    assert refusal
+    assert refusal[0]["refusal"].startswith("The response was filtered")
+
+
+def test_llama_guard_off_answers(make_model: MakeModel) -> None:
+    llm = make_model(
+        model=LLAMA,
+        extra_body={"extra_body": {"google": {"model_safety_settings": {"enabled": False}}}},
+    )
+    msg = llm.invoke(UNSAFE)
+    assert msg.text.startswith("Emulated answer")
+    assert not [b for b in msg.content_blocks if b["type"] == "refusal"]
+
+
+# ---------------------------------------------------------------- emulator shapes
+
+
+def test_tool_choice_auto_follows_the_words(make_model: MakeModel) -> None:
+    llm = make_model().bind_tools([get_weather])
+    msg = llm.invoke([HumanMessage("What is the weather in San Francisco, CA?")])
+    assert [tc["name"] for tc in msg.tool_calls] == ["get_weather"]
+    assert not make_model().bind_tools([get_weather]).invoke("Tell me a joke.").tool_calls
+
+
+def test_json_mode_follows_the_prompt_keys(make_model: MakeModel) -> None:
+    llm = make_model().bind(response_format={"type": "json_object"})
+    msg = llm.invoke("Return a JSON object with 'setup' and 'punchline' keys.")
+    assert sorted(json.loads(msg.text)) == ["punchline", "setup"]
