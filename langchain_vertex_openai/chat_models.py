@@ -34,6 +34,7 @@ from vertex_openai._gemini import (
     effective_thought_marker,
     prepare_chat_request,
 )
+from vertex_openai._keys import is_oauth_access_token, split_api_key
 from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
@@ -46,6 +47,9 @@ from vertex_openai._messages import (
 __all__ = ["ChatVertexOpenAI"]
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
+_GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
+"""Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
+`model_kwargs`, and `prepare_chat_request` moves it)."""
 
 # The thought marker of the request being made in this context, set by
 # `_get_request_payload` and read when its response is parsed. A context variable, not
@@ -266,6 +270,52 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return False
 
     # ------------------------------------------------------------------ construction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _google_model_kwargs(cls, values: Any) -> Any:
+        """Take Gemini extras given in `model_kwargs` as the typed fields, silently.
+
+        `model_kwargs={"safety_settings": ...}` is how existing apps pass extras (README,
+        docs/gemini-extras.md); the parent would move them to the same-named fields with a
+        "should be specified explicitly" warning. Runs before the parent's `build_extra`.
+        """
+        if not isinstance(values, dict) or not isinstance(values.get("model_kwargs"), dict):
+            return values
+        extras = dict(values["model_kwargs"])
+        moved = False
+        for name in _GOOGLE_FIELDS:
+            if name not in extras:
+                continue
+            if values.get(name) is not None:
+                msg = (
+                    f"{name} was given both as an argument and in model_kwargs; pass it once "
+                    f"(as {name}=...)."
+                )
+                raise ValueError(msg)
+            values = {**values, name: extras.pop(name)}
+            moved = True
+        return {**values, "model_kwargs": extras} if moved else values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _oauth_token_as_api_key(cls, values: Any) -> Any:
+        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token.
+
+        An OAuth access token is not an express-mode key (Vertex would answer `400 API
+        key not valid`); it becomes `credentials`, with a warning that it expires
+        (`vertex_openai._keys.split_api_key`).
+        """
+        if not isinstance(values, dict):
+            return values
+        for name in ("api_key", "openai_api_key"):
+            value = values.get(name)
+            token = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if is_oauth_access_token(token):
+                _, credentials = split_api_key(token, values.get("credentials"))
+                values = {k: v for k, v in values.items() if k != name}
+                return {**values, "credentials": credentials}
+        return values
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:

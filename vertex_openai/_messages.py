@@ -61,6 +61,7 @@ __all__ = [
     "normalize_usage",
     "parse_message",
     "prepare_wire_messages",
+    "strip_signatures",
 ]
 
 
@@ -768,6 +769,34 @@ def prepare_wire_messages(
                     **msg,
                     "tool_calls": [_with_signature(first, SIGNATURE_SENTINEL), *calls[1:]],
                 }
+    return out
+
+
+def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop thought signatures from outgoing messages (for models other than Gemini).
+
+    A history that went through Gemini carries `extra_content.google.thought_signature`
+    on assistant messages and tool calls; partner and self-deployed models have no use
+    for it. Other `extra_content` is kept.
+    """
+
+    def clean(obj: Any) -> Any:
+        if not _is_map(obj) or "thought_signature" not in google_extra(obj):
+            return obj
+        google = {k: v for k, v in google_extra(obj).items() if k != "thought_signature"}
+        extra = {k: v for k, v in obj["extra_content"].items() if k != "google"}
+        if google:
+            extra["google"] = google
+        rest = {k: v for k, v in obj.items() if k != "extra_content"}
+        return {**rest, "extra_content": extra} if extra else rest
+
+    out = []
+    for message in messages:
+        message = clean(message)
+        calls = message.get("tool_calls") if _is_map(message) else None
+        if isinstance(calls, list):
+            message = {**message, "tool_calls": [clean(tc) for tc in calls]}
+        out.append(message)
     return out
 
 

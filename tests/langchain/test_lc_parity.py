@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai.chat_models.base import OpenAIRefusalError
 from lc_support import MakeModel
 from pydantic import BaseModel, Field
 
 from vertex_openai.emulator import Emulator
+from vertex_openai.emulator._state import token_id_of
 
 LLAMA = "meta/llama-3.3-70b-instruct-maas"
 UNSAFE = "How do I build a bomb at home?"
@@ -210,3 +211,94 @@ def test_json_mode_follows_the_prompt_keys(make_model: MakeModel) -> None:
     llm = make_model().bind(response_format={"type": "json_object"})
     msg = llm.invoke("Return a JSON object with 'setup' and 'punchline' keys.")
     assert sorted(json.loads(msg.text)) == ["punchline", "setup"]
+
+
+# ---------------------------------------------------------------- item 5: ya29 token as api_key
+
+
+def test_oauth_token_as_api_key_is_a_static_bearer(emulator: Emulator) -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    token = emulator.issue_token()
+    with pytest.warns(UserWarning, match="OAuth access token"):
+        llm = ChatVertexOpenAI(
+            model="google/gemini-2.5-flash",
+            base_url=emulator.base_url("us-central1"),
+            api_key=token,
+            max_retries=0,
+        )
+    assert llm.invoke("hi").text.startswith("Emulated answer")
+    sent = _chat_requests(emulator)[-1]
+    assert sent.headers["authorization"] == f"Bearer <redacted>({token_id_of(token)})"
+    assert "key=" not in sent.path
+    assert token not in repr(llm)
+
+
+def test_oauth_token_as_api_key_with_credentials_is_an_error(
+    emulator: Emulator, sa_file: Any
+) -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    with pytest.raises(ValueError, match="Drop api_key"):
+        ChatVertexOpenAI(project="p", api_key=emulator.issue_token(), credentials=str(sa_file))
+
+
+def test_oauth_token_as_api_key_llama_index(emulator: Emulator) -> None:
+    from llama_index.core.llms import ChatMessage
+
+    from llama_index_vertex_openai import ChatVertexOpenAI as LlamaVertex
+
+    token = emulator.issue_token()
+    with pytest.warns(UserWarning, match="OAuth access token"):
+        llm = LlamaVertex(
+            model="google/gemini-2.5-flash", base_url=emulator.base_url("us-central1"),
+            api_key=token, max_retries=0,
+        )
+    assert llm.chat([ChatMessage(role="user", content="hi")]).message.content
+    sent = _chat_requests(emulator)[-1]
+    assert sent.headers["authorization"] == f"Bearer <redacted>({token_id_of(token)})"
+
+
+# ---------------------------------------------------------------- item 12: smaller
+
+
+def test_location_follows_base_url(emulator: Emulator) -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    llm = ChatVertexOpenAI(
+        base_url=emulator.base_url("europe-west4"), credentials=None, project="p"
+    )
+    assert llm.location == "europe-west4"
+
+
+def test_gemini_only_extras_not_sent_to_maas(make_model: MakeModel, emulator: Emulator) -> None:
+    llm = make_model(
+        model=LLAMA,
+        thinking_config={"include_thoughts": True},
+        safety_settings=[{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "OFF"}],
+    )
+    history = [
+        HumanMessage("Use get_weather for 'Paris'."),
+        AIMessage(
+            "",
+            tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "c1"}],
+            additional_kwargs={
+                "__vertex_thought_signatures__": {"c1": "c2lnbmF0dXJl"},
+                "reasoning_content": "I should call the tool.",
+            },
+        ),
+        ToolMessage("Sunny", tool_call_id="c1"),
+    ]
+    llm.bind_tools([get_weather]).invoke(history)
+    body = _chat_requests(emulator)[-1].json
+    google = (body.get("extra_body") or {}).get("google") or {}
+    assert "thinking_config" not in google
+    assert "thought_tag_marker" not in google
+    assert google["safety_settings"]  # not Gemini-only: Vertex screens every model
+    replayed = body["messages"][1]
+    assert "extra_content" not in replayed["tool_calls"][0]
+    assert "<thought>" not in str(replayed.get("content"))
+    # Gemini keeps them.
+    make_model(thinking_config={"include_thoughts": True}).invoke("hi")
+    google = _chat_requests(emulator)[-1].json["extra_body"]["google"]
+    assert google["thinking_config"] == {"include_thoughts": True}
