@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -43,6 +45,7 @@ from vertex_openai._messages import (
     normalize_usage,
     parse_message,
 )
+from vertex_openai._models import model_profile
 
 __all__ = ["ChatVertexOpenAI"]
 
@@ -257,8 +260,45 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """Not serializable with `dumpd`/`load` (credentials must never be serialized)."""
-        return False
+        """Serializable with `dumpd` / `loads` (credentials objects are never written)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """`["langchain_vertex_openai", "chat_models"]`."""
+        return ["langchain_vertex_openai", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """The express-mode key is written as a secret reference (google-genai's env var)."""
+        return {"openai_api_key": "GOOGLE_API_KEY"}
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """`dumpd` form: every setting; the express key as a `GOOGLE_API_KEY` reference.
+
+        The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
+        OpenAI key name must never be what a loader fills a Google key from.
+        """
+        data = super().to_json()
+        kwargs = data.get("kwargs") if data.get("type") == "constructor" else None
+        if isinstance(kwargs, dict):
+            for name, value in kwargs.items():
+                if isinstance(value, dict) and value.get("type") == "secret":
+                    kwargs[name] = {**value, "id": [self.lc_secrets.get(name, "GOOGLE_API_KEY")]}
+        return data
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """A credentials *path* is a setting and is written; objects and dicts never are."""
+        attributes = dict(super().lc_attributes)
+        if isinstance(self.credentials, str | os.PathLike):
+            attributes["credentials"] = os.fspath(self.credentials)
+        return attributes
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # From our model table (the parent's table knows OpenAI's models only); keys the
+        # table cannot vouch for are left out (unknown), e.g. for self-deployed models.
+        return cast("ModelProfile", model_profile(self.model_name))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -338,7 +378,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         if self.n is not None and self.n > 1 and self.streaming:
             msg = "n must be 1 when streaming."
             raise ValueError(msg)
+        name = self.model_name
         self._build_clients()
+        if self.model_name != name and self.profile == model_profile(name):
+            # A self-deployed endpoint's model is known only now (not the default Gemini).
+            self.profile = self._resolve_model_profile()
         return self
 
     def _express_key(self) -> str | None:

@@ -302,3 +302,75 @@ def test_gemini_only_extras_not_sent_to_maas(make_model: MakeModel, emulator: Em
     make_model(thinking_config={"include_thoughts": True}).invoke("hi")
     google = _chat_requests(emulator)[-1].json["extra_body"]["google"]
     assert google["thinking_config"] == {"include_thoughts": True}
+
+
+# ---------------------------------------------------------------- profiles and serialization
+
+
+def test_profile_from_the_model_table() -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    gemini = ChatVertexOpenAI(model="google/gemini-2.5-flash", project="p").profile
+    assert gemini is not None
+    assert gemini["max_input_tokens"] == 1_048_576
+    assert gemini["structured_output"] is True
+    assert gemini["reasoning_output"] is True
+    assert gemini["pdf_inputs"] is True
+    llama = ChatVertexOpenAI(model=LLAMA, project="p").profile
+    assert llama is not None
+    assert llama["max_input_tokens"] == 131_072
+    assert "structured_output" not in llama  # unknown, not claimed
+    own = ChatVertexOpenAI(project="p", endpoint_id="1234567890", location="us-central1")
+    assert own.profile == {"text_inputs": True, "text_outputs": True}
+
+
+def test_dumpd_loads_round_trip(tmp_path: Any) -> None:
+    from langchain_core.load import dumpd, dumps, loads
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    path = str(tmp_path / "sa.json")
+    llm = ChatVertexOpenAI(
+        model="google/gemini-2.5-pro", project="p", location="us-central1", temperature=0.2,
+        thinking_config={"thinking_budget": 512}, credentials=path,
+    )
+    data = dumpd(llm)
+    assert data["type"] == "constructor"
+    assert data["kwargs"]["thinking_config"] == {"thinking_budget": 512}
+    assert data["kwargs"]["credentials"] == path
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]) | llm
+    assert dumpd(chain)["kwargs"]["last"] == data  # chains holding the model are saved
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # loads() is beta
+        model = loads(
+            dumps(llm), valid_namespaces=["langchain_vertex_openai"],
+            allowed_objects=[ChatVertexOpenAI],
+        )
+    assert isinstance(model, ChatVertexOpenAI)
+    assert (model.model_name, model.location, model.credentials) == (
+        "google/gemini-2.5-pro", "us-central1", path,
+    )
+
+
+def test_dumps_never_writes_secrets() -> None:
+    from google.oauth2.credentials import Credentials
+    from langchain_core.load import dumps, loads
+
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    keyed = ChatVertexOpenAI(project="p", api_key="AQ.express-secret")
+    text = dumps(keyed)
+    assert "AQ.express-secret" not in text
+    assert '"id": ["GOOGLE_API_KEY"]' in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        back = loads(
+            text, valid_namespaces=["langchain_vertex_openai"],
+            allowed_objects=[ChatVertexOpenAI],
+            secrets_map={"GOOGLE_API_KEY": "AQ.express-secret"},
+        )
+    assert back._express_key() == "AQ.express-secret"
+    creds = ChatVertexOpenAI(project="p", credentials=Credentials(token="ya29.not-written"))
+    assert "ya29" not in dumps(creds)
+    assert '"credentials"' not in dumps(creds)

@@ -42,6 +42,16 @@ class TestChatVertexOpenAIUnit(ChatModelUnitTests):
     def model_override_value(self) -> str:
         return "google/gemini-2.5-pro"
 
+    @pytest.mark.xfail(
+        reason="test_serdes loads with allowed_objects='all', which admits only the classes "
+        "in langchain-core's own serialization mapping; a third-party class must be named in "
+        "allowed_objects (dumpd/loads round trips: tests/langchain/test_lc_parity.py).",
+        strict=True,
+        raises=ValueError,
+    )
+    def test_serdes(self, model: Any, snapshot: Any) -> None:
+        super().test_serdes(model, snapshot)
+
 
 class TestChatVertexOpenAIIntegration(ChatModelIntegrationTests):
     """The integration suite over real HTTP against the local Vertex emulator.
