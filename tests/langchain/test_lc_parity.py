@@ -78,9 +78,7 @@ def test_create_agent_provider_strategy(make_model: MakeModel, emulator: Emulato
 
 
 def test_create_agent_tool_strategy_ends(make_model: MakeModel, emulator: Emulator) -> None:
-    agent = create_agent(
-        make_model(), tools=[get_weather], response_format=ToolStrategy(Weather)
-    )
+    agent = create_agent(make_model(), tools=[get_weather], response_format=ToolStrategy(Weather))
     out = agent.invoke(
         {"messages": [("user", "Use get_weather for 'Paris'.")]}, {"recursion_limit": 12}
     )
@@ -111,9 +109,7 @@ def test_structured_output_emits_no_warning(
     _check_no_warning(make_model, method, stream)
 
 
-def _check_no_warning(
-    make_model: MakeModel, method: str, stream: bool
-) -> None:
+def _check_no_warning(make_model: MakeModel, method: str, stream: bool) -> None:
     structured = make_model().with_structured_output(Weather, method=method)
     prompt = "Report the weather as JSON with 'city' and 'summary' keys."
     with warnings.catch_warnings():
@@ -251,8 +247,10 @@ def test_oauth_token_as_api_key_llama_index(emulator: Emulator) -> None:
     token = emulator.issue_token()
     with pytest.warns(UserWarning, match="OAuth access token"):
         llm = LlamaVertex(
-            model="google/gemini-2.5-flash", base_url=emulator.base_url("us-central1"),
-            api_key=token, max_retries=0,
+            model="google/gemini-2.5-flash",
+            base_url=emulator.base_url("us-central1"),
+            api_key=token,
+            max_retries=0,
         )
     assert llm.chat([ChatMessage(role="user", content="hi")]).message.content
     sent = _chat_requests(emulator)[-1]
@@ -332,8 +330,12 @@ def test_dumpd_loads_round_trip(tmp_path: Any) -> None:
 
     path = str(tmp_path / "sa.json")
     llm = ChatVertexOpenAI(
-        model="google/gemini-2.5-pro", project="p", location="us-central1", temperature=0.2,
-        thinking_config={"thinking_budget": 512}, credentials=path,
+        model="google/gemini-2.5-pro",
+        project="p",
+        location="us-central1",
+        temperature=0.2,
+        thinking_config={"thinking_budget": 512},
+        credentials=path,
     )
     data = dumpd(llm)
     assert data["type"] == "constructor"
@@ -344,12 +346,15 @@ def test_dumpd_loads_round_trip(tmp_path: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loads() is beta
         model = loads(
-            dumps(llm), valid_namespaces=["langchain_vertex_openai"],
+            dumps(llm),
+            valid_namespaces=["langchain_vertex_openai"],
             allowed_objects=[ChatVertexOpenAI],
         )
     assert isinstance(model, ChatVertexOpenAI)
     assert (model.model_name, model.location, model.credentials) == (
-        "google/gemini-2.5-pro", "us-central1", path,
+        "google/gemini-2.5-pro",
+        "us-central1",
+        path,
     )
 
 
@@ -366,7 +371,8 @@ def test_dumps_never_writes_secrets() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         back = loads(
-            text, valid_namespaces=["langchain_vertex_openai"],
+            text,
+            valid_namespaces=["langchain_vertex_openai"],
             allowed_objects=[ChatVertexOpenAI],
             secrets_map={"GOOGLE_API_KEY": "AQ.express-secret"},
         )
