@@ -750,7 +750,10 @@ def _uri_blocks(message: BaseMessage) -> BaseMessage:
             mime = block.get("mime_type") or "audio/mpeg"
             content.append({"type": "input_audio", "input_audio": {"data": url, "format": mime}})
         else:
-            content.append({"type": "file", "file": {"file_url": url}})
+            file: dict[str, Any] = {"file_url": url}
+            if block.get("mime_type"):
+                file["mime_type"] = block["mime_type"]  # the core keeps it on the wire
+            content.append({"type": "file", "file": file})
     return message.model_copy(update={"content": content}) if changed else message
 
 

@@ -637,6 +637,12 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("file_url", "url", "file_id"):
         ref = file.get(key)
         if isinstance(ref, str) and ref.startswith(_URI_PREFIXES):
+            kind = mime if isinstance(mime, str) and mime else mimetypes.guess_type(ref)[0]
+            if kind and not kind.startswith("image/") and not ref.startswith("data:"):
+                # A URI in image_url "will default to the image/* MIME-type" (wire facts
+                # §8); input_audio carries any MIME type with a URI, so a gs:// PDF or
+                # video keeps its type.
+                return {"type": "input_audio", "input_audio": {"data": ref, "format": kind}}
             return {"type": "image_url", "image_url": {"url": ref}}
     file_id = file.get("file_id")
     if file_id:

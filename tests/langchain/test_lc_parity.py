@@ -380,3 +380,23 @@ def test_dumps_never_writes_secrets() -> None:
     creds = ChatVertexOpenAI(project="p", credentials=Credentials(token="ya29.not-written"))
     assert "ya29" not in dumps(creds)
     assert '"credentials"' not in dumps(creds)
+
+
+@pytest.mark.parametrize(
+    ("block", "mime"),
+    [
+        (
+            {"type": "file", "url": "gs://bucket/report.pdf", "mime_type": "application/pdf"},
+            "application/pdf",
+        ),
+        ({"type": "video", "url": "gs://bucket/clip.mp4", "mime_type": "video/mp4"}, "video/mp4"),
+        ({"type": "file", "url": "gs://bucket/notes.pdf"}, "application/pdf"),
+    ],
+)
+def test_gs_uri_keeps_its_mime_type(
+    make_model: MakeModel, emulator: Emulator, block: dict[str, Any], mime: str
+) -> None:
+    msg = make_model().invoke([HumanMessage([{"type": "text", "text": "Summarise."}, block])])
+    part = _chat_requests(emulator)[-1].json["messages"][0]["content"][1]
+    assert part == {"type": "input_audio", "input_audio": {"data": block["url"], "format": mime}}
+    assert f"({mime})" in msg.text

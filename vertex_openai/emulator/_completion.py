@@ -289,7 +289,8 @@ def _check_messages(messages: Any, gemini3: bool) -> list[str]:
                         raise _bad(f"input_audio needs `data` and `format` in messages[{i}].")
                     fmt = str(ia["format"])
                     mime = fmt if "/" in fmt else f"audio/{fmt}"
-                    parts_seen.append(f"audio ({mime})")
+                    kind = "pdf" if mime == "application/pdf" else mime.split("/")[0]
+                    parts_seen.append(f"{kind} ({mime})")
                 elif ptype == "file":
                     fobj = part.get("file")
                     f: dict[str, Any] = fobj if isinstance(fobj, dict) else {}
