@@ -584,12 +584,19 @@ def test_file_audio_and_video_by_gcs_uri(make_model: MakeModel, emulator: Emulat
     )
     assert make_model().invoke([message]).text
     parts = emulator.requests[-1].json["messages"][0]["content"]
-    assert parts[1] == {"type": "image_url", "image_url": {"url": "gs://bucket/report.pdf"}}
+    # A URI in image_url would default to image/*: non-images keep their MIME type.
+    assert parts[1] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://bucket/report.pdf", "format": "application/pdf"},
+    }
     assert parts[2] == {
         "type": "input_audio",
         "input_audio": {"data": "gs://bucket/talk.mp3", "format": "audio/mpeg"},
     }
-    assert parts[3] == {"type": "image_url", "image_url": {"url": "gs://bucket/clip.mp4"}}
+    assert parts[3] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://bucket/clip.mp4", "format": "video/mp4"},
+    }
 
 
 def test_safety_settings_mapping_form(make_model: MakeModel, emulator: Emulator) -> None:
