@@ -10,6 +10,7 @@ warning: it expires (1 hour by default) and cannot be refreshed.
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 from typing import Any
 
 from vertex_openai._errors import VertexConfigError
@@ -56,8 +57,32 @@ def split_api_key(api_key: str | None, credentials: Any) -> tuple[str | None, An
             "too. Drop api_key: the credentials sign every request with fresh tokens."
         )
         raise VertexConfigError(msg)
-    from google.oauth2.credentials import Credentials
-
     warnings.warn(OAUTH_TOKEN_WARNING, UserWarning, stacklevel=3)
     assert api_key is not None
-    return None, Credentials(token=api_key.strip())
+    return None, _static_token_class()(token=api_key.strip())
+
+
+STATIC_TOKEN_EXPIRED = (
+    "the OAuth access token passed as api_key expired or was rejected, and a bare token "
+    "cannot be refreshed. Drop api_key to use Application Default Credentials, or pass "
+    "credentials=<google-auth Credentials> so tokens are refreshed"
+)
+
+
+@lru_cache(maxsize=1)
+def _static_token_class() -> type:
+    """`StaticAccessToken`: google-auth credentials holding one token, failing clearly.
+
+    Built on first use so importing the core does not import google-auth.
+    """
+    import google.auth.exceptions
+    from google.oauth2.credentials import Credentials
+
+    class StaticAccessToken(Credentials):  # type: ignore[misc]
+        """A bare access token given as `api_key`: used until it expires, never refreshed."""
+
+        def refresh(self, request: Any) -> None:
+            raise google.auth.exceptions.RefreshError(STATIC_TOKEN_EXPIRED)
+
+    StaticAccessToken.__qualname__ = "StaticAccessToken"  # as named in describe_credentials()
+    return StaticAccessToken

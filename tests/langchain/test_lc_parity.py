@@ -230,6 +230,23 @@ def test_oauth_token_as_api_key_is_a_static_bearer(emulator: Emulator) -> None:
     assert token not in repr(llm)
 
 
+def test_expired_oauth_token_as_api_key_says_what_to_do(emulator: Emulator) -> None:
+    from langchain_vertex_openai import ChatVertexOpenAI
+    from vertex_openai import VertexAuthError
+
+    with pytest.warns(UserWarning, match="expires"):
+        llm = ChatVertexOpenAI(
+            base_url=emulator.base_url("us-central1"),
+            api_key=emulator.issue_token(lifetime=-1),
+            max_retries=0,
+        )
+    assert "StaticAccessToken" in llm.describe_credentials()
+    with pytest.raises(VertexAuthError, match="passed as api_key expired") as caught:
+        llm.invoke("hi")
+    assert "Drop api_key" in str(caught.value)
+    assert "ya29" not in str(caught.value)
+
+
 def test_oauth_token_as_api_key_with_credentials_is_an_error(
     emulator: Emulator, sa_file: Any
 ) -> None:
