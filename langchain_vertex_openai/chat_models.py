@@ -730,8 +730,10 @@ def _uri_blocks(message: BaseMessage) -> BaseMessage:
     """Standard file/audio/video blocks given by URL, in a form Vertex accepts.
 
     langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
-    part, but Vertex reads gs:// and https URIs in `image_url` for any MIME type and in
-    `input_audio` (wire facts §8). The core turns `file_url` parts into `image_url`.
+    part, but Vertex reads gs:// and https URIs in `image_url` (as image/*) and in
+    `input_audio` with any MIME type as `format` (wire facts §8). The core turns
+    `file_url` parts into `image_url` for images and `input_audio` for other MIME types
+    (a PDF or video keeps its type).
     """
     if not isinstance(message.content, list):
         return message

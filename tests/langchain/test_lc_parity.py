@@ -417,3 +417,25 @@ def test_gs_uri_keeps_its_mime_type(
     part = _chat_requests(emulator)[-1].json["messages"][0]["content"][1]
     assert part == {"type": "input_audio", "input_audio": {"data": block["url"], "format": mime}}
     assert f"({mime})" in msg.text
+
+
+@pytest.mark.parametrize(
+    ("model", "location"),
+    [("gemini-2.5-flash", "us-central1"), ("google/gemini-3-pro-preview", "global")],
+)
+def test_create_agent_auto_strategy_from_the_profile(
+    make_model: MakeModel, emulator: Emulator, model: str, location: str
+) -> None:
+    """create_agent reads `.profile`: Gemini 3 gets native structured output
+    (ProviderStrategy), Gemini 2.x with tools the tool strategy; both end."""
+    agent = create_agent(
+        make_model(model=model, location=location), tools=[get_weather], response_format=Weather
+    )
+    out = agent.invoke(
+        {"messages": [("user", "Use get_weather for 'Paris'.")]}, {"recursion_limit": 12}
+    )
+    assert isinstance(out["structured_response"], Weather)
+    bodies = [r.json for r in _chat_requests(emulator)]
+    assert len(bodies) == 2  # the tool call, then the structured answer
+    native = bodies[-1].get("response_format", {}).get("type") == "json_schema"
+    assert native is model.startswith("google/gemini-3")
