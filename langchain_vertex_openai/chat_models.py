@@ -59,7 +59,7 @@ _GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "c
 # model state: one model object serves concurrent calls, and `_create_chat_result` runs
 # in an executor for async calls (LangChain copies the context there).
 _REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
-_STREAM_STATE: ContextVar[dict[str, StreamAccumulator] | None] = ContextVar(
+_STREAM_STATE: ContextVar[dict[str, Any] | None] = ContextVar(
     "vertex_stream_state", default=None
 )
 
@@ -602,9 +602,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
         if refusal := _delta_refusal(raw):
-            # The parent drops streamed refusals; the block translator turns this into the
-            # refusal block its structured-output check raises on (as for non-streaming).
-            message.additional_kwargs["refusal"] = refusal
+            state["refusal"] = state.get("refusal", "") + refusal
+        if state.get("refusal") and _finish_reason(raw):
+            # The parent drops streamed refusals. Kept whole on the finishing chunk: the
+            # block translator makes it the refusal block langchain-openai's per-chunk
+            # structured-output check raises on, with the full reason (as non-streaming).
+            message.additional_kwargs["refusal"] = state.pop("refusal")
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
         if delta.new_signatures:
@@ -615,7 +618,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.usage_metadata = _usage_metadata(delta.usage)
         return converted
 
-    def _finish_chunk(self, state: dict[str, StreamAccumulator]) -> ChatGenerationChunk | None:
+    def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:
         if "acc" not in state or not state["acc"].finished:
             # Cut off before the last chunk: never hand back a half answer as complete.
             raise incomplete_stream_error(self._chat_url())
@@ -639,7 +642,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        state: dict[str, StreamAccumulator] = {}
+        state: dict[str, Any] = {}
         parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
@@ -666,7 +669,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        state: dict[str, StreamAccumulator] = {}
+        state: dict[str, Any] = {}
         parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
@@ -724,6 +727,13 @@ def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
     delta = choices[0].get("delta") if choices and isinstance(choices[0], Mapping) else None
     refusal = delta.get("refusal") if isinstance(delta, Mapping) else None
     return refusal if isinstance(refusal, str) and refusal else None
+
+
+def _finish_reason(chunk: Mapping[str, Any]) -> str | None:
+    choices = chunk.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], Mapping) else None
+    reason = choice.get("finish_reason") if choice is not None else None
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:
