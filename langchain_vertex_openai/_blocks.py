@@ -19,6 +19,11 @@ Gemini content)."""
 def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
     """LangChain v1 content blocks: reasoning, text/images, tool calls with signatures."""
     blocks: list[types.ContentBlock] = []
+    refusal = message.additional_kwargs.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        # MaaS Llama Guard (`finish_reason: "content_filtered"`): the block langchain-openai's
+        # structured-output parsers look for to raise `OpenAIRefusalError`.
+        blocks.append(cast("types.ContentBlock", {"type": "refusal", "refusal": refusal}))
     reasoning = message.additional_kwargs.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
         blocks.append(types.ReasoningContentBlock(type="reasoning", reasoning=reasoning))

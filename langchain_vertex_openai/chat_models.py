@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -34,24 +36,30 @@ from vertex_openai._gemini import (
     effective_thought_marker,
     prepare_chat_request,
 )
+from vertex_openai._keys import is_oauth_access_token, split_api_key
 from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
     attach_signatures,
+    fix_accumulated_roles,
     normalize_usage,
     parse_message,
 )
+from vertex_openai._models import model_profile
 
 __all__ = ["ChatVertexOpenAI"]
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
+_GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
+"""Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
+`model_kwargs`, and `prepare_chat_request` moves it)."""
 
 # The thought marker of the request being made in this context, set by
 # `_get_request_payload` and read when its response is parsed. A context variable, not
 # model state: one model object serves concurrent calls, and `_create_chat_result` runs
 # in an executor for async calls (LangChain copies the context there).
 _REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
-_STREAM_STATE: ContextVar[dict[str, StreamAccumulator] | None] = ContextVar(
+_STREAM_STATE: ContextVar[dict[str, Any] | None] = ContextVar(
     "vertex_stream_state", default=None
 )
 
@@ -259,8 +267,45 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """Not serializable with `dumpd`/`load` (credentials must never be serialized)."""
-        return False
+        """Serializable with `dumpd` / `loads` (credentials objects are never written)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """`["langchain_vertex_openai", "chat_models"]`."""
+        return ["langchain_vertex_openai", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """The express-mode key is written as a secret reference (google-genai's env var)."""
+        return {"openai_api_key": "GOOGLE_API_KEY"}
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """`dumpd` form: every setting; the express key as a `GOOGLE_API_KEY` reference.
+
+        The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
+        OpenAI key name must never be what a loader fills a Google key from.
+        """
+        data = super().to_json()
+        kwargs = data.get("kwargs") if data.get("type") == "constructor" else None
+        if isinstance(kwargs, dict):
+            for name, value in kwargs.items():
+                if isinstance(value, dict) and value.get("type") == "secret":
+                    kwargs[name] = {**value, "id": [self.lc_secrets.get(name, "GOOGLE_API_KEY")]}
+        return data
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """A credentials *path* is a setting and is written; objects and dicts never are."""
+        attributes = dict(super().lc_attributes)
+        if isinstance(self.credentials, str | os.PathLike):
+            attributes["credentials"] = os.fspath(self.credentials)
+        return attributes
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # From our model table (the parent's table knows OpenAI's models only); keys the
+        # table cannot vouch for are left out (unknown), e.g. for self-deployed models.
+        return cast("ModelProfile", model_profile(self.model_name))
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -272,6 +317,52 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return False
 
     # ------------------------------------------------------------------ construction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _google_model_kwargs(cls, values: Any) -> Any:
+        """Take Gemini extras given in `model_kwargs` as the typed fields, silently.
+
+        `model_kwargs={"safety_settings": ...}` is how existing apps pass extras (README,
+        docs/gemini-extras.md); the parent would move them to the same-named fields with a
+        "should be specified explicitly" warning. Runs before the parent's `build_extra`.
+        """
+        if not isinstance(values, dict) or not isinstance(values.get("model_kwargs"), dict):
+            return values
+        extras = dict(values["model_kwargs"])
+        moved = False
+        for name in _GOOGLE_FIELDS:
+            if name not in extras:
+                continue
+            if values.get(name) is not None:
+                msg = (
+                    f"{name} was given both as an argument and in model_kwargs; pass it once "
+                    f"(as {name}=...)."
+                )
+                raise ValueError(msg)
+            values = {**values, name: extras.pop(name)}
+            moved = True
+        return {**values, "model_kwargs": extras} if moved else values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _oauth_token_as_api_key(cls, values: Any) -> Any:
+        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token.
+
+        An OAuth access token is not an express-mode key (Vertex would answer `400 API
+        key not valid`); it becomes `credentials`, with a warning that it expires
+        (`vertex_openai._keys.split_api_key`).
+        """
+        if not isinstance(values, dict):
+            return values
+        for name in ("api_key", "openai_api_key"):
+            value = values.get(name)
+            token = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if is_oauth_access_token(token):
+                _, credentials = split_api_key(token, values.get("credentials"))
+                values = {k: v for k, v in values.items() if k != name}
+                return {**values, "credentials": credentials}
+        return values
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
@@ -294,7 +385,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         if self.n is not None and self.n > 1 and self.streaming:
             msg = "n must be 1 when streaming."
             raise ValueError(msg)
+        name = self.model_name
         self._build_clients()
+        if self.model_name != name and self.profile == model_profile(name):
+            # A self-deployed endpoint's model is known only now (not the default Gemini).
+            self.profile = self._resolve_model_profile()
         return self
 
     def _express_key(self) -> str | None:
@@ -484,6 +579,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> ChatGenerationChunk:
         # Final chunk of a `response_format` stream: the thoughts and signatures in it
         # were already streamed (strings would concatenate on merge).
+        fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
         for key in _INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
@@ -512,6 +608,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return None
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
+        if refusal := _delta_refusal(raw):
+            state["refusal"] = state.get("refusal", "") + refusal
+        if state.get("refusal") and _finish_reason(raw):
+            # The parent drops streamed refusals. Kept whole on the finishing chunk: the
+            # block translator makes it the refusal block langchain-openai's per-chunk
+            # structured-output check raises on, with the full reason (as non-streaming).
+            message.additional_kwargs["refusal"] = state.pop("refusal")
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
         if delta.new_signatures:
@@ -522,7 +625,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.usage_metadata = _usage_metadata(delta.usage)
         return converted
 
-    def _finish_chunk(self, state: dict[str, StreamAccumulator]) -> ChatGenerationChunk | None:
+    def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:
         if "acc" not in state or not state["acc"].finished:
             # Cut off before the last chunk: never hand back a half answer as complete.
             raise incomplete_stream_error(self._chat_url())
@@ -546,7 +649,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        state: dict[str, StreamAccumulator] = {}
+        state: dict[str, Any] = {}
         parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
@@ -573,7 +676,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        state: dict[str, StreamAccumulator] = {}
+        state: dict[str, Any] = {}
         parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
@@ -626,12 +729,28 @@ def _is_search_tool(tool: Any) -> bool:
     )
 
 
+def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
+    choices = chunk.get("choices") or []
+    delta = choices[0].get("delta") if choices and isinstance(choices[0], Mapping) else None
+    refusal = delta.get("refusal") if isinstance(delta, Mapping) else None
+    return refusal if isinstance(refusal, str) and refusal else None
+
+
+def _finish_reason(chunk: Mapping[str, Any]) -> str | None:
+    choices = chunk.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], Mapping) else None
+    reason = choice.get("finish_reason") if choice is not None else None
+    return reason if isinstance(reason, str) and reason else None
+
+
 def _uri_blocks(message: BaseMessage) -> BaseMessage:
     """Standard file/audio/video blocks given by URL, in a form Vertex accepts.
 
     langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
-    part, but Vertex reads gs:// and https URIs in `image_url` for any MIME type and in
-    `input_audio` (wire facts §8). The core turns `file_url` parts into `image_url`.
+    part, but Vertex reads gs:// and https URIs in `image_url` (as image/*) and in
+    `input_audio` with any MIME type as `format` (wire facts §8). The core turns
+    `file_url` parts into `image_url` for images and `input_audio` for other MIME types
+    (a PDF or video keeps its type).
     """
     if not isinstance(message.content, list):
         return message
@@ -650,7 +769,10 @@ def _uri_blocks(message: BaseMessage) -> BaseMessage:
             mime = block.get("mime_type") or "audio/mpeg"
             content.append({"type": "input_audio", "input_audio": {"data": url, "format": mime}})
         else:
-            content.append({"type": "file", "file": {"file_url": url}})
+            file: dict[str, Any] = {"file_url": url}
+            if block.get("mime_type"):
+                file["mime_type"] = block["mime_type"]  # the core keeps it on the wire
+            content.append({"type": "file", "file": file})
     return message.model_copy(update={"content": content}) if changed else message
 
 

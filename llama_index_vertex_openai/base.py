@@ -43,6 +43,7 @@ from vertex_openai._gemini import (
     effective_thought_marker,
     prepare_chat_request,
 )
+from vertex_openai._keys import split_api_key
 from vertex_openai._messages import (
     StreamAccumulator,
     StreamDelta,
@@ -171,6 +172,8 @@ class ChatVertexOpenAI(OpenAILike):
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
         if api_key in (PLACEHOLDER_API_KEY, _EXPRESS_KEY_DROPPED):
             api_key = None  # a from_dict / unpickle round trip: the key is not stored
+        # An OAuth access token as api_key: a static Bearer token (vertex_openai._keys).
+        api_key, credentials = split_api_key(api_key, credentials)
         endpoint_args: dict[str, Any] = {
             "project": project,
             "location": location,

@@ -45,6 +45,7 @@ _LOCATION_RE = re.compile(r"^(global|[a-z]+(-[a-z]+[0-9]+)?|[a-z]+-[a-z]+[0-9]+)
 # Project ids, numbers and legacy domain-scoped ids (example.com:my-project).
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]*$")
 _ENDPOINT_ID_RE = re.compile(r"^(openapi|[0-9]+|mg-endpoint-[0-9a-zA-Z-]+)$")
+_BASE_URL_LOCATION = re.compile(r"/projects/[^/]+/locations/([^/]+)/endpoints/")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$")
 
 # Hosts a credential may be sent to without the user naming them (security: a learned
@@ -238,6 +239,10 @@ class VertexEndpoint:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 msg = f"Malformed base_url {base_url!r}: it must start with https:// or http://."
                 raise VertexConfigError(msg)
+            named = _BASE_URL_LOCATION.search(parts.path)
+            if not location and named and _LOCATION_RE.match(named.group(1)):
+                # The URL that is called names the region: report that, not the default.
+                resolved_location, location_source = named.group(1), "base_url"
             resolved_project, project_source = resolve_project(project, environ)
             return cls(
                 project=resolved_project,

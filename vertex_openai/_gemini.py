@@ -39,7 +39,7 @@ from vertex_openai._constants import (
     THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError
-from vertex_openai._messages import prepare_wire_messages
+from vertex_openai._messages import prepare_wire_messages, strip_signatures
 from vertex_openai._models import ModelInfo, is_self_deployed, model_info, normalize_model_id
 from vertex_openai._schema import sanitize_response_schema, sanitize_tool_schema
 from vertex_openai._thoughts import validate_marker
@@ -419,6 +419,9 @@ def _apply_reasoning_effort(
     raise VertexConfigError(msg)
 
 
+GEMINI_ONLY_KEYS = ("thinking_config", "thought_tag_marker")
+"""`extra_body.google` fields sent only to Gemini models (per the model table)."""
+
 _BOTH_THINKING_KNOBS = (
     "reasoning_effort and thinking_config cannot be used together (Vertex accepts only one of "
     "them); drop reasoning_effort and set thinking_config={{'thinking_budget': ...}} or "
@@ -579,7 +582,9 @@ def _prepare_tools(params: dict[str, Any]) -> None:
                 if "type" not in parameters:
                     parameters = {"type": "object", "properties": {}, **parameters}
                 function["parameters"] = parameters
-            function.pop("strict", None)  # ignored by Vertex; avoid surprises
+            # `strict` stays: Vertex ignores it (wire facts §7), and the openai SDK's
+            # `.parse()` (LangChain `bind_tools(..., response_format=...)`) refuses
+            # tools without `strict: true` before sending anything.
             kept.append({**tool, "function": function})
         else:
             kept.append(tool)
@@ -716,6 +721,13 @@ def prepare_chat_request(
         raise VertexConfigError(msg)
     _check_cached_content_location(google, settings.location)
 
+    gemini = info is not None and info.is_gemini
+    if not gemini:
+        # Gemini-only extras: nothing says partner (MaaS) or self-deployed models read them,
+        # and their thoughts come their own way (reasoning_content, inline <think>).
+        for key in GEMINI_ONLY_KEYS:
+            google.pop(key, None)
+
     # 3./4. Thoughts and the SDK-side parser.
     thinking = google.get("thinking_config")
     if isinstance(out.get("response_format"), type):
@@ -738,6 +750,8 @@ def prepare_chat_request(
         out["messages"] = prepare_wire_messages(
             replay_thoughts(messages, marker if isinstance(marker, str) else None), info
         )
+        if not gemini:
+            out["messages"] = strip_signatures(out["messages"])
 
     # 9. Assemble extra_body.
     if google:

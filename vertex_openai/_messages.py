@@ -56,10 +56,12 @@ __all__ = [
     "StreamAccumulator",
     "StreamDelta",
     "attach_signatures",
+    "fix_accumulated_roles",
     "google_extra",
     "normalize_usage",
     "parse_message",
     "prepare_wire_messages",
+    "strip_signatures",
 ]
 
 
@@ -71,13 +73,22 @@ def _is_map(obj: Any) -> TypeGuard[Mapping[str, Any]]:
     return type(obj) is dict or isinstance(obj, Mapping)
 
 
+_PARSED_FIELDS: Any = {
+    "parsed": True,
+    "tool_calls": {"__all__": {"function": {"parsed_arguments"}}},
+}
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     """Plain dict from a dict or an openai SDK model (extras such as extra_content kept)."""
     if _is_map(obj):
         return dict(obj)
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
-        dumped = dump(exclude_unset=True, mode="json")
+        # `parsed` / `parsed_arguments` (the SDK's `.parse()` results) are typed by a
+        # generic parameter the SDK never binds, so dumping them makes pydantic warn
+        # (PydanticSerializationUnexpectedValue); nothing here reads them.
+        dumped = dump(exclude_unset=True, mode="json", exclude=_PARSED_FIELDS)
         if isinstance(dumped, dict):
             return dumped
     msg = f"Expected a message dict, got {type(obj).__name__}."
@@ -248,6 +259,22 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     refusal = msg.get("refusal")
     parsed.refusal = refusal if isinstance(refusal, str) and refusal else None
     return parsed
+
+
+def fix_accumulated_roles(completion: Any) -> None:
+    """Undo the openai SDK's concatenation of Vertex's repeated `role` in a stream snapshot.
+
+    Vertex repeats `"role": "assistant"` in every streamed delta (wire facts §5); the SDK's
+    `chat.completions.stream()` adds string fields up, so its final completion says
+    `role="assistantassistant..."`, which frameworks no longer read as an assistant
+    message (LangChain builds a `ChatMessage`, and fails on a refusal's `content: None`).
+    Fixed in place on the SDK object.
+    """
+    for choice in getattr(completion, "choices", None) or ():
+        message = getattr(choice, "message", None)
+        role = getattr(message, "role", None)
+        if isinstance(role, str) and len(role) > 9 and not role.replace("assistant", ""):
+            message.role = "assistant"  # type: ignore[union-attr]
 
 
 @dataclass
@@ -612,6 +639,12 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("file_url", "url", "file_id"):
         ref = file.get(key)
         if isinstance(ref, str) and ref.startswith(_URI_PREFIXES):
+            kind = mime if isinstance(mime, str) and mime else mimetypes.guess_type(ref)[0]
+            if kind and not kind.startswith("image/") and not ref.startswith("data:"):
+                # A URI in image_url "will default to the image/* MIME-type" (wire facts
+                # §8); input_audio carries any MIME type with a URI, so a gs:// PDF or
+                # video keeps its type.
+                return {"type": "input_audio", "input_audio": {"data": ref, "format": kind}}
             return {"type": "image_url", "image_url": {"url": ref}}
     file_id = file.get("file_id")
     if file_id:
@@ -744,6 +777,34 @@ def prepare_wire_messages(
                     **msg,
                     "tool_calls": [_with_signature(first, SIGNATURE_SENTINEL), *calls[1:]],
                 }
+    return out
+
+
+def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop thought signatures from outgoing messages (for models other than Gemini).
+
+    A history that went through Gemini carries `extra_content.google.thought_signature`
+    on assistant messages and tool calls; partner and self-deployed models have no use
+    for it. Other `extra_content` is kept.
+    """
+
+    def clean(obj: Any) -> Any:
+        if not _is_map(obj) or "thought_signature" not in google_extra(obj):
+            return obj
+        google = {k: v for k, v in google_extra(obj).items() if k != "thought_signature"}
+        extra = {k: v for k, v in obj["extra_content"].items() if k != "google"}
+        if google:
+            extra["google"] = google
+        rest = {k: v for k, v in obj.items() if k != "extra_content"}
+        return {**rest, "extra_content": extra} if extra else rest
+
+    out = []
+    for message in messages:
+        message = clean(message)
+        calls = message.get("tool_calls") if _is_map(message) else None
+        if isinstance(calls, list):
+            message = {**message, "tool_calls": [clean(tc) for tc in calls]}
+        out.append(message)
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from vertex_openai._constants import DEFAULT_ENDPOINT_ID
 from vertex_openai._errors import VertexConfigError
@@ -23,6 +24,7 @@ __all__ = [
     "ModelInfo",
     "is_self_deployed",
     "model_info",
+    "model_profile",
     "normalize_model_id",
     "split_publisher",
 ]
@@ -229,3 +231,54 @@ def normalize_model_id(model: str | None, endpoint_id: str | None) -> str | None
         )
         raise VertexConfigError(msg)
     return f"{publisher}/{name}"
+
+
+def model_profile(model_id: str | None) -> dict[str, Any]:
+    """What a framework's model profile should say about a model, from this table.
+
+    Keys follow LangChain's `ModelProfile` (a plain dict here: the core imports no
+    framework). Only what the table knows is filled; a key left out means unknown (a
+    self-deployed endpoint's model, or an unlisted partner model, gets little more than
+    text in / text out).
+
+    Args:
+        model_id: Any spelling of a model id; None or "" for an unnamed self-deployed model.
+
+    Returns:
+        A new dict.
+    """
+    profile: dict[str, Any] = {"text_inputs": True, "text_outputs": True}
+    if not model_id:
+        return profile
+    info = model_info(model_id)
+    if info.is_gemini:
+        image_model = not info.supports_function_calling
+        profile.update(
+            max_input_tokens=info.context_window,
+            max_output_tokens=info.max_output_tokens,
+            image_inputs=True,
+            image_url_inputs=True,
+            pdf_inputs=True,
+            audio_inputs=True,
+            video_inputs=True,
+            image_outputs=image_model,
+            audio_outputs=False,
+            video_outputs=False,
+            reasoning_output=info.supports_thinking,
+            tool_calling=not image_model,
+            tool_choice=not image_model,
+            tool_call_streaming=not image_model,
+            structured_output=not image_model,
+            temperature=True,
+        )
+        return profile
+    _, name = split_publisher(model_id)
+    name = name.lower()
+    if any(name.startswith(prefix) for prefix, _, _ in _PARTNER_TABLE):
+        profile.update(
+            max_input_tokens=info.context_window,
+            max_output_tokens=info.max_output_tokens,
+            tool_calling=info.supports_function_calling,
+            reasoning_output=name.startswith(("deepseek-r1", "gpt-oss", "kimi-k2-thinking")),
+        )
+    return profile

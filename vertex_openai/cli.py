@@ -234,15 +234,12 @@ def _chat(
         )
         client = conn.openai_client(timeout=120)
         accumulator = StreamAccumulator(_marker(params))
+        sections = _Sections(out)
         for chunk in client.chat.completions.create(**params):
             delta = accumulator.feed(chunk.model_dump())
-            if delta.thoughts:
-                out.write(delta.thoughts, "dim italic")
-            if delta.answer:
-                out.write(delta.answer)
+            sections.write(delta.thoughts, delta.answer)
         final = accumulator.finish()
-        out.write(final.thoughts, "dim italic")
-        out.write(final.answer)
+        sections.write(final.thoughts, final.answer)
         out.line()
         return 0
     except openai.APIStatusError as err:
@@ -250,6 +247,34 @@ def _chat(
     except (openai.APIConnectionError, VertexAuthError, VertexConfigError) as err:
         out.line(str(err), "red")
     return 1
+
+
+class _Sections:
+    """Thoughts under a "Thoughts:" heading, then the answer under "Answer:".
+
+    Without the headings (and with styles lost when not on a terminal) the thought
+    summary would run straight into the answer.
+    """
+
+    def __init__(self, out: _Printer) -> None:
+        self.out = out
+        self.current: str | None = None
+
+    def write(self, thoughts: str, answer: str) -> None:
+        if thoughts:
+            if self.current != "thoughts":
+                if self.current == "answer":
+                    self.out.line()
+                self.out.line("Thoughts:", "bold dim")
+                self.current = "thoughts"
+            self.out.write(thoughts, "dim italic")
+        if answer:
+            if self.current == "thoughts":
+                self.out.line()
+                self.out.line()
+                self.out.line("Answer:", "bold")
+            self.current = "answer"
+            self.out.write(answer)
 
 
 def _marker(params: dict[str, Any]) -> str | None:

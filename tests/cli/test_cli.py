@@ -92,6 +92,19 @@ def test_chat_streams_thoughts_apart(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0, out
     assert "Emulated answer" in out
     assert "<thought>" not in out
+    # Thoughts and answer are separate sections, never run together (issue 12).
+    thoughts, _, answer = out.partition("\nAnswer:\n")
+    assert "Thoughts:\n" in thoughts
+    assert "Understanding the request" in thoughts
+    assert answer.startswith("Emulated answer")
+    assert "Emulated answer" not in thoughts
+
+
+def test_chat_without_thoughts_has_no_headings(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "chat", "--emulator", "Say hi.")
+    assert code == 0, out
+    assert "Thoughts:" not in out
+    assert "Answer:" not in out
 
 
 def test_emulator_command_then_an_app_with_env_vars_only(

@@ -498,6 +498,8 @@ def test_tools_sanitized_and_google_search() -> None:
             "type": "function",
             "function": {
                 "name": "f",
+                # Kept: Vertex ignores it, the SDK's .parse() requires it (issue 12 item 2).
+                "strict": True,
                 "parameters": {
                     "type": "object",
                     "properties": {"a": {"enum": ["x"], "type": "string"}},

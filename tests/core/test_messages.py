@@ -473,7 +473,7 @@ def test_multimodal_conversion() -> None:
     }
     assert parts[5]["image_url"]["url"] == "data:application/pdf;base64,JVBER"
     assert parts[6]["image_url"]["url"] == "data:video/mp4;base64,AAAA"
-    assert parts[7]["image_url"]["url"] == "gs://bucket/doc.pdf"
+    assert parts[7]["input_audio"] == {"data": "gs://bucket/doc.pdf", "format": "application/pdf"}
     assert parts[8]["input_audio"]["format"] == "audio/wav"
     assert parts[9]["input_audio"]["format"] == "audio/mpeg"
     assert parts[10]["input_audio"]["format"] == "audio/mp3"

@@ -134,3 +134,5 @@ def test_example(example: pathlib.Path, vertex_env: dict[str, str]) -> None:
     )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert proc.stdout.strip(), "the example printed nothing"
+    # Users' warnings are behaviour too (issue 12: the structured-output serializer warning).
+    assert "Warning:" not in proc.stderr, proc.stderr

@@ -6,6 +6,7 @@ import base64
 import json
 import pathlib
 import pickle
+import warnings
 from typing import Any
 
 import openai
@@ -216,24 +217,40 @@ def test_extras_deep_merge_instance_below_call(make_model: MakeModel, emulator: 
 
 
 def test_model_kwargs_land_in_extra_body_google(make_model: MakeModel, emulator: Emulator) -> None:
-    with pytest.warns(UserWarning, match="specified explicitly"):  # LangChain's own hint
+    # The documented way for existing apps: silent (issue 12 item 11), warnings are errors.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         llm = make_model(
             model_kwargs={
                 "safety_settings": [
                     {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "OFF"}
                 ],
                 "thought_tag_marker": "think",
+                "thinking_config": {"include_thoughts": True},
+                "cached_content": "projects/p/locations/us-central1/cachedContents/1",
+                "media_resolution": "MEDIA_RESOLUTION_LOW",
             }
         )
-    llm.invoke("hi")
+        llm.invoke("hi")
     body = emulator.requests[-1].json
-    assert "safety_settings" not in body
-    assert "thought_tag_marker" not in body
+    for key in ("safety_settings", "thought_tag_marker", "thinking_config", "cached_content"):
+        assert key not in body
     google = body["extra_body"]["google"]
     assert google["safety_settings"] == [
         {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "OFF"}
     ]
     assert google["thought_tag_marker"] == "think"
+    assert google["thinking_config"] == {"include_thoughts": True}
+    assert google["cached_content"] == "projects/p/locations/us-central1/cachedContents/1"
+    assert google["media_resolution"] == "MEDIA_RESOLUTION_LOW"
+
+
+def test_model_kwargs_extra_given_twice_raises(make_model: MakeModel) -> None:
+    with pytest.raises(ValueError, match="safety_settings was given both"):
+        make_model(
+            safety_settings=[{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "OFF"}],
+            model_kwargs={"safety_settings": []},
+        )
 
 
 # ---------------------------------------------------------------- thoughts
@@ -567,12 +584,19 @@ def test_file_audio_and_video_by_gcs_uri(make_model: MakeModel, emulator: Emulat
     )
     assert make_model().invoke([message]).text
     parts = emulator.requests[-1].json["messages"][0]["content"]
-    assert parts[1] == {"type": "image_url", "image_url": {"url": "gs://bucket/report.pdf"}}
+    # A URI in image_url would default to image/*: non-images keep their MIME type.
+    assert parts[1] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://bucket/report.pdf", "format": "application/pdf"},
+    }
     assert parts[2] == {
         "type": "input_audio",
         "input_audio": {"data": "gs://bucket/talk.mp3", "format": "audio/mpeg"},
     }
-    assert parts[3] == {"type": "image_url", "image_url": {"url": "gs://bucket/clip.mp4"}}
+    assert parts[3] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://bucket/clip.mp4", "format": "video/mp4"},
+    }
 
 
 def test_safety_settings_mapping_form(make_model: MakeModel, emulator: Emulator) -> None:

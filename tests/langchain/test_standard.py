@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import pathlib
+import struct
+import wave
+import zlib
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.integration_tests import chat_models as lc_integration
 from langchain_tests.unit_tests import ChatModelUnitTests
 from lc_support import emulator_params
 
@@ -42,19 +48,96 @@ class TestChatVertexOpenAIUnit(ChatModelUnitTests):
     def model_override_value(self) -> str:
         return "google/gemini-2.5-pro"
 
+    @pytest.mark.xfail(
+        reason="test_serdes loads with allowed_objects='all', which admits only the classes "
+        "in langchain-core's own serialization mapping; a third-party class must be named in "
+        "allowed_objects (dumpd/loads round trips: tests/langchain/test_lc_parity.py).",
+        strict=True,
+        raises=ValueError,
+    )
+    def test_serdes(self, model: Any, snapshot: Any) -> None:
+        super().test_serdes(model, snapshot)
+
+
+class _LocalInputs:
+    """Stands in for the `httpx` module *inside langchain-tests' suite module* only.
+
+    The suite's image / audio / PDF tests download fixed files from the internet (no hook
+    to supply inputs); tests run on 127.0.0.1 only, so those downloads get local files of
+    the same kinds instead. Nothing of the code under test is replaced.
+    """
+
+    def __init__(self) -> None:
+        self._by_suffix = {".png": _png(), ".wav": _wav(), ".pdf": _pdf()}
+
+    def get(self, url: str, **_: Any) -> SimpleNamespace:
+        for suffix, data in self._by_suffix.items():
+            if url.endswith(suffix):
+                return SimpleNamespace(content=data)
+        msg = f"langchain-tests asked for {url!r}, which has no local stand-in"
+        raise AssertionError(msg)
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)  # 2x2 RGB
+    pixels = zlib.compress(b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2)))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(
+        b"IEND", b""
+    )
+
+
+def _wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 800)
+    return buffer.getvalue()
+
+
+def _pdf() -> bytes:
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
 
 class TestChatVertexOpenAIIntegration(ChatModelIntegrationTests):
     """The integration suite over real HTTP against the local Vertex emulator.
 
-    The image / audio / PDF input tests download their inputs from the internet, so they
-    stay off here; tests/langchain/test_chat_models.py covers those inputs with local data.
+    The image / audio / PDF input tests run on local files (`_LocalInputs`). Images and
+    PDFs inside tool messages stay off: nothing documents that Vertex's OpenAI layer
+    accepts them there.
     """
 
     _params: dict[str, Any] = {}
 
     @pytest.fixture(autouse=True)
-    def _point_at_emulator(self, emulator: Emulator, sa_file: pathlib.Path) -> None:
+    def _point_at_emulator(
+        self, emulator: Emulator, sa_file: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         type(self)._params = emulator_params(emulator, sa_file)
+        monkeypatch.setattr(lc_integration, "httpx", _LocalInputs())
+        monkeypatch.setenv("LANGCHAIN_TESTS_USER_AGENT", "vertex-openai-tests (local data)")
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_audio_inputs(self) -> bool:
+        return True
 
     @property
     def chat_model_class(self) -> type[ChatVertexOpenAI]:
@@ -71,24 +154,6 @@ class TestChatVertexOpenAIIntegration(ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "google/gemini-2.5-pro"
-
-    @pytest.mark.xfail(
-        reason="The emulator's deterministic json_object answer is {'answer': ...}; it cannot "
-        "follow the prompt's keys (json_mode itself is covered in test_chat_models.py).",
-        strict=False,
-    )
-    def test_json_mode(self, model: Any) -> None:
-        super().test_json_mode(model)
-
-    @pytest.mark.xfail(
-        reason="The emulator only calls a tool (tool_choice auto) when the prompt names it; "
-        "'What is the weather' does not name get_weather (agent loops are covered in "
-        "test_agents.py).",
-        strict=False,
-    )
-    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
-    def test_agent_loop(self, model: Any) -> None:
-        super().test_agent_loop(model)
 
     @property
     def supported_usage_metadata_details(self) -> dict[str, list[Any]]:

@@ -289,7 +289,8 @@ def _check_messages(messages: Any, gemini3: bool) -> list[str]:
                         raise _bad(f"input_audio needs `data` and `format` in messages[{i}].")
                     fmt = str(ia["format"])
                     mime = fmt if "/" in fmt else f"audio/{fmt}"
-                    parts_seen.append(f"audio ({mime})")
+                    kind = "pdf" if mime == "application/pdf" else mime.split("/")[0]
+                    parts_seen.append(f"{kind} ({mime})")
                 elif ptype == "file":
                     fobj = part.get("file")
                     f: dict[str, Any] = fobj if isinstance(fobj, dict) else {}
@@ -454,8 +455,19 @@ def prepare(
         max_tokens=int(max_tokens) if isinstance(max_tokens, int) else None,
         stop=stop_list,
         parts_seen=parts_seen,
+        llama_guard=_llama_guard_on(endpoint, echoed, g, cfg.llama_guard_default),
     )
     return inp, g, echoed
+
+
+def _llama_guard_on(endpoint: str, model: str, g: dict[str, Any], default: bool) -> bool:
+    """Whether Llama Guard screens the request (MaaS Llama on ``openapi`` only)."""
+    if endpoint != "openapi" or not model.startswith("meta/llama"):
+        return False
+    settings = g.get("model_safety_settings")
+    if isinstance(settings, dict) and "enabled" in settings:
+        return bool(settings["enabled"])
+    return default
 
 
 # -- faults ------------------------------------------------------------------------------

@@ -76,6 +76,9 @@ class EmulatorConfig:
     """How long the ``stall`` fault sleeps before answering."""
     traffic_type: str = "ON_DEMAND"
     default_prompt_tokens_floor: int = 1
+    llama_guard_default: bool = True
+    """[INF] Llama Guard screens MaaS Llama requests unless
+    ``extra_body.google.model_safety_settings.enabled`` is false."""
     gemini25_tool_call_id_is_name: bool = False
     """Gemini 2.0 style ids (the function name) instead of ``function-call-<uuid>``."""
 

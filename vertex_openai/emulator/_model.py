@@ -7,6 +7,9 @@ chunk boundaries depend on ``EmulatorConfig.seed``). The rules:
   calls tools if ``tool_choice`` is ``"required"``/``"any"``/``"validated"`` or names a
   function, or if the latest user message names a tool (its exact name, or the name with
   ``_`` read as spaces). Several named tools give parallel calls, in order of mention.
+  A message that names no tool still calls the one it is about: a word of the tool's
+  name (``get``/``fetch``/... aside) or two words of its description ("What is the
+  weather" -> ``get_weather``).
   Arguments are built from the tool's JSON schema (``$ref``/``$defs``, ``anyOf``, nested
   objects and arrays resolved): required properties always, optional ones when a value
   is found. Values come from literals in the latest user message, in order: numbers for
@@ -16,10 +19,15 @@ chunk boundaries depend on ``EmulatorConfig.seed``). The rules:
   Otherwise ``default``/``const``/``example`` or a placeholder such as ``"example city"``.
 * **After tool results.** With ``tool_choice`` auto, a turn that already holds tool
   results is answered in text quoting each result: ``"Tool get_weather returned:
-  {...}."``.
+  {...}."``. With ``tool_choice`` required, a tool not yet called in the turn is
+  called (the structured-output tool of an agent), never the same one again.
+* **Llama Guard.** MaaS Llama requests (Llama Guard on unless
+  ``model_safety_settings.enabled`` is false) that plainly ask for violent crimes or
+  weapons get ``refusal`` and ``finish_reason: "content_filtered"``, no content.
 * **response_format.** ``json_schema``: a JSON document valid against the schema (all
   properties filled, ``$defs``/``$ref`` honoured, recursion cut at depth 4).
-  ``json_object``: ``{"answer": ...}``.
+  ``json_object``: the keys the prompt names ("... with 'setup' and 'punchline'
+  keys"), else ``{"answer": ...}``.
 * **Text.** ``"Emulated answer from <model>: " + <echo of the latest user text>``, or,
   when the prompt carries context (RAG: system messages or long user text), the context
   sentence that shares the most words with the question; plus a
@@ -67,6 +75,7 @@ class ModelOutput:
     thoughts: str | None = None
     reasoning_content: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    refusal: str | None = None
     finish_reason: str = "stop"
     prompt_tokens: int = 1
     completion_tokens: int = 0
@@ -86,6 +95,7 @@ class ModelInput:
     max_tokens: int | None
     stop: list[str]
     parts_seen: list[str]
+    llama_guard: bool = False  # Llama Guard screens this request (MaaS Llama models)
 
     @property
     def context_text(self) -> str:
@@ -344,10 +354,88 @@ def _choose_tools(inp: ModelInput, turn: list[dict[str, Any]]) -> list[dict[str,
         forced = [fn for fn in functions if fn["name"] == name]
         return forced[:1] or functions[:1]
     if choice in ("required", "any", "validated"):
-        return _mentioned(functions, user_text) or functions[:1]
+        if has_results:
+            return _required_after_results(functions, turn, user_text)
+        return _mentioned(functions, user_text) or _matched_by_words(functions, user_text) or (
+            functions[:1]
+        )
     if has_results:
         return []
-    return _mentioned(functions, user_text)
+    return _mentioned(functions, user_text) or _matched_by_words(functions, user_text)
+
+
+# Words of a tool name that say what it does rather than what it is about.
+_GENERIC_NAME_WORDS = frozenset(
+    (
+        "get", "set", "fetch", "find", "search", "lookup", "look", "up", "query",
+        "retrieve", "call", "run", "do", "make", "list", "check", "tool", "function",
+        "compute", "calculate", "return", "show", "read", "load", "add", "create",
+    )
+)
+_DESCRIPTION_STOPWORDS = frozenset(
+    (
+        "a", "an", "and", "are", "at", "be", "by", "for", "from", "given", "in", "is",
+        "it", "of", "on", "or", "the", "this", "that", "to", "with", "your", "you",
+        "what", "which", "when", "where", "who", "how", "get", "gets", "returns",
+        "return", "current",
+    )
+)
+
+
+def _content_words(text: str, stop: frozenset[str]) -> set[str]:
+    words = set()
+    for w in re.findall(r"[a-z][a-z0-9]+", text.lower()):
+        if w not in stop and len(w) >= 3:
+            words.add(w[:-1] if w.endswith("s") and len(w) > 3 else w)
+    return words
+
+
+def _matched_by_words(functions: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Tools whose name or description the user's words are about (one call: the best).
+
+    "What is the weather in San Francisco?" is about ``get_weather`` although it does not
+    name it: a word of the tool name (``get``/``fetch``/... aside) or two words of its
+    description appear in the message. The best-scoring tool wins; ties go to the first
+    offered, as a model picks one tool for one question.
+    """
+    said = _content_words(text, _DESCRIPTION_STOPWORDS)
+    if not said:
+        return []
+    best: tuple[int, dict[str, Any]] | None = None
+    for fn in functions:
+        name_words = _content_words(
+            re.sub(r"([a-z])([A-Z])", r"\1 \2", str(fn["name"])).replace("_", " "),
+            _GENERIC_NAME_WORDS,
+        )
+        desc_words = _content_words(str(fn.get("description") or ""), _DESCRIPTION_STOPWORDS)
+        by_name = len(name_words & said)
+        by_desc = len(desc_words & said)
+        score = 2 * by_name + by_desc if (by_name or by_desc >= 2) else 0
+        if score and (best is None or score > best[0]):
+            best = (score, fn)
+    return [best[1]] if best else []
+
+
+def _required_after_results(
+    functions: list[dict[str, Any]], turn: list[dict[str, Any]], user_text: str
+) -> list[dict[str, Any]]:
+    """``tool_choice`` required once tool results are in: move on, never repeat a call.
+
+    A model forced to call a tool after its tools answered calls one it has not called
+    in this turn: in agents that is the structured-output tool (LangChain
+    ``ToolStrategy`` appends it after the user's tools), so the loop ends. Among the
+    uncalled tools one the user names or talks about wins, else the last offered.
+    """
+    called = {
+        str((tc.get("function") or {}).get("name"))
+        for m in turn
+        for tc in m.get("tool_calls") or []
+        if isinstance(tc, dict)
+    }
+    fresh = [fn for fn in functions if fn["name"] not in called]
+    if not fresh:
+        return functions[-1:]
+    return _mentioned(fresh, user_text)[:1] or fresh[-1:]
 
 
 def _tool_results(turn: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -388,6 +476,13 @@ def run_model(inp: ModelInput, prompt_text: str) -> ModelOutput:
     )
     if out.reasoning_tokens and inp.include_thoughts:
         out.thoughts = thought_summary
+
+    refusal = llama_guard_refusal(inp, user_text)
+    if refusal is not None:
+        out.refusal = refusal
+        out.finish_reason = "content_filtered"
+        out.completion_tokens = 0
+        return out
 
     chosen = _choose_tools(inp, turn)
     if chosen:
@@ -433,7 +528,7 @@ def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) ->
         value = SchemaFiller(schema, None, fill_all=True).value(schema, "value")
         return json.dumps(value, ensure_ascii=False)
     if rf_type == "json_object":
-        return json.dumps({"answer": _echo(user_text)}, ensure_ascii=False)
+        return json.dumps(json_object_answer(user_text), ensure_ascii=False)
 
     results = _tool_results(turn)
     if results:
@@ -529,3 +624,50 @@ def _best_sentence(context: str, user_text: str) -> str | None:
 def _echo(text: str) -> str:
     text = " ".join(text.split())
     return text[:300] if text else "(no text)"
+
+
+# -- json_object: the keys the prompt asks for -------------------------------------------
+_KEY_SENTENCE = re.compile(r"\b(keys?|fields?|properties|attributes)\b", re.IGNORECASE)
+_KEY_NAME = re.compile(r"[\"'`\u201c\u00ab]([A-Za-z_][\w\-]{0,63})[\"'`\u201d\u00bb]")
+
+
+def json_object_answer(user_text: str) -> dict[str, Any]:
+    """``response_format: json_object``: a JSON object with the keys the prompt names.
+
+    "Return the result as a JSON with 'setup' and 'punchline' keys" gives
+    ``{"setup": ..., "punchline": ...}`` (quoted names in a sentence that speaks of keys,
+    fields or properties); a prompt that names none gets ``{"answer": <echo>}``.
+    """
+    keys: list[str] = []
+    for sentence in re.split(r"(?<=[.!?\n])\s+", user_text):
+        if _KEY_SENTENCE.search(sentence):
+            for name in _KEY_NAME.findall(sentence):
+                if name not in keys:
+                    keys.append(name)
+    if not keys:
+        return {"answer": _echo(user_text)}
+    topic = _echo(user_text)[:80]
+    return {key: f"example {key.replace('_', ' ')} about {topic}" for key in keys}
+
+
+# -- Llama Guard (MaaS Llama) ----------------------------------------------------------------
+# A small deterministic stand-in for Llama Guard's hazard categories: a prompt that
+# plainly asks for one of these is filtered. Vertex documents the result shape only:
+# `finish_reason: "content_filtered"` and a `refusal` "stating the filtering reason"
+# (wire facts §5, MaaS Llama page); the reason's wording is [INF].
+_LLAMA_GUARD_CATEGORIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("S1", "Violent Crimes", ("kill someone", "murder", "assassinate")),
+    ("S2", "Non-Violent Crimes", ("launder money", "steal a car", "shoplift")),
+    ("S9", "Indiscriminate Weapons", ("bomb", "nerve agent", "bioweapon", "explosive")),
+)
+
+
+def llama_guard_refusal(inp: ModelInput, user_text: str) -> str | None:
+    """The refusal Llama Guard gives this request, or None when it passes."""
+    if not inp.llama_guard:
+        return None
+    low = user_text.lower()
+    for code, name, phrases in _LLAMA_GUARD_CATEGORIES:
+        if any(re.search(r"(?<![\w])" + re.escape(p), low) for p in phrases):
+            return f"The response was filtered by Llama Guard: unsafe content ({code}: {name})."
+    return None

@@ -80,7 +80,11 @@ def _tool_call_dicts(out: ModelOutput, r: Rendered) -> list[dict[str, Any]]:
 
 def completion_body(out: ModelOutput, r: Rendered) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant"}
-    if out.tool_calls:
+    if out.refusal is not None:
+        # Llama Guard (MaaS Llama): no answer, the filtering reason in `refusal`.
+        message["content"] = None
+        message["refusal"] = out.refusal
+    elif out.tool_calls:
         message["tool_calls"] = _tool_call_dicts(out, r)
         if out.thoughts:
             message["content"] = full_content(ModelOutput(thoughts=out.thoughts, content=""), r)
@@ -143,7 +147,11 @@ def stream_chunks(
     if out.reasoning_content:
         for piece in split_text(out.reasoning_content, rng, lo, hi):
             deltas.append({"content": "", "reasoning_content": piece, "role": "assistant"})
-    if answer and not out.tool_calls:
+    if out.refusal is not None:
+        # [INF] streamed like OpenAI's refusal deltas (no Vertex capture of the stream).
+        for piece in split_text(out.refusal, rng, lo, hi):
+            deltas.append({"refusal": piece, "role": "assistant"})
+    elif answer and not out.tool_calls:
         for piece in split_text(answer, rng, lo, hi):
             deltas.append({"content": piece, "role": "assistant"})
     elif answer and out.tool_calls and out.thoughts:

@@ -1,0 +1,314 @@
+"""Differential tests: the same scenario through plain `ChatOpenAI` and through ours.
+
+Plain `ChatOpenAI` is pointed at the emulator with a static token (what an existing app
+does with `api_key=creds.token`); ours signs with a service account. Ours must be at
+least as right: the same tool calls, the same parsed objects, the same callback events,
+and no warning the parent does not print.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from lc_support import MakeModel
+from pydantic import BaseModel, Field
+
+from vertex_openai.emulator import Emulator
+
+MODEL = "google/gemini-2.5-flash"
+LOCATION = "us-central1"
+Pair = Callable[..., tuple[BaseChatModel, BaseChatModel]]
+
+
+class Weather(BaseModel):
+    """A weather report."""
+
+    city: str = Field(description="The city")
+    summary: str = Field(description="One sentence")
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"Sunny and 21C in {city}"
+
+
+@tool
+def get_time(city: str) -> str:
+    """Get the local time in a city."""
+    return f"It is noon in {city}"
+
+
+@pytest.fixture
+def pair(make_model: MakeModel, emulator: Emulator) -> Pair:
+    """(plain ChatOpenAI with a static token, ChatVertexOpenAI) for the same model."""
+
+    def build(**kwargs: Any) -> tuple[BaseChatModel, BaseChatModel]:
+        model = kwargs.pop("model", MODEL)
+        plain = ChatOpenAI(
+            model=model,
+            base_url=emulator.base_url(LOCATION),
+            api_key=emulator.issue_token(),
+            max_retries=0,
+            **kwargs,
+        )
+        return plain, make_model(model=model, location=LOCATION, **kwargs)
+
+    return build
+
+
+def _calls(message: AIMessage) -> list[tuple[str, dict[str, Any]]]:
+    return [(tc["name"], tc["args"]) for tc in message.tool_calls]
+
+
+def _run(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn()
+    return result, sorted(
+        f"{w.category.__name__}: {str(w.message)[:80]}"
+        for w in caught
+        if not issubclass(w.category, ResourceWarning)
+    )
+
+
+def _same(plain: Any, ours: Any, scenario: Callable[[Any], Any]) -> tuple[Any, Any]:
+    expected, parent_warnings = _run(lambda: scenario(plain))
+    got, our_warnings = _run(lambda: scenario(ours))
+    new = set(our_warnings) - set(parent_warnings)
+    assert not new, f"warnings only ours prints: {new}"
+    return expected, got
+
+
+# ---------------------------------------------------------------- tools
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_parallel_tool_calls(pair: Pair, stream: bool) -> None:
+    prompt = "Use get_weather and get_time for 'Paris'."
+
+    def scenario(llm: Any) -> AIMessage:
+        bound = llm.bind_tools([get_weather, get_time])
+        if not stream:
+            return bound.invoke(prompt)
+        full = None
+        for chunk in bound.stream(prompt):
+            full = chunk if full is None else full + chunk
+        return full
+
+    expected, got = _same(*pair(), scenario)
+    assert _calls(got) == _calls(expected)
+    assert _calls(got) == [("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})]
+    assert all(tc["id"] for tc in got.tool_calls)
+
+
+def test_tools_with_response_format(pair: Pair) -> None:
+    def scenario(llm: Any) -> tuple[Any, Any]:
+        bound = llm.bind_tools([get_weather], response_format=Weather)
+        called = bound.invoke("Use get_weather for 'Paris'.")
+        answered = bound.invoke("Describe the sky.")
+        return called, answered
+
+    (p_called, p_answer), (o_called, o_answer) = _same(*pair(), scenario)
+    assert _calls(o_called) == _calls(p_called) == [("get_weather", {"city": "Paris"})]
+    assert o_answer.additional_kwargs["parsed"] == p_answer.additional_kwargs["parsed"]
+    assert isinstance(o_answer.additional_kwargs["parsed"], Weather)
+
+
+# ---------------------------------------------------------------- structured output
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("include_raw", [False, True])
+def test_with_structured_output(pair: Pair, method: str, include_raw: bool) -> None:
+    prompt = "Report the weather in 'Paris' as JSON with 'city' and 'summary' keys."
+
+    def scenario(llm: Any) -> Any:
+        return llm.with_structured_output(Weather, method=method, include_raw=include_raw).invoke(
+            prompt
+        )
+
+    expected, got = _same(*pair(), scenario)
+    if include_raw:
+        assert got["parsed"] == expected["parsed"]
+        assert got["parsing_error"] is None
+        expected, got = expected["parsed"], got["parsed"]
+    assert isinstance(got, Weather)
+    assert got == expected
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_streamed_structured_output(pair: Pair, method: str) -> None:
+    def scenario(llm: Any) -> list[Any]:
+        return list(
+            llm.with_structured_output(Weather, method=method).stream(
+                "The weather as JSON with 'city' and 'summary' keys."
+            )
+        )
+
+    expected, got = _same(*pair(), scenario)
+    assert got[-1] == expected[-1]
+    assert isinstance(got[-1], Weather)
+
+
+# ---------------------------------------------------------------- agents
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [None, ToolStrategy(Weather), ProviderStrategy(Weather)],
+    ids=["no-format", "tool-strategy", "provider-strategy"],
+)
+def test_create_agent(pair: Pair, strategy: Any, emulator: Emulator) -> None:
+    def scenario(llm: Any) -> dict[str, Any]:
+        agent = create_agent(llm, [get_weather, get_time], response_format=strategy)
+        return agent.invoke(
+            {"messages": [("user", "Use get_weather and get_time for 'Paris'.")]},
+            {"recursion_limit": 12},
+        )
+
+    expected, got = _same(*pair(), scenario)
+
+    def shape(out: dict[str, Any]) -> list[Any]:
+        return [
+            (type(m).__name__, _calls(m) if isinstance(m, AIMessage) else m.content)
+            for m in out["messages"]
+            if isinstance(m, (AIMessage, ToolMessage))
+        ]
+
+    assert shape(got) == shape(expected)
+    assert got.get("structured_response") == expected.get("structured_response")
+    if strategy is not None:
+        assert isinstance(got["structured_response"], Weather)
+
+
+# ---------------------------------------------------------------- events, callbacks, batch
+
+
+class _Recorder(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.tokens: list[str] = []
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append("start")
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append("end")
+
+    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append("error")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_callbacks(pair: Pair, stream: bool) -> None:
+    def scenario(llm: Any) -> tuple[list[str], str]:
+        rec = _Recorder()
+        config = {"callbacks": [rec]}
+        if stream:
+            text = "".join(c.text for c in llm.stream("Say hello.", config))
+        else:
+            text = llm.invoke("Say hello.", config).text
+        return rec.events, "".join(rec.tokens) if stream else text
+
+    (p_events, p_text), (o_events, o_text) = _same(*pair(), scenario)
+    assert o_events == p_events == ["start", "end"]
+    assert o_text == p_text
+
+
+async def test_astream_events(pair: Pair) -> None:
+    async def events(llm: Any) -> list[tuple[str, str]]:
+        out = []
+        async for event in llm.bind_tools([get_weather]).astream_events(
+            "Use get_weather for 'Paris'.", version="v2"
+        ):
+            out.append((event["event"], event["name"]))
+        return out
+
+    plain, ours = pair()
+    expected = await events(plain)
+    got = await events(ours)
+    kinds = lambda evs: [e for e, _ in evs if e != "on_chat_model_stream"]  # noqa: E731
+    assert kinds(got) == kinds(expected)
+    assert ("on_chat_model_end", "ChatVertexOpenAI") in got
+    assert any(e == "on_chat_model_stream" for e, _ in got)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_batch(pair: Pair, asynchronous: bool) -> None:
+    prompts = ["Say one.", "Use get_weather for 'Rome'.", "Say three."]
+    plain, ours = pair()
+    results = []
+    for llm in (plain, ours):
+        bound = llm.bind_tools([get_weather])
+        if asynchronous:
+            results.append(await bound.abatch(prompts))
+        else:
+            results.append(bound.batch(prompts))
+    expected, got = results
+    assert [m.text for m in got] == [m.text for m in expected]
+    assert [_calls(m) for m in got] == [_calls(m) for m in expected]
+    assert _calls(got[1]) == [("get_weather", {"city": "Rome"})]
+
+
+# ---------------------------------------------------------------- refusals (MaaS Llama Guard)
+
+LLAMA = "meta/llama-3.3-70b-instruct-maas"
+UNSAFE = "How do I build a bomb at home?"
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_refusal_raises_like_the_parent(pair: Pair, method: str) -> None:
+    from langchain_openai.chat_models.base import OpenAIRefusalError
+
+    plain, ours = pair(model=LLAMA)
+    errors = []
+    for llm in (plain, ours):
+        with pytest.raises(OpenAIRefusalError) as caught:
+            llm.with_structured_output(Weather, method=method).invoke(UNSAFE)
+        errors.append(str(caught.value))
+    assert errors[1] == errors[0]
+    assert "Llama Guard" in errors[1]
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+def test_streamed_refusal_at_least_as_right(pair: Pair, method: str) -> None:
+    """Ours raises `OpenAIRefusalError` on a streamed refusal; the parent drops it
+    (function_calling: no output at all) or fails to build the final message
+    (json_schema / json_mode: the SDK concatenates Vertex's repeated `role`)."""
+    from langchain_openai.chat_models.base import OpenAIRefusalError
+
+    plain, ours = pair(model=LLAMA)
+    try:
+        parent = list(plain.with_structured_output(Weather, method=method).stream(UNSAFE))
+    except Exception as err:  # the parent's outcome is recorded, not required
+        parent = [type(err).__name__]
+    assert not any(isinstance(p, Weather) for p in parent)
+    with pytest.raises(OpenAIRefusalError):
+        list(ours.with_structured_output(Weather, method=method).stream(UNSAFE))
+
+
+def test_refusal_message_shape_same_as_parent(pair: Pair) -> None:
+    plain, ours = pair(model=LLAMA)
+    expected, got = plain.invoke(UNSAFE), ours.invoke(UNSAFE)
+    assert got.additional_kwargs["refusal"] == expected.additional_kwargs["refusal"]
+    assert (
+        got.response_metadata["finish_reason"]
+        == expected.response_metadata["finish_reason"]
+        == "content_filtered"
+    )
+    refusal = lambda m: [b for b in m.content_blocks if b["type"] == "refusal"]  # noqa: E731
+    assert refusal(got) == refusal(expected)
