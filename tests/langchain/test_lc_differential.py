@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from lc_support import MakeModel
+from lc_support import PARENT_RAISES_ALL_REFUSALS, MakeModel, refusal_method_params
 from pydantic import BaseModel, Field
 
 from vertex_openai.emulator import Emulator
@@ -270,7 +270,7 @@ LLAMA = "meta/llama-3.3-70b-instruct-maas"
 UNSAFE = "How do I build a bomb at home?"
 
 
-@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", refusal_method_params())
 def test_refusal_raises_like_the_parent(pair: Pair, method: str) -> None:
     from langchain_openai.chat_models.base import OpenAIRefusalError
 
@@ -284,7 +284,7 @@ def test_refusal_raises_like_the_parent(pair: Pair, method: str) -> None:
     assert "Llama Guard" in errors[1]
 
 
-@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", refusal_method_params())
 def test_streamed_refusal_at_least_as_right(pair: Pair, method: str) -> None:
     """Ours raises `OpenAIRefusalError` on a streamed refusal; the parent drops it
     (function_calling: no output at all) or fails to build the final message
@@ -301,6 +301,11 @@ def test_streamed_refusal_at_least_as_right(pair: Pair, method: str) -> None:
         list(ours.with_structured_output(Weather, method=method).stream(UNSAFE))
 
 
+@pytest.mark.xfail(
+    not PARENT_RAISES_ALL_REFUSALS,
+    reason="langchain-openai < 1.7.4 translates a refusal into no content block",
+    strict=True,
+)
 def test_refusal_message_shape_same_as_parent(pair: Pair) -> None:
     plain, ours = pair(model=LLAMA)
     expected, got = plain.invoke(UNSAFE), ours.invoke(UNSAFE)

@@ -18,7 +18,7 @@ from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai.chat_models.base import OpenAIRefusalError
-from lc_support import MakeModel
+from lc_support import MakeModel, refusal_method_params
 from pydantic import BaseModel, Field
 
 from vertex_openai.emulator import Emulator
@@ -132,14 +132,14 @@ async def test_structured_output_async_emits_no_warning(make_model: MakeModel) -
 # ---------------------------------------------------------------- item 9: refusals
 
 
-@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", refusal_method_params())
 def test_with_structured_output_raises_on_refusal(make_model: MakeModel, method: str) -> None:
     structured = make_model(model=LLAMA).with_structured_output(Weather, method=method)
     with pytest.raises(OpenAIRefusalError, match="Llama Guard"):
         structured.invoke(UNSAFE)
 
 
-@pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
+@pytest.mark.parametrize("method", refusal_method_params())
 def test_with_structured_output_raises_on_streamed_refusal(
     make_model: MakeModel, method: str
 ) -> None:
