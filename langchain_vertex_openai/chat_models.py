@@ -40,6 +40,7 @@ from vertex_openai._messages import (
     attach_signatures,
     normalize_usage,
     parse_message,
+    with_unique_tool_call_ids,
 )
 
 __all__ = ["ChatVertexOpenAI"]
@@ -455,6 +456,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _create_chat_result(
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
+        # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
+        response = with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
         # Read the SDK objects directly: the parent already paid for one model_dump.
         get = response.get if isinstance(response, dict) else partial(getattr, response)
