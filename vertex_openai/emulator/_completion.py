@@ -28,10 +28,20 @@ from ._model import (
     run_model,
     text_of,
 )
+from ._shapes import (
+    GEMINI2,
+    distinct_candidates,
+    serving_kind,
+    shape_body,
+    shape_chunks,
+    tool_call_ids,
+)
 from ._state import EmulatorState, Fault, RecordedRequest, canonical_fault
 from ._wire import DONE, Rendered, completion_body, dumps, sse, stream_chunks
 
-SIGNATURE_SENTINELS = ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+# Vertex accepts only this bypass value; the Gemini API's other one
+# ("context_engineering_is_the_way_to_go") is rejected (pydantic/pydantic-ai #3881, [OBS]).
+SIGNATURE_SENTINELS = ("skip_thought_signature_validator",)
 SIGNATURE_DOC = "https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures"
 FUNCTION_CALLING_DOC = (
     "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling"
@@ -536,27 +546,30 @@ async def handle_chat(
     google_model = request.path_params["endpoint"] == "openapi" and echoed.startswith("google/")
     gemini3 = google_model and is_gemini3(echoed)
     cfg = state.config
-    use_name_ids = cfg.gemini25_tool_call_id_is_name and not gemini3
+    kind = serving_kind(request.path_params["endpoint"], echoed)
     rendered = Rendered(
         model=echoed,
         marker=str(g["thought_tag_marker"]) if g.get("thought_tag_marker") else None,
         thought_flag=cfg.thought_extra_content,
-        tool_ids=[
-            tc.name if use_name_ids else f"function-call-{uuid.uuid4()}" for tc in out.tool_calls
-        ],
+        tool_ids=tool_call_ids(
+            kind, [tc.name for tc in out.tool_calls], cfg.gemini25_tool_call_id_is_name
+        ),
         tool_signature=make_signature(state) if gemini3 and out.tool_calls else None,
         message_signature=make_signature(state) if gemini3 and not out.tool_calls else None,
         traffic_type=_traffic_type(request, cfg.traffic_type),
         n=int(body.get("n") or 1),
     )
     if not body.get("stream"):
-        return _plain_response(out, rendered, fault)
+        return _plain_response(out, rendered, fault, kind)
     rng = random.Random(f"{cfg.seed}:{dumps(body)}")
     chunks = list(stream_chunks(
         out, rendered, rng, cfg.chunk_size_min, cfg.chunk_size_max,
         fragment_tools=bool(g.get("stream_function_call_arguments")),
         index_quirk=cfg.stream_tool_index_quirk,
     ))
+    if not cfg.stream_tool_call_index:
+        chunks = _without_tool_index(chunks)
+    chunks = shape_chunks(kind, chunks)
     return StreamingResponse(
         _stream_body(chunks, fault, state),
         media_type="text/event-stream",
@@ -564,8 +577,21 @@ async def handle_chat(
     )
 
 
-def _plain_response(out: ModelOutput, r: Rendered, fault: Fault | None) -> Response:
-    body = completion_body(out, r)
+def _without_tool_index(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool-call deltas with no ``index`` (Google's Gemini API compat layer, [OBS-GAPI])."""
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            for tc in choice["delta"].get("tool_calls") or []:
+                tc.pop("index", None)
+    return chunks
+
+
+def _plain_response(
+    out: ModelOutput, r: Rendered, fault: Fault | None, kind: str = GEMINI2
+) -> Response:
+    body = shape_body(kind, completion_body(out, r))
+    if r.n > 1:
+        body = distinct_candidates(body)
     if fault is None or fault.kind == "stall":
         return json_response(body)
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, indent=2).encode()

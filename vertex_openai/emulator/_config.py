@@ -76,8 +76,13 @@ class EmulatorConfig:
     """How long the ``stall`` fault sleeps before answering."""
     traffic_type: str = "ON_DEMAND"
     default_prompt_tokens_floor: int = 1
-    gemini25_tool_call_id_is_name: bool = False
-    """Gemini 2.0 style ids (the function name) instead of ``function-call-<uuid>``."""
+    gemini25_tool_call_id_is_name: bool = True
+    """Gemini 2.x tool-call ids are the function name (Google's function-calling sample
+    prints ``Function: get_current_weather`` from ``tool_calls[0].id``), so parallel
+    calls to one function share an id; False: ``function-call-<uuid>`` as on Gemini 3."""
+    stream_tool_call_index: bool = True
+    """[INF for Vertex] Streamed tool-call deltas carry ``index``; False: no ``index``
+    at all, as seen on Google's Gemini API compat layer."""
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from a dict (admin route); unknown names raise KeyError."""
