@@ -312,6 +312,49 @@ def _check_messages(messages: Any, gemini3: bool) -> list[str]:
     return parts_seen
 
 
+def _version(model: str) -> tuple[int, int]:
+    m = re.match(r"gemini-(\d+)(?:\.(\d+))?", model.split("/")[-1])
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
+
+
+def _levels(model: str) -> list[str]:
+    """Thinking levels a Gemini model takes (as reasoning_effort or thinking_level)."""
+    levels = ["high", "low", "medium", "minimal"]
+    if _version(model) >= (3, 7):
+        levels.insert(2, "max")  # newer error text: 'high', 'low', 'max', 'medium', 'minimal'
+    return levels
+
+
+def _minimal_unsupported(model: str) -> bool:
+    # "Thinking level is unsupported: THINKING_LEVEL_MINIMAL" on some models [OBS]; which
+    # ones is [INF]: Gemini 3 Pro (the Gemini API maps minimal to low there).
+    return is_gemini3(model) and "-pro" in model
+
+
+def _check_effort(model: str, effort: Any, cfg: Any) -> None:
+    levels = _levels(model)
+    flash25 = model.startswith("google/gemini-2.5-flash")
+    if effort not in levels and not (effort == "none" and flash25):
+        if _version(model) >= (3, 7):
+            listed = ", ".join(f"'{a}'" for a in levels)
+            raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}; found '{effort}'.")
+        listed = ",".join(f"'{a}'" for a in levels)
+        raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}")
+    if effort == "minimal" and _minimal_unsupported(model):
+        raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+
+
+def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
+    if not isinstance(thinking, dict):
+        return
+    level = str(thinking.get("thinking_level", "")).lower()
+    if level == "minimal" and _minimal_unsupported(model):
+        raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+    pro25 = model.startswith("google/gemini-2.5-pro")
+    if pro25 and cfg.reject_thinking_off_on_25_pro and thinking.get("thinking_budget") == 0:
+        raise _bad("Budget 0 is invalid. This model only works in thinking mode.")
+
+
 def _traffic_type(request: Request, default: str) -> str:
     req_type = request.headers.get("x-vertex-ai-llm-request-type", "").lower()
     shared = request.headers.get("x-vertex-ai-llm-shared-request-type", "").lower()
@@ -384,13 +427,7 @@ def prepare(
     effort = body.get("reasoning_effort")
     thinking = g.get("thinking_config")
     if effort is not None and google_model:
-        allowed = ["high", "low", "medium", "minimal"]
-        flash25 = echoed.startswith("google/gemini-2.5-flash")
-        if effort not in allowed and not (effort == "none" and flash25):
-            raise _bad(
-                "Expected 'reasoning_effort' to be one of: "
-                + ",".join(f"'{a}'" for a in allowed)
-            )
+        _check_effort(echoed, effort, state.config)
         if thinking is not None:
             raise _bad(
                 "Only one of `reasoning_effort` or `extra_body.google.thinking_config` may be "
@@ -403,6 +440,8 @@ def prepare(
         raise _bad(
             "You cannot use both thinking_level and thinking_budget in the same request."
         )
+    if google_model:
+        _check_thinking(echoed, thinking, state.config)
     _check_safety(g.get("safety_settings"))
     if g.get("cached_content") and location == "global":
         # [INF] wording; the fact: context caching is not available on global.

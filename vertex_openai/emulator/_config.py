@@ -80,6 +80,9 @@ class EmulatorConfig:
     """Gemini 2.x tool-call ids are the function name (Google's function-calling sample
     prints ``Function: get_current_weather`` from ``tool_calls[0].id``), so parallel
     calls to one function share an id; False: ``function-call-<uuid>`` as on Gemini 3."""
+    reject_thinking_off_on_25_pro: bool = True
+    """[INF for the OpenAI endpoint] ``thinking_budget: 0`` on Gemini 2.5 Pro gives the
+    native API's 400 "Budget 0 is invalid. This model only works in thinking mode."."""
     stream_tool_call_index: bool = True
     """[INF for Vertex] Streamed tool-call deltas carry ``index``; False: no ``index``
     at all, as seen on Google's Gemini API compat layer."""
