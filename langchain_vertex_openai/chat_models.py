@@ -514,8 +514,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.additional_kwargs[SIGNATURES_KEY] = dict(delta.new_signatures)
         if delta.message_signature:
             message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = delta.message_signature
-        if isinstance(message, AIMessageChunk) and delta.usage is not None:
-            message.usage_metadata = _usage_metadata(delta.usage)
+        if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
+            # Chunk usage is added up on merge: report what this chunk adds.
+            message.usage_metadata = _usage_metadata(delta.usage_increment)
         return converted
 
     def _finish_chunk(self, state: dict[str, StreamAccumulator]) -> ChatGenerationChunk | None:

@@ -397,6 +397,10 @@ class StreamDelta:
         new_signatures: `{tool_call_id: signature}` seen for the first time in this chunk.
         message_signature: The message signature, on the chunk that first carries it.
         usage: `normalize_usage(...)` of the chunk's usage, only on that chunk.
+        usage_increment: What `usage` adds to the usage already reported in this stream,
+            for frameworks that add up chunk usage (LangChain). Vertex sends usage once,
+            on the last chunk; Google's Gemini API compat layer sends the running total on
+            every chunk (fact sheet §5.2), which summed would count it many times.
         finish_reason: The choice's finish reason, on the chunk that carries it.
         images: Images carried in `delta.audio` (`{"mime_type", "data"}`).
     """
@@ -407,6 +411,7 @@ class StreamDelta:
     new_signatures: dict[str, str] = field(default_factory=dict)
     message_signature: str | None = None
     usage: dict[str, Any] | None = None
+    usage_increment: dict[str, Any] | None = None
     finish_reason: str | None = None
     images: list[dict[str, str]] = field(default_factory=list)
 
@@ -423,6 +428,17 @@ class StreamDelta:
             or self.finish_reason
             or self.images
         )
+
+
+def _usage_increment(
+    usage: dict[str, Any] | None, before: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if usage is None or before is None:
+        return usage
+    return {
+        k: (v - before.get(k, 0) if isinstance(v, int) and isinstance(before.get(k), int) else v)
+        for k, v in usage.items()
+    }
 
 
 def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
@@ -470,6 +486,7 @@ class StreamAccumulator:
         """
         self.marker = marker
         self._parser = ThoughtParser(marker) if marker else None
+        self._usage_reported: dict[str, Any] | None = None
         self._calls: list[_StreamedCall] = []
         self._by_wire_id: dict[str, int] = {}
         self._by_raw_index: dict[Any, int] = {}
@@ -521,6 +538,8 @@ class StreamAccumulator:
         usage = holder.get("usage")
         if _is_map(usage):
             out.usage = normalize_usage(usage)
+            out.usage_increment = _usage_increment(out.usage, self._usage_reported)
+            self._usage_reported = out.usage
         choice = None
         for candidate in choices:
             if _is_map(candidate) and candidate.get("index", 0) == 0:
