@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
-from llama_index.llms.openai.utils import to_openai_message_dict
+from llama_index.llms.openai.utils import from_openai_message, to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
@@ -310,6 +310,31 @@ class ChatVertexOpenAI(OpenAILike):
                 del params[key]
         return params
 
+    def _request(
+        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        """The create() kwargs for `messages`, and the thought marker in effect."""
+        params = {
+            "messages": [self._to_wire(m) for m in messages],
+            **self._get_model_kwargs(stream=stream, **kwargs),
+        }
+        params = prepare_chat_request(params, self._settings)
+        return params, effective_thought_marker(params)
+
+    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
+        """Parse a ChatCompletion as `_chat` does, without a server (tests use it).
+
+        The same steps as `_chat`: our normalisation, the parent's `from_openai_message`
+        and token counts, then what only we know.
+        """
+        call = _Call([])
+        call.marker = marker
+        response = call.normalize(response)
+        message = from_openai_message(response.choices[0].message, modalities=["text"])
+        counts = self._get_response_token_counts(response)
+        parsed = ChatResponse(message=message, raw=response, additional_kwargs=counts)
+        return call.finish_response(parsed)
+
     def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
         extras = message.additional_kwargs
         update: dict[str, Any] = {}
@@ -592,10 +617,13 @@ class _VertexCompletions:
         if call is None:  # a parent path that did not go through _chat: dicts as given
             call = _Call([])
             messages = params.pop("messages", [])
-        else:
-            params.pop("messages", None)
-            messages = [self._llm._to_wire(m) for m in call.messages]
-        params = prepare_chat_request({"messages": messages, **params}, self._llm._settings)
+            params = prepare_chat_request({"messages": messages, **params}, self._llm._settings)
+            call.marker = effective_thought_marker(params)
+            return call, params
+        params.pop("messages", None)
+        # The parent built these kwargs with our _get_model_kwargs already.
+        wire = [self._llm._to_wire(m) for m in call.messages]
+        params = prepare_chat_request({"messages": wire, **params}, self._llm._settings)
         call.marker = effective_thought_marker(params)
         return call, params
 
