@@ -311,3 +311,25 @@ def test_no_new_warnings(make_llm, emulator: Emulator) -> None:
         return sorted({str(w.message) for w in caught})
 
     assert set(run(make_llm("google/gemini-2.5-flash"))) <= set(run(plain(emulator)))
+
+
+@pytest.mark.parametrize("mode", ["context", "condense_plus_context", "condense_question"])
+def test_rag_chat_engines_match_parent(make_llm, emulator: Emulator, mode: str) -> None:
+    from llama_index.core import Document, Settings, VectorStoreIndex
+    from test_li_rag import DOCS, HashEmbedding
+
+    previous_llm, previous_embed = Settings._llm, Settings._embed_model
+    outputs = []
+    try:
+        Settings.embed_model = HashEmbedding()
+        for llm in (plain(emulator), make_llm("google/gemini-2.5-flash")):
+            Settings.llm = llm
+            index = VectorStoreIndex.from_documents([Document(text=t) for t in DOCS])
+            engine = index.as_chat_engine(chat_mode=mode, similarity_top_k=1, llm=llm)
+            first = str(engine.chat("Where do quokkas live?"))
+            second = "".join(engine.stream_chat("And what colour is the bridge?").response_gen)
+            outputs.append((first, second))
+    finally:
+        Settings._llm, Settings._embed_model = previous_llm, previous_embed
+    assert outputs[0] == outputs[1]
+    assert "Rottnest" in outputs[1][0]
