@@ -53,13 +53,13 @@ class Person(BaseModel):
 
 def plain(emulator: Emulator, model: str = "google/gemini-2.5-flash", **kwargs: Any) -> OpenAILike:
     """The parent as users configure it before switching: a static token."""
+    kwargs.setdefault("max_retries", 0)
     return OpenAILike(
         model=model,
         api_base=emulator.base_url("us-central1"),
         api_key=emulator.issue_token(),
         is_chat_model=True,
         is_function_calling_model=True,
-        max_retries=0,
         **kwargs,
     )
 
@@ -333,3 +333,16 @@ def test_rag_chat_engines_match_parent(make_llm, emulator: Emulator, mode: str) 
         Settings._llm, Settings._embed_model = previous_llm, previous_embed
     assert outputs[0] == outputs[1]
     assert "Rottnest" in outputs[1][0]
+
+
+def test_parent_retry_decorator_is_kept(make_llm, emulator: Emulator) -> None:
+    """Three 429s outlast the SDK's own retries (max_retries=2: three tries); the parent's
+    retry decorator (tenacity, max_retries attempts of the whole call) then succeeds."""
+    for llm in (plain(emulator, max_retries=2), make_llm(max_retries=2)):
+        emulator.reset()
+        emulator.inject_fault("rate_limit", count=3)
+        response = llm.chat([ChatMessage(role="user", content="hi")])
+        assert "Emulated answer" in str(response.message.content), type(llm).__name__
+        assert [r.status for r in emulator.requests if r.path.endswith("/completions")] == [
+            429, 429, 429, 200
+        ]
