@@ -325,10 +325,12 @@ def _levels(model: str) -> list[str]:
     return levels
 
 
-def _minimal_unsupported(model: str) -> bool:
+def _minimal_unsupported(model: str, cfg: Any) -> bool:
     # "Thinking level is unsupported: THINKING_LEVEL_MINIMAL" on some models [OBS]; which
-    # ones is [INF]: Gemini 3 Pro (the Gemini API maps minimal to low there).
-    return is_gemini3(model) and "-pro" in model
+    # ones is [INF] (EmulatorConfig.minimal_unsupported_on): by default Gemini 3 Pro, where
+    # the Gemini API maps minimal to low.
+    name = model.split("/")[-1]
+    return is_gemini3(model) and any(part in name for part in cfg.minimal_unsupported_on)
 
 
 def _check_effort(model: str, effort: Any, cfg: Any) -> None:
@@ -340,7 +342,7 @@ def _check_effort(model: str, effort: Any, cfg: Any) -> None:
             raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}; found '{effort}'.")
         listed = ",".join(f"'{a}'" for a in levels)
         raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}")
-    if effort == "minimal" and _minimal_unsupported(model):
+    if effort == "minimal" and _minimal_unsupported(model, cfg):
         raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
 
 
@@ -348,7 +350,7 @@ def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
     if not isinstance(thinking, dict):
         return
     level = str(thinking.get("thinking_level", "")).lower()
-    if level == "minimal" and _minimal_unsupported(model):
+    if level == "minimal" and _minimal_unsupported(model, cfg):
         raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
     pro25 = model.startswith("google/gemini-2.5-pro")
     if pro25 and cfg.reject_thinking_off_on_25_pro and thinking.get("thinking_budget") == 0:

@@ -80,6 +80,9 @@ class EmulatorConfig:
     """Gemini 2.x tool-call ids are the function name (Google's function-calling sample
     prints ``Function: get_current_weather`` from ``tool_calls[0].id``), so parallel
     calls to one function share an id; False: ``function-call-<uuid>`` as on Gemini 3."""
+    minimal_unsupported_on: tuple[str, ...] = ("-pro",)
+    """[INF] Gemini 3 models (name parts) that answer "Thinking level is unsupported:
+    THINKING_LEVEL_MINIMAL"; () accepts minimal everywhere."""
     reject_thinking_off_on_25_pro: bool = True
     """[INF for the OpenAI endpoint] ``thinking_budget: 0`` on Gemini 2.5 Pro gives the
     native API's 400 "Budget 0 is invalid. This model only works in thinking mode."."""
@@ -93,13 +96,14 @@ class EmulatorConfig:
         for key, value in values.items():
             if key not in names:
                 raise KeyError(key)
-            if key == "models":
+            if key in ("models", "minimal_unsupported_on"):
                 value = tuple(value)
             setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["models"] = list(self.models)
+        data["minimal_unsupported_on"] = list(self.minimal_unsupported_on)
         return data
 
     @property
