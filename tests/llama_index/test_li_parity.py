@@ -346,3 +346,37 @@ def test_parent_retry_decorator_is_kept(make_llm, emulator: Emulator) -> None:
         assert [r.status for r in emulator.requests if r.path.endswith("/completions")] == [
             429, 429, 429, 200
         ]
+
+
+def test_instrumentation_events_match_parent(make_llm, emulator: Emulator) -> None:
+    """The same LlamaIndex instrumentation events, in the same order, with the same text."""
+    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+
+    class Recorder(BaseEventHandler):
+        events: list[Any] = []
+
+        def handle(self, event: Any, **kwargs: Any) -> None:
+            self.events.append(event)
+
+    dispatcher = get_dispatcher()
+    runs = []
+    for llm in (plain(emulator), make_llm("google/gemini-2.5-flash")):
+        recorder = Recorder(events=[])
+        dispatcher.add_event_handler(recorder)
+        try:
+            llm.chat([ChatMessage(role="user", content="hi")])
+            last(llm.stream_chat([ChatMessage(role="user", content="hi")]))
+        finally:
+            dispatcher.event_handlers.remove(recorder)
+        names: list[str] = []
+        for e in recorder.events:  # chunk counts differ with the body (the emulator's seed)
+            name = type(e).__name__
+            if not (name == "LLMChatInProgressEvent" and names and names[-1] == name):
+                names.append(name)
+        ends = [str(e.response.message.content) for e in recorder.events
+                if type(e).__name__ == "LLMChatEndEvent" and e.response is not None]
+        runs.append((names, ends))
+    assert runs[0] == runs[1]
+    assert "LLMChatStartEvent" in runs[1][0]
+    assert "LLMChatInProgressEvent" in runs[1][0]
