@@ -542,10 +542,21 @@ class _Call:
         """The SDK chunks the parent should see for one wire chunk."""
         acc = self.acc
         assert acc is not None
+        if acc.passes_unchanged(chunk):  # plain answer text, most chunks: no dump
+            return [chunk]
         data = _chunk_dict(chunk)
-        raw, _ = acc.rewrite_chunk(data)
+        raw, delta = acc.rewrite_chunk(data)
         if raw is data:
             return [chunk]
+        if not delta.tool_call_chunks and not isinstance(chunk, dict) and len(chunk.choices) == 1:
+            # Text and thoughts only (the other common chunk): swap the delta on a shallow
+            # copy instead of validating the whole rewritten dict again.
+            old = chunk.choices[0]
+            new_delta = old.delta.model_copy(
+                update={"content": delta.answer, "reasoning_content": delta.thoughts or None}
+            )
+            choice = old.model_copy(update={"delta": new_delta})
+            return [chunk.model_copy(update={"choices": [choice]})]
         return [ChatCompletionChunk.model_validate(c) for c in _one_call_per_chunk(raw)]
 
     def rest(self) -> list[Any]:
@@ -572,6 +583,34 @@ _CALL: ContextVar[_Call | None] = ContextVar("vertex_llama_index_call", default=
 def _chunk_dict(chunk: Any) -> dict[str, Any]:
     if isinstance(chunk, dict):
         return chunk
+    choices = chunk.choices
+    if len(choices) == 1:
+        delta = choices[0].delta
+        if delta is not None and not delta.tool_calls and delta.function_call is None:
+            # A text/thought chunk: read the few fields the accumulator needs instead of a
+            # full model_dump (the per-chunk hot path; extras such as extra_content and
+            # reasoning_content are kept as the SDK stored them, plain JSON).
+            light: dict[str, Any] = {"role": delta.role, "content": delta.content}
+            if delta.refusal is not None:
+                light["refusal"] = delta.refusal
+            if delta.model_extra:
+                light.update(delta.model_extra)
+            out: dict[str, Any] = {
+                "id": chunk.id,
+                "created": chunk.created,
+                "model": chunk.model,
+                "object": chunk.object,
+                "choices": [
+                    {
+                        "index": choices[0].index,
+                        "delta": light,
+                        "finish_reason": choices[0].finish_reason,
+                    }
+                ],
+            }
+            if chunk.usage is not None:
+                out["usage"] = chunk.usage.model_dump(exclude_unset=True, mode="json")
+            return out
     dumped: dict[str, Any] = chunk.model_dump(exclude_unset=True, mode="json")
     return dumped
 

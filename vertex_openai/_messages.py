@@ -521,6 +521,43 @@ class StreamAccumulator:
             return text, ""
         return parser.feed(text)
 
+    def passes_unchanged(self, chunk: Any) -> bool:
+        """Whether an SDK chunk object is plain answer text that needs no rewriting.
+
+        The hot path of a stream (most chunks): one choice whose delta has only `role`
+        and string `content`, no extras, no finish_reason and no usage, and text that
+        cannot be (part of) a thought. Such a chunk is consumed here without a
+        `model_dump`; anything else returns False and must go through `feed`.
+
+        Args:
+            chunk: A `ChatCompletionChunk` (dicts always return False).
+
+        Returns:
+            True when the chunk was consumed and can be handed on as it is.
+        """
+        if type(chunk) is dict or getattr(chunk, "usage", None) is not None:
+            return False
+        choices = getattr(chunk, "choices", None)
+        if not choices or len(choices) != 1:
+            return False
+        choice = choices[0]
+        delta = choice.delta
+        if choice.finish_reason or choice.index != 0 or delta is None:
+            return False
+        text = delta.content
+        if (
+            not isinstance(text, str)
+            or delta.tool_calls
+            or delta.function_call is not None
+            or delta.refusal is not None
+            or delta.model_extra
+        ):
+            return False
+        parser = self._parser
+        if parser is None:
+            return True
+        return not (parser.in_thought or parser.has_pending or _may_hold_tag(text, parser.marker))
+
     def feed(self, chunk: Mapping[str, Any] | Any) -> StreamDelta:
         """Consume one chunk.
 
