@@ -44,6 +44,7 @@ from vertex_openai._messages import (
     fix_accumulated_roles,
     normalize_usage,
     parse_message,
+    with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
 
@@ -557,6 +558,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _create_chat_result(
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
+        # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
+        response = with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
         # Read the SDK objects directly: the parent already paid for one model_dump.
         get = response.get if isinstance(response, dict) else partial(getattr, response)
@@ -621,8 +624,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.additional_kwargs[SIGNATURES_KEY] = dict(delta.new_signatures)
         if delta.message_signature:
             message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = delta.message_signature
-        if isinstance(message, AIMessageChunk) and delta.usage is not None:
-            message.usage_metadata = _usage_metadata(delta.usage)
+        if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
+            # Chunk usage is added up on merge: report what this chunk adds.
+            message.usage_metadata = _usage_metadata(delta.usage_increment)
         return converted
 
     def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:

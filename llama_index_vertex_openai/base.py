@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -19,11 +21,12 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     TextBlock,
     ThinkingBlock,
-    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
-from llama_index.llms.openai.utils import to_openai_message_dict
+from llama_index.llms.openai.utils import from_openai_message, to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionChunk
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
@@ -45,11 +48,12 @@ from vertex_openai._gemini import (
 )
 from vertex_openai._keys import split_api_key
 from vertex_openai._messages import (
+    ParsedMessage,
     StreamAccumulator,
-    StreamDelta,
     attach_signatures,
     normalize_usage,
     parse_message,
+    with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_info
 
@@ -148,6 +152,14 @@ class ChatVertexOpenAI(OpenAILike):
         "privately: this field only ever shows a placeholder.",
     )
     is_chat_model: bool = Field(default=True, description="Always a chat model on Vertex.")
+    temperature: float | None = Field(  # type: ignore[assignment]
+        default=None,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature; None (default) sends none, so the model's own "
+        "default applies (Google recommends Gemini 3's default of 1.0: lower values can "
+        "cause looping).",
+    )
 
     _connection: VertexConnection = PrivateAttr()
     _settings: VertexRequestSettings = PrivateAttr()
@@ -200,6 +212,8 @@ class ChatVertexOpenAI(OpenAILike):
         kwargs.setdefault("is_function_calling_model", info.supports_function_calling)
         kwargs.setdefault("context_window", info.context_window)
         kwargs.setdefault("is_chat_model", True)
+        # The parent defaults to 0.1 and sends it on every request; send none unless set.
+        kwargs.setdefault("temperature", None)
         super().__init__(
             model=model,
             project=project,
@@ -294,7 +308,7 @@ class ChatVertexOpenAI(OpenAILike):
         params = deep_merge(params, kwargs)
         if not params.get("stream"):
             params.pop("stream_options", None)
-        for key in ("tools", "tool_choice"):
+        for key in ("tools", "tool_choice", "temperature"):
             if key in params and params[key] is None:
                 del params[key]
         return params
@@ -302,12 +316,27 @@ class ChatVertexOpenAI(OpenAILike):
     def _request(
         self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
+        """The create() kwargs for `messages`, and the thought marker in effect."""
         params = {
             "messages": [self._to_wire(m) for m in messages],
             **self._get_model_kwargs(stream=stream, **kwargs),
         }
         params = prepare_chat_request(params, self._settings)
         return params, effective_thought_marker(params)
+
+    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
+        """Parse a ChatCompletion as `_chat` does, without a server (tests use it).
+
+        The same steps as `_chat`: our normalisation, the parent's `from_openai_message`
+        and token counts, then what only we know.
+        """
+        call = _Call([])
+        call.marker = marker
+        response = call.normalize(response)
+        message = from_openai_message(response.choices[0].message, modalities=["text"])
+        counts = self._get_response_token_counts(response)
+        parsed = ChatResponse(message=message, raw=response, additional_kwargs=counts)
+        return call.finish_response(parsed)
 
     def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
         extras = message.additional_kwargs
@@ -350,98 +379,64 @@ class ChatVertexOpenAI(OpenAILike):
         content: Any = part["content"]
         return dict(content[0])
 
-    # -- responses ---------------------------------------------------------------------
+    # -- the parent's conversion points ---------------------------------------------------
+    #
+    # The parent's _chat / _stream_chat (with its retry decorator, additional_kwargs
+    # tool_calls, ToolCallBlocks, token counts, thinking_delta) run unchanged. They get
+    # their client from _get_client(); ours wraps it so that create() sends the request
+    # Vertex needs (built from the original ChatMessages) and hands the parent a response
+    # already normalised: thoughts moved to reasoning_content, unique tool-call ids, one
+    # tool call per stream chunk. _chat / _stream_chat then only add what the parent
+    # cannot know (signatures, images, thought token counts). The parent is handed no
+    # messages (_CONVERTED_BY_US): it would only convert them with
+    # to_openai_message_dicts, which cannot take gs:// audio/documents and drops
+    # signatures; create() converts the call's own messages instead.
 
-    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
-        parsed = parse_message(response.choices[0].message, marker)
-        usage = normalize_usage(response.usage)
-        blocks: list[ContentBlock] = []
-        if parsed.thoughts:
-            blocks.append(
-                ThinkingBlock(
-                    content=parsed.thoughts, num_tokens=(usage or {}).get("reasoning_tokens")
-                )
-            )
-        if parsed.content or not parsed.tool_calls:
-            blocks.append(TextBlock(text=parsed.content))
-        blocks.extend(
-            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"])
-            for i in parsed.images
-        )
-        for tc in parsed.tool_calls:
-            function = tc.get("function") or {}
-            blocks.append(
-                ToolCallBlock(
-                    tool_call_id=tc.get("id"),
-                    tool_name=function.get("name") or "",
-                    tool_kwargs=function.get("arguments") or {},
-                )
-            )
-        extras = _signature_kwargs(parsed.tool_call_signatures, parsed.message_signature)
-        response_kwargs = _usage_kwargs(usage)
-        if parsed.thoughts:
-            response_kwargs["thinking"] = parsed.thoughts
-        return ChatResponse(
-            message=_assistant(blocks, extras),
-            raw=response,
-            additional_kwargs=response_kwargs,
-        )
+    def _get_client(self) -> Any:
+        return _VertexClient(super()._get_client(), self, _CALL.get())
+
+    def _get_aclient(self) -> Any:
+        return _VertexClient(super()._get_aclient(), self, _CALL.get())
+
+    def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
+        usage = getattr(raw_response, "usage", None)
+        if usage is None and isinstance(raw_response, Mapping):
+            usage = raw_response.get("usage")
+        return _usage_kwargs(normalize_usage(usage))
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        params, marker = self._request(messages, False, kwargs)
-        client = self._get_client()
-        with translated_errors(self._chat_url):
-            if self.reuse_client:
-                response = client.chat.completions.create(**params)
-            else:
-                with client:
-                    response = client.chat.completions.create(**params)
-        return self._chat_response(response, marker)
+        call = _Call(messages)
+        with call.active():
+            response = super()._chat(_CONVERTED_BY_US, **kwargs)
+        return call.finish_response(response)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        params, marker = self._request(messages, False, kwargs)
-        aclient = self._get_aclient()
-        with translated_errors(self._chat_url):
-            if self.reuse_client:
-                response = await aclient.chat.completions.create(**params)
-            else:
-                async with aclient:
-                    response = await aclient.chat.completions.create(**params)
-        return self._chat_response(response, marker)
+        call = _Call(messages)
+        with call.active():
+            response = await super()._achat(_CONVERTED_BY_US, **kwargs)
+        return call.finish_response(response)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        params, marker = self._request(messages, True, kwargs)
-        client = self._get_client()
+        call = _Call(messages)
+        with call.active():
+            parent = super()._stream_chat(_CONVERTED_BY_US, **kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            state = _StreamState(marker)
-            with translated_errors(self._chat_url):
-                for chunk in client.chat.completions.create(**params):
-                    yield state.update(chunk)
-            if not state.acc.finished:
-                raise incomplete_stream_error(self._chat_url())
-            last = state.finish()
-            if last is not None:
-                yield last
+            for response in parent:
+                yield call.finish_chunk_response(response)
 
         return gen()
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        params, marker = self._request(messages, True, kwargs)
-        aclient = self._get_aclient()
+        call = _Call(messages)
+        with call.active():
+            parent = await super()._astream_chat(_CONVERTED_BY_US, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            state = _StreamState(marker)
-            with translated_errors(self._chat_url):
-                async for chunk in await aclient.chat.completions.create(**params):
-                    yield state.update(chunk)
-            if not state.acc.finished:
-                raise incomplete_stream_error(self._chat_url())
-            last = state.finish()
-            if last is not None:
-                yield last
+            async for response in parent:
+                yield call.finish_chunk_response(response)
 
         return gen()
 
@@ -450,10 +445,6 @@ VertexOpenAI = ChatVertexOpenAI
 """Alias in LlamaIndex's naming style (`OpenAI`, `AzureOpenAI`, `OpenAILike`)."""
 
 _EMPTY = TextBlock(text="")
-
-
-def _assistant(blocks: list[ContentBlock], extras: dict[str, Any]) -> ChatMessage:
-    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extras)
 
 
 def _is_url_only(block: ContentBlock) -> bool:
@@ -486,50 +477,273 @@ def _usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-class _StreamState:
-    """Per-call accumulation of one stream into cumulative LlamaIndex responses."""
+class _Call:
+    """One chat call: its ChatMessages, and what the response held for _chat to add."""
 
-    def __init__(self, marker: str | None) -> None:
-        self.acc = StreamAccumulator(marker)
-        self.answer = ""
-        self.thoughts = ""
-        self.calls: dict[int, dict[str, str]] = {}
-        self.usage: dict[str, Any] = {}
-        self.last_raw: Any = None
+    def __init__(self, messages: Sequence[ChatMessage]) -> None:
+        self.messages = list(messages)
+        self.marker: str | None = None
+        self.parsed: ParsedMessage | None = None
+        self.usage: dict[str, Any] | None = None
+        self.acc: StreamAccumulator | None = None
 
-    def update(self, chunk: Any) -> ChatResponse:
-        self.last_raw = chunk
-        return self._apply(self.acc.feed(chunk), chunk)
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        token = _CALL.set(self)
+        try:
+            yield
+        finally:
+            _CALL.reset(token)
 
-    def finish(self) -> ChatResponse | None:
-        rest = self.acc.finish()
-        return None if rest.is_empty else self._apply(rest, self.last_raw)
+    # -- non-stream ----------------------------------------------------------------------
 
-    def _apply(self, delta: StreamDelta, raw: Any) -> ChatResponse:
-        self.answer += delta.answer
-        self.thoughts += delta.thoughts
-        for frag in delta.tool_call_chunks:
-            call = self.calls.setdefault(frag["index"], {"id": "", "name": "", "arguments": ""})
-            call["id"] = call["id"] or frag.get("id") or ""
-            call["name"] = call["name"] or frag["function"].get("name") or ""
-            call["arguments"] += frag["function"].get("arguments") or ""
-        if delta.usage:
-            self.usage = _usage_kwargs(delta.usage)
-        blocks: list[ContentBlock] = []
-        if self.thoughts:
-            blocks.append(ThinkingBlock(content=self.thoughts))
-        blocks.append(TextBlock(text=self.answer))
-        blocks.extend(
-            ToolCallBlock(tool_call_id=c["id"], tool_name=c["name"], tool_kwargs=c["arguments"])
-            for _, c in sorted(self.calls.items())
+    def normalize(self, response: Any) -> Any:
+        """The ChatCompletion as the parent should parse it (a copy when changed)."""
+        response = with_unique_tool_call_ids(response)
+        choices = getattr(response, "choices", None)
+        if not choices:
+            return response
+        parsed = parse_message(choices[0].message, self.marker)
+        self.parsed = parsed
+        self.usage = normalize_usage(getattr(response, "usage", None))
+        message = choices[0].message
+        answer = parsed.content or (None if parsed.tool_calls or parsed.images else "")
+        if message.content == answer and not parsed.thoughts:
+            return response
+        response = response.model_copy(deep=True)
+        message = response.choices[0].message
+        message.content = answer
+        if parsed.thoughts:
+            message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
+        return response
+
+    def finish_response(self, response: ChatResponse) -> ChatResponse:
+        parsed = self.parsed
+        if parsed is None:
+            return response
+        message = response.message
+        message.additional_kwargs.update(
+            _signature_kwargs(parsed.tool_call_signatures, parsed.message_signature)
         )
-        extras = _signature_kwargs(self.acc.signatures, self.acc.message_signature)
-        response_kwargs = dict(self.usage)
-        if delta.thoughts:
-            response_kwargs["thinking_delta"] = delta.thoughts
-        return ChatResponse(
-            message=_assistant(blocks, extras),
-            delta=delta.answer,
-            raw=raw,
-            additional_kwargs=response_kwargs,
+        if parsed.thoughts:
+            response.additional_kwargs["thinking"] = parsed.thoughts
+            reasoning = (self.usage or {}).get("reasoning_tokens")
+            for block in message.blocks:
+                if isinstance(block, ThinkingBlock) and block.num_tokens is None:
+                    block.num_tokens = reasoning
+        message.blocks.extend(
+            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"])
+            for i in parsed.images
         )
+        if not message.blocks:
+            message.blocks.append(TextBlock(text=""))
+        return response
+
+    # -- stream --------------------------------------------------------------------------
+
+    def rewrite(self, chunk: Any) -> list[Any]:
+        """The SDK chunks the parent should see for one wire chunk."""
+        acc = self.acc
+        assert acc is not None
+        if acc.passes_unchanged(chunk):  # plain answer text, most chunks: no dump
+            return [chunk]
+        data = _chunk_dict(chunk)
+        raw, delta = acc.rewrite_chunk(data)
+        if raw is data:
+            return [chunk]
+        if not delta.tool_call_chunks and not isinstance(chunk, dict) and len(chunk.choices) == 1:
+            # Text and thoughts only (the other common chunk): swap the delta on a shallow
+            # copy instead of validating the whole rewritten dict again.
+            old = chunk.choices[0]
+            new_delta = old.delta.model_copy(
+                update={"content": delta.answer, "reasoning_content": delta.thoughts or None}
+            )
+            choice = old.model_copy(update={"delta": new_delta})
+            return [chunk.model_copy(update={"choices": [choice]})]
+        return [ChatCompletionChunk.model_validate(c) for c in _one_call_per_chunk(raw)]
+
+    def rest(self) -> list[Any]:
+        acc = self.acc
+        assert acc is not None
+        rest = acc.finish_chunk()
+        return [] if rest is None else [ChatCompletionChunk.model_validate(rest)]
+
+    def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
+        acc = self.acc
+        if acc is not None:
+            response.message.additional_kwargs.update(
+                _signature_kwargs(acc.signatures, acc.message_signature)
+            )
+        return response
+
+
+_CONVERTED_BY_US: tuple[ChatMessage, ...] = ()
+"""What the parent's _chat is given as messages: create() sends the call's own."""
+
+_CALL: ContextVar[_Call | None] = ContextVar("vertex_llama_index_call", default=None)
+
+
+def _chunk_dict(chunk: Any) -> dict[str, Any]:
+    if isinstance(chunk, dict):
+        return chunk
+    choices = chunk.choices
+    if len(choices) == 1:
+        delta = choices[0].delta
+        if delta is not None and not delta.tool_calls and delta.function_call is None:
+            # A text/thought chunk: read the few fields the accumulator needs instead of a
+            # full model_dump (the per-chunk hot path; extras such as extra_content and
+            # reasoning_content are kept as the SDK stored them, plain JSON).
+            light: dict[str, Any] = {"role": delta.role, "content": delta.content}
+            if delta.refusal is not None:
+                light["refusal"] = delta.refusal
+            if delta.model_extra:
+                light.update(delta.model_extra)
+            out: dict[str, Any] = {
+                "id": chunk.id,
+                "created": chunk.created,
+                "model": chunk.model,
+                "object": chunk.object,
+                "choices": [
+                    {
+                        "index": choices[0].index,
+                        "delta": light,
+                        "finish_reason": choices[0].finish_reason,
+                    }
+                ],
+            }
+            if chunk.usage is not None:
+                out["usage"] = chunk.usage.model_dump(exclude_unset=True, mode="json")
+            return out
+    dumped: dict[str, Any] = chunk.model_dump(exclude_unset=True, mode="json")
+    return dumped
+
+
+def _one_call_per_chunk(chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split a chunk whose delta carries several tool calls into one chunk per call.
+
+    The parent's `update_tool_calls` reads only `delta.tool_calls[0]`, and Vertex sends
+    parallel calls whole in one delta (fact sheet §5.3): the others would be lost.
+    """
+    choices = chunk.get("choices") or []
+    delta = choices[0].get("delta") if choices and isinstance(choices[0], dict) else None
+    calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+    if not isinstance(delta, dict) or not isinstance(calls, list) or len(calls) < 2:
+        return [chunk]
+    out = []
+    for i, tc in enumerate(calls):
+        last = i == len(calls) - 1
+        choice = dict(choices[0])
+        part = dict(delta) if i == 0 else {"role": delta.get("role") or "assistant", "content": ""}
+        part["tool_calls"] = [tc]
+        choice["delta"] = part
+        if not last:
+            choice["finish_reason"] = None
+        piece = {**chunk, "choices": [choice, *choices[1:]] if i == 0 else [choice]}
+        if not last:
+            piece.pop("usage", None)
+        out.append(piece)
+    return out
+
+
+class _VertexCompletions:
+    """`client.chat.completions` whose create() sends what Vertex needs."""
+
+    def __init__(self, inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> None:
+        self._inner = inner
+        self._llm = llm
+        self._call = call
+
+    def _params(self, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
+        call = self._call
+        params = dict(kwargs)
+        if call is None:  # a parent path that did not go through _chat: dicts as given
+            call = _Call([])
+            messages = params.pop("messages", [])
+            params = prepare_chat_request({"messages": messages, **params}, self._llm._settings)
+            call.marker = effective_thought_marker(params)
+            return call, params
+        params.pop("messages", None)
+        # The parent built these kwargs with our _get_model_kwargs already.
+        wire = [self._llm._to_wire(m) for m in call.messages]
+        params = prepare_chat_request({"messages": wire, **params}, self._llm._settings)
+        call.marker = effective_thought_marker(params)
+        return call, params
+
+    def create(self, **kwargs: Any) -> Any:
+        call, params = self._params(kwargs)
+        url = self._llm._chat_url
+        with translated_errors(url):
+            response = self._inner.create(**params)
+        if not params.get("stream"):
+            return call.normalize(response)
+        call.acc = StreamAccumulator(call.marker)
+
+        def chunks() -> Generator[Any, None, None]:
+            with translated_errors(url):
+                for chunk in response:
+                    yield from call.rewrite(chunk)
+            assert call.acc is not None
+            if not call.acc.finished:
+                raise incomplete_stream_error(url())
+            yield from call.rest()
+
+        return chunks()
+
+
+class _AsyncVertexCompletions(_VertexCompletions):
+    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        call, params = self._params(kwargs)
+        url = self._llm._chat_url
+        with translated_errors(url):
+            response = await self._inner.create(**params)
+        if not params.get("stream"):
+            return call.normalize(response)
+        call.acc = StreamAccumulator(call.marker)
+
+        async def chunks() -> AsyncGenerator[Any, None]:
+            with translated_errors(url):
+                async for chunk in response:
+                    for piece in call.rewrite(chunk):
+                        yield piece
+            assert call.acc is not None
+            if not call.acc.finished:
+                raise incomplete_stream_error(url())
+            for piece in call.rest():
+                yield piece
+
+        return chunks()
+
+
+class _VertexChat:
+    def __init__(self, completions: _VertexCompletions) -> None:
+        self.completions = completions
+
+
+class _VertexClient:
+    """The parent's openai client, with `chat.completions.create` shaped for Vertex.
+
+    Everything else (closing, `with`, other resources) is the SDK client's own.
+    """
+
+    def __init__(self, inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> None:
+        self._inner = inner
+        is_async = isinstance(inner, AsyncOpenAI)
+        kind = _AsyncVertexCompletions if is_async else _VertexCompletions
+        self.chat = _VertexChat(kind(inner.chat.completions, llm, call))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __enter__(self) -> _VertexClient:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._inner.__exit__(*exc)
+
+    async def __aenter__(self) -> _VertexClient:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._inner.__aexit__(*exc)

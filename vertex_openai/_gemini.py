@@ -90,8 +90,9 @@ HARM_BLOCK_METHODS = ("SEVERITY", "PROBABILITY")
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
 """Gemini 3 `thinking_config.thinking_level` values (fact sheet §3.2)."""
 
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
-"""Accepted `reasoning_effort` values; `none` is turned into `thinking_budget: 0`."""
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "max")
+"""`reasoning_effort` values known at all; which a model takes is `ModelInfo.reasoning_efforts`
+(`none` is turned into `thinking_budget: 0` where thinking can be off)."""
 
 GOOGLE_KEYS = frozenset(
     {
@@ -403,20 +404,49 @@ def _apply_reasoning_effort(
     'high','low','medium','minimal'", fact sheet §4.1); it becomes
     `thinking_config.thinking_budget = 0` where the model can turn thinking off.
     """
-    if effort != "none" or info is None or not info.is_gemini:
+    if effort is None or info is None or not info.is_gemini:
         return effort
-    if info.can_disable_thinking:
-        google["thinking_config"] = {**google.get("thinking_config", {}), "thinking_budget": 0}
-        return None
-    if not info.supports_thinking:
-        return None  # the model does not think at all; nothing to turn off
-    msg = (
-        f"reasoning_effort='none' is not possible for {info.model_id!r}: thinking cannot be "
-        "turned off on Gemini 2.5 Pro or Gemini 3. Use reasoning_effort='low' (or 'minimal' "
-        "on Gemini 3 Flash), or a model that can switch thinking off such as "
-        "'google/gemini-2.5-flash'."
+    if effort == "none":
+        if info.can_disable_thinking:
+            thinking = google.get("thinking_config", {})
+            google["thinking_config"] = {**thinking, "thinking_budget": 0}
+            return None
+        if not info.supports_thinking:
+            return None  # the model does not think at all; nothing to turn off
+        raise VertexConfigError(_thinking_off_error(info, "reasoning_effort='none'"))
+    if info.reasoning_efforts and effort not in info.reasoning_efforts:
+        msg = (
+            f"reasoning_effort={effort!r} is not supported by {info.model_id!r}; it accepts "
+            f"{_listing(info.reasoning_efforts)}"
+            + (" (or 'none')." if info.can_disable_thinking else ".")
+        )
+        raise VertexConfigError(msg)
+    return effort
+
+
+def _thinking_off_error(info: ModelInfo, knob: str) -> str:
+    return (
+        f"{knob} is not possible for {info.model_id!r}: thinking cannot be turned off on "
+        "Gemini 2.5 Pro. Use reasoning_effort='low' (or a small thinking_budget), or a "
+        "model that can switch thinking off such as 'google/gemini-2.5-flash'."
     )
-    raise VertexConfigError(msg)
+
+
+def _check_thinking_config(thinking: Any, info: ModelInfo | None) -> None:
+    """The model table's rule for `thinking_config` (the same as for reasoning_effort)."""
+    if not isinstance(thinking, Mapping) or info is None or not info.is_gemini:
+        return
+    budget = thinking.get("thinking_budget")
+    if budget == 0 and info.supports_thinking and not info.can_disable_thinking:
+        raise VertexConfigError(_thinking_off_error(info, "thinking_budget=0"))
+    level = thinking.get("thinking_level")
+    if isinstance(level, str) and info.reasoning_efforts and level not in info.reasoning_efforts:
+        msg = (
+            f"thinking_level={level!r} is not supported by {info.model_id!r} (Vertex: "
+            f"'Thinking level is unsupported: THINKING_LEVEL_{level.upper()}'); use one of "
+            f"{_listing([e for e in info.reasoning_efforts if e in THINKING_LEVELS])}."
+        )
+        raise VertexConfigError(msg)
 
 
 GEMINI_ONLY_KEYS = ("thinking_config", "thought_tag_marker")
@@ -506,6 +536,7 @@ class VertexRequestSettings:
         elif self.model:
             normalize_model_id(self.model, self.endpoint_id)
             _apply_reasoning_effort(self.reasoning_effort, {}, self.model_info)
+            _check_thinking_config(self.google_body().get("thinking_config"), self.model_info)
 
     def google_body(self) -> dict[str, Any]:
         """The `extra_body.google` fields these settings contribute.
@@ -711,6 +742,7 @@ def prepare_chat_request(
     effort = _apply_reasoning_effort(effort, google, info)
     if effort is not None:
         out["reasoning_effort"] = effort
+    _check_thinking_config(google.get("thinking_config"), info)
     n = out.get("n")
     if info is not None and isinstance(n, int) and n > 1 and not info.supports_multiple_candidates:
         msg = (

@@ -41,7 +41,10 @@ Request side:
 
 from __future__ import annotations
 
+import copy
+import json
 import mimetypes
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -59,9 +62,12 @@ __all__ = [
     "fix_accumulated_roles",
     "google_extra",
     "normalize_usage",
+    "original_tool_call_id",
     "parse_message",
     "prepare_wire_messages",
     "strip_signatures",
+    "unique_tool_call_ids",
+    "with_unique_tool_call_ids",
 ]
 
 
@@ -194,6 +200,132 @@ def _clean_tool_call(tc: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------- tool-call ids
+
+_DERIVED_ID = re.compile(r"^(.+)-vx\d+$")
+_DERIVED_SUFFIX = "-vx"
+
+
+def _unique_id(wire_id: str | None, name: str | None, position: int, used: set[str]) -> str:
+    """A non-empty id unique within the message; the wire id when it is free.
+
+    Gemini 2.x uses the function name as tool-call id (fact sheet §12), so two parallel
+    calls to one function share an id; the 2nd gets `<id>-vx<position>`, which
+    `original_tool_call_id` maps back on replay. A call without an id gets
+    `<name>-vx<position>` (the function name is what Gemini 2.x itself would send).
+    """
+    if wire_id and wire_id not in used:
+        return wire_id
+    base = wire_id or name or "call"
+    candidate = f"{base}{_DERIVED_SUFFIX}{position}"
+    while candidate in used:
+        position += 1
+        candidate = f"{base}{_DERIVED_SUFFIX}{position}"
+    return candidate
+
+
+def original_tool_call_id(tool_call_id: Any) -> Any:
+    """The id Vertex sent for a call whose id was derived by `unique_tool_call_ids`.
+
+    Args:
+        tool_call_id: An id from a framework message (any value).
+
+    Returns:
+        The wire id (`get_weather` for `get_weather-vx1`), or the value unchanged.
+    """
+    if isinstance(tool_call_id, str) and _DERIVED_SUFFIX in tool_call_id:
+        match = _DERIVED_ID.match(tool_call_id)
+        if match:
+            return match.group(1)
+    return tool_call_id
+
+
+def unique_tool_call_ids(calls: Sequence[Any]) -> list[str]:
+    """Ids for a message's tool calls, non-empty and unique (see `_unique_id`).
+
+    Args:
+        calls: Tool calls as wire dicts or openai SDK objects.
+
+    Returns:
+        One id per call, in order.
+    """
+    used: set[str] = set()
+    ids = []
+    for position, tc in enumerate(calls):
+        get = tc.get if _is_map(tc) else (lambda key, _tc=tc: getattr(_tc, key, None))
+        wire_id = get("id")
+        function = get("function")
+        name = (
+            function.get("name") if _is_map(function) else getattr(function, "name", None)
+        )
+        new = _unique_id(
+            wire_id if isinstance(wire_id, str) and wire_id else None,
+            name if isinstance(name, str) and name else None,
+            position,
+            used,
+        )
+        used.add(new)
+        ids.append(new)
+    return ids
+
+
+def with_unique_tool_call_ids(response: Any) -> Any:
+    """`response` with repeated or missing tool-call ids made unique, in every choice.
+
+    Works on a `ChatCompletion` (SDK object) or its dict; returns the same object when
+    nothing needs changing, else a deep copy, so parsed fields (`message.parsed`) stay.
+
+    Args:
+        response: A chat completion.
+
+    Returns:
+        The response, or a fixed copy.
+    """
+    choices = response.get("choices") if _is_map(response) else getattr(response, "choices", None)
+    plans: list[tuple[int, list[str]]] = []
+    for i, choice in enumerate(choices or ()):
+        message = choice.get("message") if _is_map(choice) else getattr(choice, "message", None)
+        calls = (message.get("tool_calls") if _is_map(message)
+                 else getattr(message, "tool_calls", None))
+        if not calls:
+            continue
+        ids = unique_tool_call_ids(calls)
+        current = [tc.get("id") if _is_map(tc) else getattr(tc, "id", None) for tc in calls]
+        if ids != current:
+            plans.append((i, ids))
+    if not plans:
+        return response
+    if _is_map(response):
+        out = copy.deepcopy(dict(response))
+        for i, ids in plans:
+            for tc, new in zip(out["choices"][i]["message"]["tool_calls"], ids, strict=True):
+                tc["id"] = new
+        return out
+    out = response.model_copy(deep=True)
+    for i, ids in plans:
+        for tc, new in zip(out.choices[i].message.tool_calls, ids, strict=True):
+            tc.id = new
+    return out
+
+
+@dataclass
+class _StreamedCall:
+    id: str
+    name: str | None = None
+    arguments: str = ""
+
+    def complete(self) -> bool:
+        """Whether the arguments so far are a whole JSON value (the call is done)."""
+        text = self.arguments.strip()
+        if not text or text[-1] not in "}]":
+            return False
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+        return True
+
+
 # --------------------------------------------------------------------------- responses
 
 
@@ -244,12 +376,12 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     if reasoning:
         thoughts = reasoning + thoughts
     parsed = ParsedMessage(content=answer, thoughts=thoughts, message_signature=_signature(msg))
-    for raw in msg.get("tool_calls") or ():
-        tc = _as_dict(raw)
+    raw_calls = [_as_dict(raw) for raw in msg.get("tool_calls") or ()]
+    for tc, tc_id in zip(raw_calls, unique_tool_call_ids(raw_calls), strict=True):
         sig = _signature(tc)
-        if sig and isinstance(tc.get("id"), str):
-            parsed.tool_call_signatures[tc["id"]] = sig
-        parsed.tool_calls.append(_clean_tool_call(tc))
+        if sig:
+            parsed.tool_call_signatures[tc_id] = sig
+        parsed.tool_calls.append({**_clean_tool_call(tc), "id": tc_id})
     audio = msg.get("audio")
     image = _image_from_audio(audio)
     if image:
@@ -286,11 +418,16 @@ class StreamDelta:
         thoughts: Thought text delta.
         tool_call_chunks: Tool-call fragments `{"index", "id", "type", "function":
             {"name", "arguments"}}` with a stable `index` per tool-call id (order of first
-            appearance); `id`, `type` and `name` are set only on a call's first fragment
-            (None afterwards), so concatenating fragments by index is correct.
+            appearance); `id` (unique within the message) and `type` are set only on a
+            call's first fragment and `name` only once (None otherwise), so concatenating
+            fragments by index is correct.
         new_signatures: `{tool_call_id: signature}` seen for the first time in this chunk.
         message_signature: The message signature, on the chunk that first carries it.
         usage: `normalize_usage(...)` of the chunk's usage, only on that chunk.
+        usage_increment: What `usage` adds to the usage already reported in this stream,
+            for frameworks that add up chunk usage (LangChain). Vertex sends usage once,
+            on the last chunk; Google's Gemini API compat layer sends the running total on
+            every chunk (fact sheet §5.2), which summed would count it many times.
         finish_reason: The choice's finish reason, on the chunk that carries it.
         images: Images carried in `delta.audio` (`{"mime_type", "data"}`).
     """
@@ -301,6 +438,7 @@ class StreamDelta:
     new_signatures: dict[str, str] = field(default_factory=dict)
     message_signature: str | None = None
     usage: dict[str, Any] | None = None
+    usage_increment: dict[str, Any] | None = None
     finish_reason: str | None = None
     images: list[dict[str, str]] = field(default_factory=list)
 
@@ -317,6 +455,17 @@ class StreamDelta:
             or self.finish_reason
             or self.images
         )
+
+
+def _usage_increment(
+    usage: dict[str, Any] | None, before: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if usage is None or before is None:
+        return usage
+    return {
+        k: (v - before.get(k, 0) if isinstance(v, int) and isinstance(before.get(k), int) else v)
+        for k, v in usage.items()
+    }
 
 
 def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Any]]:
@@ -346,9 +495,12 @@ def _unchanged(data: Mapping[str, Any], result: StreamDelta) -> bool:
 class StreamAccumulator:
     """Per-call streaming state: thought splitting, tool-call re-indexing, signatures.
 
-    Vertex repeats `id` and `name` in every tool-call fragment and sends inconsistent
-    `index` values (fact sheet §5.3), so fragments are grouped by `id`; a fragment
-    without an id joins the call last seen at its index (or the last call).
+    Tool-call fragments are merged by the rule in `_target` (wire id, then index, then
+    the last call; a fragment naming a function again after a whole call starts a new
+    call), so Vertex's repeated ids and inconsistent `index` values (fact sheet §5.3),
+    Gemini 2.x's shared ids for parallel calls to one function and calls with no `index`
+    (§12) all come out as separate calls. Each call gets a unique non-empty id
+    (`unique_tool_call_ids`' rule).
 
     Only choice 0 is handled (streaming with `n > 1` is not supported by the frameworks).
     """
@@ -361,9 +513,10 @@ class StreamAccumulator:
         """
         self.marker = marker
         self._parser = ThoughtParser(marker) if marker else None
-        self._index_by_key: dict[str, int] = {}
-        self._key_by_raw_index: dict[Any, str] = {}
-        self._last_key: str | None = None
+        self._usage_reported: dict[str, Any] | None = None
+        self._calls: list[_StreamedCall] = []
+        self._by_wire_id: dict[str, int] = {}
+        self._by_raw_index: dict[Any, int] = {}
         self._signatures: dict[str, str] = {}
         self._message_signature: str | None = None
         self.finished = False
@@ -395,21 +548,42 @@ class StreamAccumulator:
             return text, ""
         return parser.feed(text)
 
-    def _tool_key(self, tc: Mapping[str, Any]) -> str:
-        tc_id = tc.get("id")
-        raw_index = tc.get("index")
-        if isinstance(tc_id, str) and tc_id:
-            key = tc_id
-            self._key_by_raw_index[raw_index] = key
-        elif raw_index in self._key_by_raw_index:
-            key = self._key_by_raw_index[raw_index]
-        elif raw_index is None and self._last_key is not None:
-            key = self._last_key
-        else:
-            key = f"\x00anon-{raw_index}-{len(self._index_by_key)}"
-            self._key_by_raw_index[raw_index] = key
-        self._last_key = key
-        return key
+    def passes_unchanged(self, chunk: Any) -> bool:
+        """Whether an SDK chunk object is plain answer text that needs no rewriting.
+
+        The hot path of a stream (most chunks): one choice whose delta has only `role`
+        and string `content`, no extras, no finish_reason and no usage, and text that
+        cannot be (part of) a thought. Such a chunk is consumed here without a
+        `model_dump`; anything else returns False and must go through `feed`.
+
+        Args:
+            chunk: A `ChatCompletionChunk` (dicts always return False).
+
+        Returns:
+            True when the chunk was consumed and can be handed on as it is.
+        """
+        if type(chunk) is dict or getattr(chunk, "usage", None) is not None:
+            return False
+        choices = getattr(chunk, "choices", None)
+        if not choices or len(choices) != 1:
+            return False
+        choice = choices[0]
+        delta = choice.delta
+        if choice.finish_reason or choice.index != 0 or delta is None:
+            return False
+        text = delta.content
+        if (
+            not isinstance(text, str)
+            or delta.tool_calls
+            or delta.function_call is not None
+            or delta.refusal is not None
+            or delta.model_extra
+        ):
+            return False
+        parser = self._parser
+        if parser is None:
+            return True
+        return not (parser.in_thought or parser.has_pending or _may_hold_tag(text, parser.marker))
 
     def feed(self, chunk: Mapping[str, Any] | Any) -> StreamDelta:
         """Consume one chunk.
@@ -428,6 +602,8 @@ class StreamAccumulator:
         usage = holder.get("usage")
         if _is_map(usage):
             out.usage = normalize_usage(usage)
+            out.usage_increment = _usage_increment(out.usage, self._usage_reported)
+            self._usage_reported = out.usage
         choice = None
         for candidate in choices:
             if _is_map(candidate) and candidate.get("index", 0) == 0:
@@ -450,8 +626,9 @@ class StreamAccumulator:
         if sig and self._message_signature is None:
             self._message_signature = sig
             out.message_signature = sig
+        seen: set[int] = set()
         for raw in delta.get("tool_calls") or ():
-            out.tool_call_chunks.append(self._tool_fragment(_as_dict(raw), out))
+            out.tool_call_chunks.append(self._tool_fragment(_as_dict(raw), out, seen))
         image = _image_from_audio(delta.get("audio"))
         if image:
             out.images.append(image)
@@ -464,27 +641,76 @@ class StreamAccumulator:
             out.answer += rest_a
         return out
 
-    def _tool_fragment(self, tc: dict[str, Any], out: StreamDelta) -> dict[str, Any]:
-        key = self._tool_key(tc)
-        first = key not in self._index_by_key
-        if first:
-            self._index_by_key[key] = len(self._index_by_key)
-        tc_id = tc.get("id") if isinstance(tc.get("id"), str) else None
-        sig = _signature(tc)
-        if sig and tc_id and tc_id not in self._signatures:
-            self._signatures[tc_id] = sig
-            out.new_signatures[tc_id] = sig
+    def _target(
+        self, tc: Mapping[str, Any], name: str | None, arguments: str, seen: set[int]
+    ) -> int | None:
+        """The call a fragment continues, or None when it starts a new call.
+
+        Vertex repeats `id` and `name` on every fragment with unreliable `index` values
+        (fact sheet §5.3), Gemini 2.x reuses the function name as id for parallel calls
+        to the same function (§12), OpenAI-style servers send the id only on the first
+        fragment and then rely on `index`, and Google's Gemini API compat layer sends
+        whole calls with no `index` at all (§12). So: the wire id wins, then the index,
+        then the last call; a fragment that names a function again after its target is a
+        whole call (or shows up twice in one delta) starts a new call.
+        """
+        tc_id = tc.get("id")
+        raw_index = tc.get("index")
+        target: int | None
+        if isinstance(tc_id, str) and tc_id:
+            target = self._by_wire_id.get(tc_id)
+        elif raw_index is not None:
+            target = self._by_raw_index.get(raw_index)
+        else:
+            target = len(self._calls) - 1 if self._calls else None
+            if target is not None and name is not None and name != self._calls[target].name:
+                target = None
+        if target is None:
+            return None
+        call = self._calls[target]
+        if target in seen:
+            return None
+        # Whitespace after a whole JSON value still belongs to it (arguments are JSON).
+        restarts = arguments == "" or arguments.strip() != ""
+        if name is not None and restarts and call.complete():
+            return None
+        return target
+
+    def _tool_fragment(
+        self, tc: dict[str, Any], out: StreamDelta, seen: set[int]
+    ) -> dict[str, Any]:
         function = tc.get("function")
         function = function if _is_map(function) else {}
+        raw_name = function.get("name")
+        name = raw_name if isinstance(raw_name, str) and raw_name else None
         arguments = function.get("arguments")
+        arguments = arguments if isinstance(arguments, str) else ""
+        wire_id = tc.get("id") if isinstance(tc.get("id"), str) and tc.get("id") else None
+        pos = self._target(tc, name, arguments, seen)
+        first = pos is None
+        if pos is None:
+            pos = len(self._calls)
+            used = {c.id for c in self._calls}
+            self._calls.append(_StreamedCall(id=_unique_id(wire_id, name, pos, used)))
+        call = self._calls[pos]
+        seen.add(pos)
+        if wire_id is not None:
+            self._by_wire_id[wire_id] = pos
+        if tc.get("index") is not None:
+            self._by_raw_index[tc.get("index")] = pos
+        emit_name = name if name is not None and call.name is None else None
+        if emit_name is not None:
+            call.name = emit_name
+        call.arguments += arguments
+        sig = _signature(tc)
+        if sig and call.id not in self._signatures:
+            self._signatures[call.id] = sig
+            out.new_signatures[call.id] = sig
         return {
-            "index": self._index_by_key[key],
-            "id": tc_id if first else None,
+            "index": pos,
+            "id": call.id if first else None,
             "type": (tc.get("type") or "function") if first else None,
-            "function": {
-                "name": function.get("name") if first else None,
-                "arguments": arguments if isinstance(arguments, str) else "",
-            },
+            "function": {"name": emit_name, "arguments": arguments},
         }
 
     def _flush(self) -> tuple[str, str]:
@@ -726,6 +952,26 @@ def _current_turn_start(messages: Sequence[Mapping[str, Any]]) -> int:
     return 0
 
 
+def _wire_ids(message: dict[str, Any]) -> dict[str, Any]:
+    """Put back the ids Vertex sent where `unique_tool_call_ids` derived new ones."""
+    out = message
+    tool_call_id = message.get("tool_call_id")
+    if original_tool_call_id(tool_call_id) != tool_call_id:
+        out = {**out, "tool_call_id": original_tool_call_id(tool_call_id)}
+    calls = message.get("tool_calls")
+    if isinstance(calls, list) and any(
+        _is_map(tc) and original_tool_call_id(tc.get("id")) != tc.get("id") for tc in calls
+    ):
+        out = {
+            **out,
+            "tool_calls": [
+                {**tc, "id": original_tool_call_id(tc.get("id"))} if _is_map(tc) else tc
+                for tc in calls
+            ],
+        }
+    return out
+
+
 def prepare_wire_messages(
     messages: Sequence[Mapping[str, Any] | Any], model_info: ModelInfo | None
 ) -> list[dict[str, Any]]:
@@ -736,6 +982,9 @@ def prepare_wire_messages(
       part); `input_audio.format` `wav`/`mp3` -> `audio/wav`/`audio/mpeg`;
       `video_url`/`audio_url` -> `image_url`; plain strings -> text parts.
     * Tool messages without `name` get the name of their tool call (Gemini wants it).
+    * Tool-call ids derived by `unique_tool_call_ids` (`get_weather-vx1`) go back to the
+      id Vertex sent, on the calls and on the tool results, so results pair with calls
+      in the order Gemini gave them.
     * If `model_info.enforces_signatures` (Gemini 3): in the current turn (from the last
       user message), the first tool call of every assistant step without a signature
       gets `SIGNATURE_SENTINEL` (hand-built or trimmed histories, §3.5).
@@ -765,6 +1014,7 @@ def prepare_wire_messages(
             name = names.get(str(msg.get("tool_call_id")))
             if name:
                 out[i] = {**msg, "name": name}
+    out = [_wire_ids(msg) for msg in out]
     if model_info is not None and model_info.enforces_signatures:
         for i in range(_current_turn_start(out), len(out)):
             msg = out[i]
@@ -821,14 +1071,16 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     Vertex's `completion_tokens` excludes thinking and `total_tokens = prompt +
     completion + reasoning` (fact sheet §5.1). If a server follows OpenAI's convention
     instead (`total = prompt + completion`, reasoning included in completion), the
-    reasoning is not added twice.
+    reasoning is not added twice. A wire `total_tokens` larger than that sum is kept (what
+    was billed); with no `reasoning_tokens` field the gap is counted as reasoning.
 
     Args:
         usage: The `usage` dict (or SDK object), or None.
 
     Returns:
         None if `usage` is None, else `{"input_tokens", "output_tokens" (completion +
-        reasoning), "total_tokens" (= input + output), "reasoning_tokens",
+        reasoning), "total_tokens" (input + output, or the larger wire total),
+        "reasoning_tokens",
         "cached_tokens", "traffic_type" (str or None)}`.
     """
     if usage is None:
@@ -848,13 +1100,22 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
         and completion >= reasoning
     )
     output = completion if openai_style else completion + reasoning
+    total = prompt + output
+    if isinstance(reported_total, int) and reported_total > total:
+        # Google's Gemini API compat layer counts thinking in total_tokens without a
+        # reasoning_tokens field (fact sheet §5.2, §12: 108 + 19, total 194): the gap was
+        # billed as output, so keep the wire total and count the gap as reasoning.
+        if reasoning == 0:
+            reasoning = reported_total - total
+            output += reasoning
+        total = reported_total
     extra = data.get("extra_properties")
     google = extra.get("google") if _is_map(extra) else None
     traffic = google.get("traffic_type") if _is_map(google) else None
     return {
         "input_tokens": prompt,
         "output_tokens": output,
-        "total_tokens": prompt + output,
+        "total_tokens": total,
         "reasoning_tokens": reasoning,
         "cached_tokens": cached,
         "traffic_type": traffic if isinstance(traffic, str) else None,

@@ -61,8 +61,18 @@ class ModelInfo:
         enforces_signatures: Vertex rejects a current-turn function call without a
             thought signature (Gemini 3 except the `*-image*` models; fact sheet §3.5).
         supports_thinking: The model thinks at all (Gemini 2.5 and later).
-        can_disable_thinking: `thinking_budget: 0` turns thinking off (2.5 Flash and
-            Flash-Lite; not 2.5 Pro or Gemini 3; fact sheet §4.1).
+        can_disable_thinking: Thinking can be switched off, with `thinking_budget: 0` or
+            `reasoning_effort="none"` (one rule for both): 2.5 Flash and Flash-Lite [DOC];
+            Gemini 3 on Vertex's OpenAI endpoint, where `thinking_budget: 0` is accepted on
+            3.1 Pro and 3.5 Flash [OBS, fact sheet §3.1]; not 2.5 Pro, which only works in
+            thinking mode [DOC, §4.1].
+        reasoning_efforts: `reasoning_effort` values the model accepts on the wire
+            (`none` is sent as `thinking_budget: 0` instead): `minimal`, `low`, `medium`,
+            `high` (Vertex's error text); `max` from Gemini 3.7 on (Vertex's newer error
+            text lists it); no `minimal` on Gemini 3 Pro models ("Thinking level is
+            unsupported: THINKING_LEVEL_MINIMAL"; Gemini API table maps it to `low`).
+            Empty: the table does not know (partner and self-deployed models), anything
+            goes through.
         supports_function_calling: Tools can be bound.
         supports_multiple_candidates: `n > 1` is accepted (not on Gemini 3).
     """
@@ -78,6 +88,7 @@ class ModelInfo:
     can_disable_thinking: bool = False
     supports_function_calling: bool = True
     supports_multiple_candidates: bool = True
+    reasoning_efforts: tuple[str, ...] = ()
 
 
 def split_publisher(model_id: str) -> tuple[str | None, str]:
@@ -129,11 +140,20 @@ def _gemini_info(model_id: str, publisher: str | None, name: str) -> ModelInfo:
         is_gemini3=is_gemini3,
         enforces_signatures=is_gemini3 and not is_image,
         supports_thinking=thinks,
-        # Only 2.x Flash / Flash-Lite accept budget 0; 2.5 Pro and Gemini 3 always think.
-        can_disable_thinking=thinks and not is_gemini3 and not is_pro,
+        can_disable_thinking=thinks and (is_gemini3 or not is_pro),
         supports_function_calling=not is_image,
         supports_multiple_candidates=not is_gemini3,
+        reasoning_efforts=_gemini_efforts(major, minor, is_pro) if thinks else (),
     )
+
+
+def _gemini_efforts(major: int, minor: int, is_pro: bool) -> tuple[str, ...]:
+    efforts = ["minimal", "low", "medium", "high"]
+    if major >= 3 and is_pro:
+        efforts.remove("minimal")
+    if (major, minor) >= (3, 7):
+        efforts.append("max")
+    return tuple(efforts)
 
 
 # Known partner models; anything else gets the defaults.

@@ -23,6 +23,7 @@ from vertex_openai._gemini import (
     normalize_thinking_config,
     prepare_chat_request,
 )
+from vertex_openai._models import model_info
 
 FLASH = VertexRequestSettings(model="google/gemini-2.5-flash")
 MSGS = [{"role": "user", "content": "hi"}]
@@ -146,8 +147,9 @@ def test_thinking_config_errors(value: Any, needle: str) -> None:
 
 def test_reasoning_effort_values() -> None:
     assert normalize_reasoning_effort("HIGH") == "high"
-    with pytest.raises(VertexConfigError, match="none, minimal, low, medium, high"):
-        normalize_reasoning_effort("max")
+    assert normalize_reasoning_effort("max") == "max"  # newer Vertex error texts list it
+    with pytest.raises(VertexConfigError, match="none, minimal, low, medium, high, max"):
+        normalize_reasoning_effort("maximum")
 
 
 # --------------------------------------------------------------------------- settings
@@ -190,8 +192,13 @@ def test_settings_normalise() -> None:
             {"model": "google/gemini-2.5-pro", "reasoning_effort": "none"},
             "thinking_budget|thinking cannot",
         ),
-        ({"model": "google/gemini-3-pro-preview", "reasoning_effort": "none"}, "cannot be"),
-        ({"reasoning_effort": "maximum"}, "none, minimal, low, medium, high"),
+        (
+            {"model": "google/gemini-2.5-pro", "thinking_config": {"thinking_budget": 0}},
+            "thinking_budget=0 is not possible",
+        ),
+        ({"model": "google/gemini-3-pro-preview", "reasoning_effort": "minimal"}, "accepts low"),
+        ({"model": "google/gemini-2.5-flash", "reasoning_effort": "max"}, "not supported"),
+        ({"reasoning_effort": "maximum"}, "none, minimal, low, medium, high, max"),
         ({"model": "llama-3-70b"}, "publisher"),
         ({"thought_tag_marker": "<x>"}, "thought_tag_marker"),
         ({"extra_google": {"thinking_config": {"bogus": 1}}}, "bogus"),
@@ -362,12 +369,60 @@ def test_reasoning_effort_none_on_flash_disables_thinking() -> None:
     assert google_of(out) == {"thinking_config": {"thinking_budget": 0}}
 
 
-@pytest.mark.parametrize(
-    "model", ["google/gemini-2.5-pro", "google/gemini-3-pro-preview", "gemini-3.5-flash"]
-)
-def test_reasoning_effort_none_where_impossible(model: str) -> None:
+def test_reasoning_effort_none_where_impossible() -> None:
     with pytest.raises(VertexConfigError, match="reasoning_effort='none' is not possible"):
-        prepare_chat_request(req(model=model, reasoning_effort="none"), FLASH)
+        prepare_chat_request(req(model="google/gemini-2.5-pro", reasoning_effort="none"), FLASH)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "google/gemini-2.5-flash",
+        "google/gemini-2.5-pro",
+        "google/gemini-3-pro-preview",
+        "google/gemini-3.1-pro-preview",
+        "gemini-3.5-flash",
+        "google/gemini-2.0-flash-001",
+    ],
+)
+def test_thinking_off_one_rule_for_both_knobs(model: str) -> None:
+    """reasoning_effort='none' and thinking_budget=0 agree on every model (issue 12 #8)."""
+
+    def outcome(**kw: Any) -> Any:
+        try:
+            out = prepare_chat_request(req(model=model, **kw), FLASH)
+        except VertexConfigError:
+            return "error"
+        google = out.get("extra_body", {}).get("extra_body", {}).get("google", {})
+        return google.get("thinking_config", {}).get("thinking_budget")
+
+    by_effort = outcome(reasoning_effort="none")
+    by_budget = outcome(thinking_config={"thinking_budget": 0})
+    assert by_effort == by_budget or (by_effort is None and by_budget == 0)
+    info_off = model_info(model).can_disable_thinking
+    assert (by_budget == "error") == (model_info(model).supports_thinking and not info_off)
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "ok"),
+    [
+        ("google/gemini-3-pro-preview", "minimal", False),
+        ("google/gemini-3-flash-preview", "minimal", True),
+        ("google/gemini-3.7-flash", "max", True),
+        ("google/gemini-3.1-pro-preview", "max", False),
+        ("google/gemini-2.5-flash", "minimal", True),
+    ],
+)
+def test_reasoning_effort_follows_model_table(model: str, effort: str, ok: bool) -> None:
+    level = {"thinking_config": {"thinking_level": effort}} if effort != "max" else None
+    for kw in [{"reasoning_effort": effort}, level]:
+        if kw is None or (model.startswith("google/gemini-2") and "thinking_config" in kw):
+            continue
+        if ok:
+            prepare_chat_request(req(model=model, **kw), FLASH)
+        else:
+            with pytest.raises(VertexConfigError, match="not supported"):
+                prepare_chat_request(req(model=model, **kw), FLASH)
 
 
 def test_reasoning_effort_none_on_non_thinking_or_partner_models() -> None:

@@ -16,6 +16,7 @@ from vertex_openai._messages import (
     StreamAccumulator,
     attach_signatures,
     normalize_usage,
+    original_tool_call_id,
     parse_message,
     prepare_wire_messages,
 )
@@ -620,7 +621,13 @@ def test_signatures_round_trip(
 @settings(max_examples=200, deadline=None)
 @given(
     calls=st.lists(
-        st.tuples(IDS, st.text(alphabet='{}":ab1 ', max_size=12)),
+        st.tuples(
+            IDS,
+            # Arguments are JSON objects on the wire: the merge uses "a whole JSON value
+            # was received" to tell a repeated id's new call from a continuation.
+            st.dictionaries(st.text(alphabet="ab1", max_size=3), st.text(max_size=4))
+            .map(json.dumps),
+        ),
         min_size=1,
         max_size=4,
         unique_by=lambda c: c[0],
@@ -669,3 +676,97 @@ def test_stream_flagged_text_with_lt_and_split_tag() -> None:
     # A possible tag start goes through the tag parser (tags win over the flag).
     assert (d2.thoughts, d2.answer) == ("", "x ")
     assert (d3.thoughts, d3.answer) == ("t", "ans")
+
+
+# --------------------------------------------------------------------------- issue 12 #1
+
+
+def _call(tc_id: str | None, index: int | None, name: str | None, args: str) -> dict[str, Any]:
+    tc: dict[str, Any] = {"type": "function", "function": {"arguments": args}}
+    if tc_id is not None:
+        tc["id"] = tc_id
+    if index is not None:
+        tc["index"] = index
+    if name is not None:
+        tc["function"]["name"] = name
+    return tc
+
+
+def _merged(chunks: list[list[dict[str, Any]]]) -> list[tuple[str, str, str]]:
+    acc = StreamAccumulator(None)
+    fragments = []
+    for calls in chunks:
+        fragments += acc.feed(chunk({"tool_calls": calls})).tool_call_chunks
+    merged = merge_by_index(fragments)
+    return [(c["id"], c["name"], c["arguments"]) for _, c in sorted(merged.items())]
+
+
+PARIS, LONDON = '{"city":"Paris"}', '{"city":"London"}'
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        # Gemini 2.x: id == function name, both calls in one delta.
+        [[_call("get_w", 0, "get_w", PARIS), _call("get_w", 1, "get_w", LONDON)]],
+        # ... in separate deltas, the same index.
+        [[_call("get_w", 0, "get_w", PARIS)], [_call("get_w", 0, "get_w", LONDON)]],
+        # ... with stream_function_call_arguments: heads with "" and the index quirk.
+        [
+            [_call("get_w", 1, "get_w", "")],
+            [_call("get_w", 0, "get_w", '{"city":')],
+            [_call("get_w", 0, "get_w", '"Paris"}')],
+            [_call("get_w", 0, "get_w", "")],
+            [_call("get_w", 1, "get_w", LONDON)],
+        ],
+        # Gemini API compat layer: no index and no id at all.
+        [[_call(None, None, "get_w", PARIS), _call(None, None, "get_w", LONDON)]],
+    ],
+)
+def test_repeated_ids_and_missing_index_give_separate_calls(
+    chunks: list[list[dict[str, Any]]],
+) -> None:
+    calls = _merged(chunks)
+    assert [(name, args) for _, name, args in calls] == [("get_w", PARIS), ("get_w", LONDON)]
+    ids = [i for i, _, _ in calls]
+    assert all(ids)
+    assert len(set(ids)) == 2
+    # A derived id maps back to the wire id (the function name when there was none).
+    assert [original_tool_call_id(i) for i in ids] == ["get_w", "get_w"]
+
+
+def test_openai_style_index_continuations_and_trailing_whitespace() -> None:
+    calls = _merged([
+        [_call("call_1", 0, "f", "")],
+        [_call(None, 0, None, '{"x":1}')],
+        [_call(None, 0, None, " ")],  # whitespace after a whole value still belongs to it
+        [_call("call_2", 1, "f", '{"x":2}')],
+    ])
+    assert calls == [("call_1", "f", '{"x":1} '), ("call_2", "f", '{"x":2}')]
+
+
+def test_derived_ids_are_mapped_back_on_replay() -> None:
+    parsed = parse_message(
+        {"role": "assistant", "tool_calls": [_call("get_w", None, "get_w", PARIS),
+                                             _call("get_w", None, "get_w", LONDON)]},
+        None,
+    )
+    assert [tc["id"] for tc in parsed.tool_calls] == ["get_w", "get_w-vx1"]
+    wire = prepare_wire_messages(
+        [
+            {"role": "assistant", "tool_calls": parsed.tool_calls},
+            {"role": "tool", "tool_call_id": "get_w", "content": "a"},
+            {"role": "tool", "tool_call_id": "get_w-vx1", "content": "b"},
+        ],
+        None,
+    )
+    assert [tc["id"] for tc in wire[0]["tool_calls"]] == ["get_w", "get_w"]
+    assert [m["tool_call_id"] for m in wire[1:]] == ["get_w", "get_w"]
+    assert [m["name"] for m in wire[1:]] == ["get_w", "get_w"]
+
+
+def test_billed_total_above_prompt_plus_completion_is_kept() -> None:
+    usage = normalize_usage({"prompt_tokens": 108, "completion_tokens": 19, "total_tokens": 194})
+    assert usage is not None
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (108, 86, 194)
+    assert usage["reasoning_tokens"] == 67

@@ -28,10 +28,20 @@ from ._model import (
     run_model,
     text_of,
 )
+from ._shapes import (
+    GEMINI2,
+    distinct_candidates,
+    serving_kind,
+    shape_body,
+    shape_chunks,
+    tool_call_ids,
+)
 from ._state import EmulatorState, Fault, RecordedRequest, canonical_fault
 from ._wire import DONE, Rendered, completion_body, dumps, sse, stream_chunks
 
-SIGNATURE_SENTINELS = ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+# Vertex accepts only this bypass value; the Gemini API's other one
+# ("context_engineering_is_the_way_to_go") is rejected (pydantic/pydantic-ai #3881, [OBS]).
+SIGNATURE_SENTINELS = ("skip_thought_signature_validator",)
 SIGNATURE_DOC = "https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures"
 FUNCTION_CALLING_DOC = (
     "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling"
@@ -303,6 +313,51 @@ def _check_messages(messages: Any, gemini3: bool) -> list[str]:
     return parts_seen
 
 
+def _version(model: str) -> tuple[int, int]:
+    m = re.match(r"gemini-(\d+)(?:\.(\d+))?", model.split("/")[-1])
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
+
+
+def _levels(model: str) -> list[str]:
+    """Thinking levels a Gemini model takes (as reasoning_effort or thinking_level)."""
+    levels = ["high", "low", "medium", "minimal"]
+    if _version(model) >= (3, 7):
+        levels.insert(2, "max")  # newer error text: 'high', 'low', 'max', 'medium', 'minimal'
+    return levels
+
+
+def _minimal_unsupported(model: str, cfg: Any) -> bool:
+    # "Thinking level is unsupported: THINKING_LEVEL_MINIMAL" on some models [OBS]; which
+    # ones is [INF] (EmulatorConfig.minimal_unsupported_on): by default Gemini 3 Pro, where
+    # the Gemini API maps minimal to low.
+    name = model.split("/")[-1]
+    return is_gemini3(model) and any(part in name for part in cfg.minimal_unsupported_on)
+
+
+def _check_effort(model: str, effort: Any, cfg: Any) -> None:
+    levels = _levels(model)
+    flash25 = model.startswith("google/gemini-2.5-flash")
+    if effort not in levels and not (effort == "none" and flash25):
+        if _version(model) >= (3, 7):
+            listed = ", ".join(f"'{a}'" for a in levels)
+            raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}; found '{effort}'.")
+        listed = ",".join(f"'{a}'" for a in levels)
+        raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}")
+    if effort == "minimal" and _minimal_unsupported(model, cfg):
+        raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+
+
+def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
+    if not isinstance(thinking, dict):
+        return
+    level = str(thinking.get("thinking_level", "")).lower()
+    if level == "minimal" and _minimal_unsupported(model, cfg):
+        raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+    pro25 = model.startswith("google/gemini-2.5-pro")
+    if pro25 and cfg.reject_thinking_off_on_25_pro and thinking.get("thinking_budget") == 0:
+        raise _bad("Budget 0 is invalid. This model only works in thinking mode.")
+
+
 def _traffic_type(request: Request, default: str) -> str:
     req_type = request.headers.get("x-vertex-ai-llm-request-type", "").lower()
     shared = request.headers.get("x-vertex-ai-llm-shared-request-type", "").lower()
@@ -375,13 +430,7 @@ def prepare(
     effort = body.get("reasoning_effort")
     thinking = g.get("thinking_config")
     if effort is not None and google_model:
-        allowed = ["high", "low", "medium", "minimal"]
-        flash25 = echoed.startswith("google/gemini-2.5-flash")
-        if effort not in allowed and not (effort == "none" and flash25):
-            raise _bad(
-                "Expected 'reasoning_effort' to be one of: "
-                + ",".join(f"'{a}'" for a in allowed)
-            )
+        _check_effort(echoed, effort, state.config)
         if thinking is not None:
             raise _bad(
                 "Only one of `reasoning_effort` or `extra_body.google.thinking_config` may be "
@@ -394,6 +443,8 @@ def prepare(
         raise _bad(
             "You cannot use both thinking_level and thinking_budget in the same request."
         )
+    if google_model:
+        _check_thinking(echoed, thinking, state.config)
     _check_safety(g.get("safety_settings"))
     if g.get("cached_content") and location == "global":
         # [INF] wording; the fact: context caching is not available on global.
@@ -548,27 +599,30 @@ async def handle_chat(
     google_model = request.path_params["endpoint"] == "openapi" and echoed.startswith("google/")
     gemini3 = google_model and is_gemini3(echoed)
     cfg = state.config
-    use_name_ids = cfg.gemini25_tool_call_id_is_name and not gemini3
+    kind = serving_kind(request.path_params["endpoint"], echoed)
     rendered = Rendered(
         model=echoed,
         marker=str(g["thought_tag_marker"]) if g.get("thought_tag_marker") else None,
         thought_flag=cfg.thought_extra_content,
-        tool_ids=[
-            tc.name if use_name_ids else f"function-call-{uuid.uuid4()}" for tc in out.tool_calls
-        ],
+        tool_ids=tool_call_ids(
+            kind, [tc.name for tc in out.tool_calls], cfg.gemini25_tool_call_id_is_name
+        ),
         tool_signature=make_signature(state) if gemini3 and out.tool_calls else None,
         message_signature=make_signature(state) if gemini3 and not out.tool_calls else None,
         traffic_type=_traffic_type(request, cfg.traffic_type),
         n=int(body.get("n") or 1),
     )
     if not body.get("stream"):
-        return _plain_response(out, rendered, fault)
+        return _plain_response(out, rendered, fault, kind)
     rng = random.Random(f"{cfg.seed}:{dumps(body)}")
     chunks = list(stream_chunks(
         out, rendered, rng, cfg.chunk_size_min, cfg.chunk_size_max,
         fragment_tools=bool(g.get("stream_function_call_arguments")),
         index_quirk=cfg.stream_tool_index_quirk,
     ))
+    if not cfg.stream_tool_call_index:
+        chunks = _without_tool_index(chunks)
+    chunks = shape_chunks(kind, chunks)
     return StreamingResponse(
         _stream_body(chunks, fault, state),
         media_type="text/event-stream",
@@ -576,8 +630,21 @@ async def handle_chat(
     )
 
 
-def _plain_response(out: ModelOutput, r: Rendered, fault: Fault | None) -> Response:
-    body = completion_body(out, r)
+def _without_tool_index(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool-call deltas with no ``index`` (Google's Gemini API compat layer, [OBS-GAPI])."""
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            for tc in choice["delta"].get("tool_calls") or []:
+                tc.pop("index", None)
+    return chunks
+
+
+def _plain_response(
+    out: ModelOutput, r: Rendered, fault: Fault | None, kind: str = GEMINI2
+) -> Response:
+    body = shape_body(kind, completion_body(out, r))
+    if r.n > 1:
+        body = distinct_candidates(body)
     if fault is None or fault.kind == "stall":
         return json_response(body)
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, indent=2).encode()

@@ -79,8 +79,19 @@ class EmulatorConfig:
     llama_guard_default: bool = True
     """[INF] Llama Guard screens MaaS Llama requests unless
     ``extra_body.google.model_safety_settings.enabled`` is false."""
-    gemini25_tool_call_id_is_name: bool = False
-    """Gemini 2.0 style ids (the function name) instead of ``function-call-<uuid>``."""
+    gemini25_tool_call_id_is_name: bool = True
+    """Gemini 2.x tool-call ids are the function name (Google's function-calling sample
+    prints ``Function: get_current_weather`` from ``tool_calls[0].id``), so parallel
+    calls to one function share an id; False: ``function-call-<uuid>`` as on Gemini 3."""
+    minimal_unsupported_on: tuple[str, ...] = ("-pro",)
+    """[INF] Gemini 3 models (name parts) that answer "Thinking level is unsupported:
+    THINKING_LEVEL_MINIMAL"; () accepts minimal everywhere."""
+    reject_thinking_off_on_25_pro: bool = True
+    """[INF for the OpenAI endpoint] ``thinking_budget: 0`` on Gemini 2.5 Pro gives the
+    native API's 400 "Budget 0 is invalid. This model only works in thinking mode."."""
+    stream_tool_call_index: bool = True
+    """[INF for Vertex] Streamed tool-call deltas carry ``index``; False: no ``index``
+    at all, as seen on Google's Gemini API compat layer."""
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from a dict (admin route); unknown names raise KeyError."""
@@ -88,13 +99,14 @@ class EmulatorConfig:
         for key, value in values.items():
             if key not in names:
                 raise KeyError(key)
-            if key == "models":
+            if key in ("models", "minimal_unsupported_on"):
                 value = tuple(value)
             setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["models"] = list(self.models)
+        data["minimal_unsupported_on"] = list(self.minimal_unsupported_on)
         return data
 
     @property

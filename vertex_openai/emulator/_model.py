@@ -17,6 +17,12 @@ chunk boundaries depend on ``EmulatorConfig.seed``). The rules:
   and then capitalised or non-ASCII words for ``string``, ``true``/``false`` for
   ``boolean``, an enum member the message mentions (else the first member).
   Otherwise ``default``/``const``/``example`` or a placeholder such as ``"example city"``.
+  A single function with one required string parameter asked about "Paris and London" (or
+  ``'a' and 'b'``) is called once per value, in parallel (``_shapes``).
+* **ReAct text mode.** No tools on the wire and a system prompt asking for ``Thought:`` /
+  ``Action:`` / ``Action Input:`` (LlamaIndex ``ReActAgent``): the answer is the next
+  ReAct step as text, calling the tools the question names one per step, then
+  ``Answer:`` quoting the observations (``_shapes.react_step``).
 * **After tool results.** With ``tool_choice`` auto, a turn that already holds tool
   results is answered in text quoting each result: ``"Tool get_weather returned:
   {...}."``. With ``tool_choice`` required, a tool not yet called in the turn is
@@ -54,6 +60,8 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._shapes import is_react_prompt, react_step, same_function_values
 
 EFFORT_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 MAX_DEPTH = 4
@@ -438,6 +446,18 @@ def _required_after_results(
     return _mentioned(fresh, user_text)[:1] or fresh[-1:]
 
 
+def _tool_words(functions: list[dict[str, Any]]) -> set[str]:
+    """Words of tool names, never taken as argument values."""
+    words = {str(fn["name"]).lower() for fn in functions}
+    return words | {p for fn in functions for p in str(fn["name"]).split("_")}
+
+
+def _call_args(fn: dict[str, Any], text: str, exclude: set[str]) -> dict[str, Any]:
+    params = fn.get("parameters") or {"type": "object", "properties": {}}
+    args = SchemaFiller(params, Literals(text, exclude), fill_all=False).value(params, "args")
+    return args if isinstance(args, dict) else {}
+
+
 def _tool_results(turn: list[dict[str, Any]]) -> list[tuple[str, str]]:
     names: dict[str, str] = {}
     results: list[tuple[str, str]] = []
@@ -486,20 +506,30 @@ def run_model(inp: ModelInput, prompt_text: str) -> ModelOutput:
 
     chosen = _choose_tools(inp, turn)
     if chosen:
-        exclude = {str(fn["name"]).lower() for fn in _tool_functions(inp.tools)}
-        exclude |= {p for fn in _tool_functions(inp.tools) for p in str(fn["name"]).split("_")}
+        exclude = _tool_words(_tool_functions(inp.tools))
         for fn in chosen:
-            params = fn.get("parameters") or {"type": "object", "properties": {}}
-            literals = Literals(user_text, exclude)
-            args = SchemaFiller(params, literals, fill_all=False).value(params, "args")
-            if not isinstance(args, dict):
-                args = {}
-            out.tool_calls.append(ToolCall(str(fn["name"]), json.dumps(args, ensure_ascii=False)))
+            # One function asked about several values: one call per value.
+            values = same_function_values(fn, user_text, exclude) if len(chosen) == 1 else []
+            for text in [f'"{v}"' for v in values] or [user_text]:
+                args = _call_args(fn, text, exclude)
+                out.tool_calls.append(
+                    ToolCall(str(fn["name"]), json.dumps(args, ensure_ascii=False))
+                )
         out.finish_reason = "tool_calls"
         out.completion_tokens = sum(count_tokens(tc.name + tc.arguments) for tc in out.tool_calls)
         return out
 
-    text = _answer_text(inp, turn, user_text)
+    if is_react_prompt(inp.messages, inp.tools, text_of):
+        text = react_step(
+            inp.messages,
+            text_of,
+            _mentioned,
+            lambda fn, question: _call_args(fn, question, _tool_words([fn])),
+            lambda question: f"Emulated answer from {inp.model or 'the endpoint'}: "
+            + _echo(question),
+        )
+    else:
+        text = _answer_text(inp, turn, user_text)
     model_short = inp.model.split("/")[-1]
     if model_short.startswith("deepseek-r1"):
         text = f"<think>\n{thought_summary}\n</think>\n\n{text}"
