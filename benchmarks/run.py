@@ -34,22 +34,26 @@ PACKAGES = (
     "vertex-openai", "openai", "httpx", "google-auth", "langchain-core", "langchain-openai",
     "llama-index-core", "llama-index-llms-openai-like", "llama-index-llms-openai", "pydantic",
 )
-BENCHES = ("parser", "overhead", "stream", "concurrency", "import", "memory")
+BENCHES = ("parser", "overhead", "stream", "concurrency", "import", "memory", "alternatives")
+# Not part of --quick (and so never of the CI guard): needs its own virtualenv and minutes.
+FULL_ONLY = ("alternatives",)
 
 
 def _params(quick: bool) -> dict[str, Any]:
     if quick:
         return {"overhead_n": 100, "stream_n": 6, "conc_total": 400, "conc_rounds": 4,
-                "import_n": 3, "memory_n": 2000, "parser_mb": 1.0}
+                "import_n": 3, "memory_n": 2000, "parser_mb": 1.0, "explain": False}
     return {"overhead_n": 1000, "stream_n": 30, "conc_total": 2000, "conc_rounds": 16,
-            "import_n": 15, "memory_n": 20000, "parser_mb": 10.0}
+            "import_n": 15, "memory_n": 20000, "parser_mb": 10.0, "explain": True,
+            "alt_calls_n": 300, "alt_stream_n": 12, "alt_cold_n": 7}
 
 
 # ------------------------------------------------------------------ running
 
 
-def _runners(p: dict[str, Any], origin: Callable[[], str],
-             vertexai_python: str | None) -> dict[str, Callable[[], Section]]:
+def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str | None,
+             alternatives_python: str | None) -> dict[str, Callable[[], Section]]:
+    import bench_alternatives
     import bench_concurrency
     import bench_import
     import bench_overhead
@@ -61,8 +65,12 @@ def _runners(p: dict[str, Any], origin: Callable[[], str],
         "overhead": lambda: bench_overhead.run(origin(), p["overhead_n"]),
         "stream": lambda: bench_stream.run(origin(), p["stream_n"]),
         "concurrency": lambda: bench_concurrency.run(p["conc_total"], p["conc_rounds"]),
-        "import": lambda: bench_import.run_imports(p["import_n"], vertexai_python),
+        "import": lambda: bench_import.run_imports(p["import_n"], vertexai_python,
+                                                   explain=p["explain"]),
         "memory": lambda: bench_import.run_memory(origin(), p["memory_n"]),
+        "alternatives": lambda: bench_alternatives.run(
+            alternatives_python, p["alt_calls_n"], p["alt_stream_n"], p["alt_cold_n"]
+        ),
     }
 
 
@@ -334,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
                     default=os.environ.get("BENCH_VERTEXAI_PYTHON"),
                     help="python of a virtualenv with langchain-google-vertexai, to compare "
                     "its import time and RSS (env BENCH_VERTEXAI_PYTHON)")
+    ap.add_argument("--alternatives-python",
+                    default=os.environ.get("BENCH_ALTERNATIVES_PYTHON"),
+                    help="python of the virtualenv made by benchmarks/alternatives_setup.py "
+                    "(default .venv-alternatives; env BENCH_ALTERNATIVES_PYTHON); section 6 "
+                    "is skipped with a message without it")
     ap.add_argument("--no-profile", action="store_true",
                     help="skip the cProfile section written when an overhead goal is missed")
     ap.add_argument("--json", help="also dump all rows as JSON to this path")
@@ -343,6 +356,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(selected) - set(BENCHES)
     if unknown:
         ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    if args.quick:
+        dropped = [b for b in selected if b in FULL_ONLY]
+        if dropped:
+            log(f"--quick: not running {', '.join(dropped)} (full mode only)")
+        selected = [b for b in selected if b not in FULL_ONLY]
     out = args.out or (os.path.join(ROOT, "benchmarks", "out", "benchmarks-quick.md")
                        if args.quick else os.path.join(ROOT, "docs", "benchmarks.md"))
     out = os.path.abspath(out)
@@ -362,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             server = ServerProcess().start()
         return server.url
 
-    runners = _runners(p, origin, args.vertexai_python)
+    runners = _runners(p, origin, args.vertexai_python, args.alternatives_python)
     sections: list[Section] = []
     profiles: dict[str, str] = {}
     exit_code = 0
