@@ -111,7 +111,13 @@ CLIENTS: dict[str, tuple[str, str, str]] = {
                   "vertex_openai.VertexConnection().openai_client() chat.completions.create"),
     "litellm_vertex": ("litellm", "sdk", "litellm.completion('vertex_ai/gemini-2.5-flash')"),
     "litellm_gemini": ("litellm", "sdk", "litellm.completion('gemini/gemini-2.5-flash')"),
+    # References for the cold start only (section 1 compares them per call):
+    "plain_lc": ("langchain_openai", "langchain", "langchain_openai.ChatOpenAI (static key)"),
+    "plain_li": ("llama_index.llms.openai_like", "llama_index",
+                 "llama_index.llms.openai_like.OpenAILike (static key)"),
+    "plain_sdk": ("openai", "sdk", "openai.OpenAI chat.completions.create (static key)"),
 }
+COLD_ONLY = ("plain_lc", "plain_li", "plain_sdk")
 
 
 def _creds() -> Any:
@@ -191,6 +197,20 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
             return n
 
         return call, stream
+    if name == "plain_lc":
+        from _models import lc_openai
+
+        return _lc(lc_openai(origin))
+    if name == "plain_li":
+        from _models import li_openai_like
+
+        return _li(li_openai_like(origin))
+    if name == "plain_sdk":
+        from _models import raw_sdk
+
+        sdk = raw_sdk(origin)
+        return (lambda: sdk.create(model="google/" + MODEL_ID, messages=[  # type: ignore[arg-type]
+            {"role": "user", "content": "hi"}]), lambda: 0)
     if name in ("litellm_vertex", "litellm_gemini"):
         import litellm
 
@@ -292,7 +312,7 @@ def mode_calls(origin: str, n: int, stream_n: int) -> dict[str, Any]:
     from _common import interleaved, median
     from _fake_google import ANSWER
 
-    names = [c for c in CLIENTS if available(c) is None]
+    names = [c for c in CLIENTS if available(c) is None and c not in COLD_ONLY]
     calls: dict[str, Callable[[], Any]] = {}
     streams: dict[str, Callable[[], int]] = {}
     errors: dict[str, str] = {}
@@ -362,6 +382,9 @@ ROOTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vertexai_lc": ("langchain-google-vertexai", ()),
     "genai_li": ("llama-index-llms-google-genai", ()),
     "litellm_vertex": ("litellm", ()),
+    "plain_lc": ("langchain-openai", ()),
+    "plain_li": ("llama-index-llms-openai-like", ()),
+    "plain_sdk": ("openai", ()),
 }
 
 

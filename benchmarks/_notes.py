@@ -85,16 +85,51 @@ resend never reuses a token obtained before the failed request was signed; on th
 loaded machine this took the run from 15 errors and 78 re-sent 401s to 0 errors and a
 handful of 401s, each recovered by its one resend.""",
     "4 import": """\
-`vertex_openai` adds six small modules to `openai` (about 4 ms of module time in
-`-X importtime`; google-auth is imported on the first request, not at import), and
-`llama_index_vertex_openai` thirteen (about 12 ms). Across runs on this busy machine these
-two ratios ranged from 0.85x to 1.25x with n=15 while the module time stayed at a few
-ms: importing `openai` itself varies by +-100 ms from one process to the next (one
-full garbage collection of its ~1,200 modules' objects falls inside the import), so a
-result above 1.10x for these pairs is noise, not our code. The LangChain class costs
-about 25-45 ms more than `langchain_openai` because pydantic builds the schema of the
-`ChatVertexOpenAI` subclass at import; `model_config["defer_build"]` could move that to
-the first instantiation.""",
+`import vertex_openai` loads its public names lazily (PEP 562): it imports neither the
+openai SDK nor google-auth, and google-auth's `requests` transport and the emulator stay
+unloaded until first use (tests/core/test_imports.py asserts this). The row
+`vertex_openai._clients` is what a user of the core really imports (the client and the
+SDK). The framework packages add a dozen small modules to their parents (the `-X
+importtime` lines above: about 15-30 ms of module time on 0.9-1.3 s). Across runs on this
+busy machine these ratios move by several per cent with n=15 while the module time
+stays at a few ms: importing `openai` itself varies by +-100 ms from one process to the
+next (one full garbage collection of its ~1,200 modules' objects falls inside the
+import), so a result just above 1.10x for these pairs is noise, not our code. The
+LangChain class costs about 20-25 ms of its own because pydantic builds the schema of the
+`ChatVertexOpenAI` subclass at import (`langchain_vertex_openai.chat_models` in the list
+above); `model_config["defer_build"]` could move that to the first instantiation (that
+file is being refactored in another branch; not touched here).""",
     "4 memory": """\
 See the RSS figures under section 4b.""",
+    "6 alternatives": """\
+Per call and per stream chunk we are the cheapest of all (rows above). Where we are not
+the first, it is the cold start, and the cold-start table in section 6 says why: our
+classes cost what their parents cost (`langchain_openai.ChatOpenAI`, `OpenAILike`,
+within a few per cent and ~10 MB of RSS), and the parents are built on the openai SDK,
+whose import plus the resource modules it loads when the first client is made is
+~0.4 s + ~0.3 s of CPU and ~50 MB (about 1,200 modules of generated types). The
+google-genai SDK behind `ChatGoogleGenerativeAI` and `GoogleGenAI` is smaller
+(`langchain_google_genai` imports in ~0.35 s on top of `langchain_core`; `import
+langchain_openai` is ~0.85 s because it imports the SDK). That gap is the price of
+being a drop-in `ChatOpenAI` / `OpenAILike` subclass, which is the product; it is not in
+our code (`-X importtime` in section 4a: ~15-30 ms of our own modules).
+
+What is ours in the cold start: the first request imports google-auth's `requests`
+transport (it imports `google.oauth2.service_account`, hence `cryptography`): about
+60-90 ms and ~10 MB, because the token provider refreshes once before trusting a token.
+ChatGoogleGenerativeAI given the same valid static credentials sends them as they are.
+With real credentials (service account, ADC) every client pays that refresh.
+
+The install size: `vertex-openai[langchain]` is ~10 % larger than
+`langchain-google-genai` (the openai SDK, `tiktoken` and `requests` for google-auth's
+transport against google-genai and its `websockets`); `[llama-index]` is the same size
+as `llama-index-llms-google-genai` (llama-index-core dominates both). `ChatVertexAI`
+(google-cloud-aiplatform, BigQuery, Storage, ...) and LiteLLM are 3-6x larger.
+
+Plan (not done here): a lazy `openai` inside `langchain_openai` is not ours to change;
+what we can do is (1) let `TokenProvider` use a credentials object's own valid token
+for its first request (refreshing only when it nears expiry), so the transport import
+moves to the first refresh, and (2) `defer_build` on the LangChain class (section 4a).
+Both are in files other branches are rewriting this round (`_auth.py`,
+`langchain_vertex_openai/chat_models.py`).""",
 }

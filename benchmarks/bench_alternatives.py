@@ -51,7 +51,19 @@ OURS_LABEL = {
 }
 # Import / install size are per package: the Gemini-API LiteLLM row shares the vertex one.
 COLD_CLIENTS = ("ours_lc", "genai_lc", "vertexai_lc", "ours_li", "genai_li", "ours_core",
-                "litellm_vertex")
+                "litellm_vertex", "plain_lc", "plain_li", "plain_sdk")
+COLD_LABEL = {
+    "ours_lc": "`langchain_vertex_openai` ChatVertexOpenAI",
+    "plain_lc": "`langchain_openai` ChatOpenAI (our parent)",
+    "genai_lc": "`langchain_google_genai` ChatGoogleGenerativeAI",
+    "vertexai_lc": "`langchain_google_vertexai` ChatVertexAI",
+    "ours_li": "`llama_index_vertex_openai` ChatVertexOpenAI",
+    "plain_li": "`llama_index.llms.openai_like` OpenAILike (our parent)",
+    "genai_li": "`llama_index.llms.google_genai` GoogleGenAI",
+    "ours_core": "`vertex_openai._clients` VertexConnection + openai",
+    "plain_sdk": "`openai` OpenAI",
+    "litellm_vertex": "`litellm` completion (vertex_ai/)",
+}
 
 
 def resolve_python(explicit: str | None) -> str | None:
@@ -113,6 +125,7 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
     blocked = list(calls["blocked"]) + [b for runs in cold.values() for r in runs
                                         for b in r["blocked"]]
     _rows(section, calls, cold, sizes)
+    section.details += _cold_table(cold, sizes)
     versions = ", ".join(f"{k} {v}" for k, v in probe["versions"].items())
     section.details += [
         f"All in `{python}` (Python {probe['python']}): {versions}.",
@@ -134,6 +147,26 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
         section.details.append(f"- `{name}` not measured: {why}")
         section.errors += 1
     return section
+
+
+def _cold_table(cold: dict[str, list[dict[str, Any]]], sizes: dict[str, Any]) -> list[str]:
+    lines = ["Cold start of every client (fresh interpreter, medians; CPU time; the parents "
+             "are shown for reference):", "",
+             "| Client | Import | RSS after import | Import + construct + first call | "
+             "RSS then | Install (closure) |", "|---|---:|---:|---:|---:|---:|"]
+    for c in COLD_CLIENTS:
+        runs = cold.get(c)
+        if not runs:
+            continue
+        size = sizes.get(c)
+        lines.append(
+            f"| {COLD_LABEL[c]} | {fmt_time(median([r['import_cpu'] for r in runs]))} | "
+            f"{median([r['rss_import'] for r in runs]):.0f} MB | "
+            f"{fmt_time(median([r['first_cpu'] for r in runs]))} | "
+            f"{median([r['rss_first'] for r in runs]):.0f} MB | "
+            + (f"{size['mb']:.0f} MB, {size['packages']} dists |" if size else "— |")
+        )
+    return [*lines, ""]
 
 
 def _rows(section: Section, calls: dict[str, Any], cold: dict[str, list[dict[str, Any]]],
