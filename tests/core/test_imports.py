@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def test_constructing_a_connection_defers_transport_and_emulator() -> None:
         "conn = VertexConnection(project='p', credentials=c.AnonymousCredentials())\n"
         "conn.http_client(); conn.async_http_client()\n"
     )
-    assert _loaded_after(code, _DEFERRED) == []
+    # Whatever the SDK and google-auth's credentials module load themselves is not ours.
+    theirs = set(_loaded_after("import openai, httpx, google.auth.credentials", _DEFERRED))
+    assert set(_loaded_after(code, _DEFERRED)) - theirs == set()
 
 
 def _loaded_by(module: str) -> set[str]:
@@ -104,11 +107,16 @@ def _loaded_by(module: str) -> set[str]:
     return set(out.stdout.strip().split(","))
 
 
-def test_framework_imports_defer_what_their_parents_do_not_load() -> None:
-    for ours, parent in (
+@pytest.mark.parametrize(
+    ("ours", "parent"),
+    [
         ("langchain_vertex_openai", "langchain_openai"),
         ("llama_index_vertex_openai", "llama_index.llms.openai_like"),
-    ):
-        extra = _loaded_by(ours) - _loaded_by(parent)
-        early = sorted(m for m in extra if m.startswith(_DEFERRED))
-        assert early == [], f"import {ours} loads {early}"
+    ],
+)
+def test_framework_imports_defer_what_their_parents_do_not_load(ours: str, parent: str) -> None:
+    if importlib.util.find_spec(parent.split(".")[0]) is None:
+        pytest.skip(f"{parent} is not installed")
+    extra = _loaded_by(ours) - _loaded_by(parent)
+    early = sorted(m for m in extra if m.startswith(_DEFERRED))
+    assert early == [], f"import {ours} loads {early}"
