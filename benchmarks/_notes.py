@@ -9,64 +9,73 @@ from __future__ import annotations
 
 NOTES: dict[str, str] = {
     "1 per-call overhead": """\
-The client path of one call costs about 1.2-2 ms of CPU on this machine; ours adds about
-70-120 µs to it (all CPU: the token is cached, nothing is refreshed or fetched on this
+The client path of one call costs about 1.2-1.8 ms of CPU on this machine; ours adds about
+60-90 µs to it (all CPU: the token is cached, nothing is refreshed or fetched on this
 path). The attribution table in section 1 times each of our steps alone against the
-parent's implementation on the same object; a cProfile diff of `ChatVertexOpenAI.invoke`
-against `ChatOpenAI.invoke` points at the same functions.
+parent's implementation on the same object (about 35 µs in all: payload +8, result +11,
+invocation params +2, auth flow +11); a cProfile diff of the whole call against the
+parent's (CPU timer, both classes alternating) finds the rest outside our functions:
+
+- httpx validates the request path character by character (`httpx/_urlparse.py`, 100
+  vs 42 steps per call: `/v1/projects/P/locations/L/endpoints/openapi/chat/completions`
+  against `/v1/chat/completions`), about 10 µs. Inherent to the endpoint.
+- The `openai-*` header scan in `VertexAuth._target` (a generator over all raw headers,
+  9 per request) and the Authorization redaction after the response: ~5 µs.
+- Pydantic private attributes (`self._settings`, `self._connection`) served by
+  `BaseModel.__getattr__`, ~1 µs per read, 5 reads per call.
 
 Done after the first profiles (each measured): no second `model_dump` of the response;
 the model table, model-id normalisation and the endpoint's trusted hosts cached; the
 project placeholder tested on `raw_path`; the OpenAI-only headers stripped only when
-present; the Gemini identity params (cache key, traces) computed once per model;
-`prepare_chat_request` skips its merges when a request carries no Google keys (3.5 µs);
-the LangChain payload no longer re-parses a message list; error translation is a
-class-based context manager; the emulator's 40 ms delayed-ACK stall is gone (tests).
+present; the Gemini identity params computed once per model; `prepare_chat_request`
+skips its merges when a request carries no Google keys (now 2.7 µs in all); the LangChain
+payload no longer re-parses a message list; error translation is a class-based context
+manager; the emulator's 40 ms delayed-ACK stall is gone (tests).
 
-What is left, and the plan:
+What is left, and the plan (each item is in a file another branch is rewriting this
+round, so none was done here; measure again after those merges):
 
-1. The Vertex URL is longer than `/v1/chat/completions`: httpx validates and quotes it
-   character by character (`httpx/_urlparse.py`, 100 vs 42 generator steps per request,
-   ~10 µs). Inherent to the endpoint; nothing to remove.
-2. The auth flow itself (~7 µs: generator round trips, setting and then redacting the
-   Authorization header after the response so no exception or log keeps the token).
-   The redaction stays (security); the trust check could be skipped for an origin
-   already vetted.
-3. LangChain `_create_chat_result` (~10 µs): `parse_message` and the usage normalisation
-   on every response. Plan: skip the parse when the content has no `<` and the message
-   no `extra_content` / audio (the common answer).
-4. Pydantic private attributes (`self._settings`, `self._connection`) are served by
-   `BaseModel.__getattr__`, ~1 µs per read, about 10 reads per call. Plan: read them once
-   per call into locals.
-5. LlamaIndex `_request` (`_to_wire` per message through the stock converter, then the
-   core): plan as 3, and skip the signature/thought re-attachment for non-assistant
-   messages early.
+1. `VertexAuth._target` (`vertex_openai/_auth.py`): test `b"openai-"` headers with one
+   `bytes.join` + `in` instead of a generator per header; skip the trust check for the
+   origin vetted at construction (it cannot change without `_target` itself). ~5 µs.
+2. LangChain `_create_chat_result` (`langchain_vertex_openai/chat_models.py`, ~11 µs):
+   skip `parse_message` when the content has no `<` and the message no
+   `extra_content` / audio (the common answer), and normalise usage only when present.
+3. Read the pydantic private attributes once per call into locals (both classes).
+4. LlamaIndex `_request` (~9 µs): skip the signature/thought re-attachment for
+   non-assistant messages early (the class is being refactored to let the parent parse,
+   which should remove most of `_chat_response`'s +4 µs too).
 
-Items 2-5 are worth about 30-40 µs per call, which would bring the ratios to about
-1.04-1.05 on this machine.""",
+Items 1-4 are worth about 25-35 µs per call: the ratios would be about 1.03-1.04.""",
     "2 streaming": """\
-LangChain streaming adds about 15-20 µs of CPU per chunk on top of ~95-120 µs (the table
-under section 2). The thought-tag parser itself is ~1-3 µs per chunk (section 5), and the
-parent's converter is not slower on our rewritten chunks (last row of the table).
+LangChain streaming adds about 10 µs of CPU per chunk on top of ~93 µs (1.11x; the table
+under section 2). This round the thought-tag parser got a fast path (a chunk without
+`<` can hold no tag nor tag prefix): `ThoughtParser.feed` went from 0.54 to 0.12 µs per
+chunk on this stream and `rewrite_chunk` from 8 to ~3 µs. The parent's converter is not
+slower on our rewritten chunks (last row of the table).
 
 Done after the first profiles: one conversion per chunk (no placeholder chunk per delta;
 the per-stream state reaches `_convert_chunk_to_generation_chunk` through a context
 variable set around each step of the parent's stream); plain-dict checks without the
 `Mapping` ABC; no copies of the chunk dict in `feed()`; a chunk whose delta is plain
-answer text is passed on unchanged.
+answer text is passed on unchanged; the parser's fast path.
 
-What is left: about half of the rest is the wrapper around the parent's generator (a
-context variable set and reset per step, the error-translation context) and half is the
-accumulator on the thought chunks of this stream (60 % of the 1,000 chunks carry thought
-text, which is moved to `reasoning_content`; LangChain then merges that string on every
-chunk in `stream()`). Plan: set the context variable once per stream instead of per
-step when the stream is consumed in one context (the common case), and measure the
-`reasoning_content` merge cost in `langchain_core` to see whether emitting thoughts in
-fewer, larger pieces is worth the latency.
+Where the remaining ~7 µs per chunk go (cProfile diff of `stream()` against the
+parent's): `StreamAccumulator.feed` / `rewrite_chunk` and their helpers (`_is_map`
+10 calls per chunk, `google_extra` twice, `_signature`, `_reasoning_text`), about 3-4
+µs; the override of `_convert_chunk_to_generation_chunk` (response metadata, kwargs),
+~1.5 µs; the wrapper around the parent's generator (a context variable set and reset
+per step, one more generator frame), ~1 µs. Plan: in `StreamAccumulator` (being
+rewritten in another branch) look at the delta once (one `get` of `extra_content`,
+thoughts and signatures together) instead of one helper per field, and return the chunk
+untouched when it has none of them (60 % of this stream's chunks carry thought text, so
+that alone does not apply to them); set the context variable once per stream when the
+stream is consumed in one context. That should bring LangChain to about 1.06-1.08x.
 
 The first answer token is emitted in the very chunk that carries it (lag 0 chunks): the
 parser holds back at most `len("</thought>") - 1` characters and never a whole chunk.
-LlamaIndex streaming meets the goal: it feeds the same `StreamAccumulator`.""",
+LlamaIndex streaming and LangChain `astream` meet the goal: they feed the same
+`StreamAccumulator`.""",
     "3 concurrency": """\
 This ratio is noisy (0.8-1.2 between runs on this machine): at concurrency 100 both
 classes spend most of their CPU in httpx's connection pool (`httpcore`
