@@ -194,7 +194,9 @@ def write_markdown(path: str, sections: list[Section], meta: dict[str, Any]) -> 
     for s in sections:
         lines += ["", f"## {s.title}", ""]
         other = "Theirs" if s.title.startswith("6.") else "Plain"
-        lines += [f"| Comparison | Ours | {other} | Ratio | Notes |", "|---|---|---|---:|---|"]
+        if s.rows:
+            lines += [f"| Comparison | Ours | {other} | Ratio | Notes |",
+                      "|---|---|---|---:|---|"]
         for r in s.rows:
             lines.append(
                 f"| {r.name} | `{r.ours_label}` {_value(r, r.ours)} | `{r.baseline_label}` "
