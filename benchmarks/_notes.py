@@ -125,7 +125,9 @@ our code (`-X importtime` in section 4a: ~15-30 ms of our own modules).
 
 What is ours in the cold start: the first request imports google-auth's `requests`
 transport (it imports `google.oauth2.service_account`, hence `cryptography`): about
-60-90 ms and ~10 MB, because the token provider refreshes once before trusting a token.
+20-40 ms and ~10 MB more than the parent's first call (the cold-start table: import +
+first call minus import, ours against our parent), because the token provider refreshes
+once before trusting a token.
 ChatGoogleGenerativeAI given the same valid static credentials sends them as they are.
 With real credentials (service account, ADC) every client pays that refresh.
 
