@@ -1,6 +1,6 @@
 """Run every benchmark; write docs/benchmarks.md and docs/benchmarks.png.
 
-    python benchmarks/run.py                 # full run (~10 min on 2 cores)
+    python benchmarks/run.py                 # full run (~15 min on 2 cores)
     python benchmarks/run.py --quick         # short run (~2 min), results in benchmarks/out/
     python benchmarks/run.py --quick --guard # CI: exit 1 only on gross regressions
 
@@ -152,7 +152,7 @@ def write_markdown(path: str, sections: list[Section], meta: dict[str, Any]) -> 
         f"({'quick' if meta['quick'] else 'full'} mode, {meta['runtime']:.0f} s).",
         "",
         "**How to run:** `pip install -e \".[bench]\"` then `python benchmarks/run.py` "
-        "(full, about 10 minutes on 2 cores; writes this page and "
+        "(full, about 15 minutes on 2 cores with section 6; writes this page and "
         "[benchmarks.png](benchmarks.png)); `python benchmarks/run.py --quick --guard` is "
         "the short CI version, which fails only on gross regressions (a ratio worse than "
         f"{GROSS}x).",
