@@ -200,7 +200,7 @@ LATENCY = 0.02
 
 
 def run(samples: int = 7) -> Section:
-    section = Section("6. Embeddings: 5,000 short texts (throughput, higher is better)")
+    section = Section("7. Embeddings: 5,000 short texts (throughput, higher is better)")
     for delay in (0.0, LATENCY):
         where = "instant server" if not delay else f"{delay * 1000:.0f} ms per response"
         with EmbeddingServer(delay) as server:

@@ -3,21 +3,46 @@
 The framework classes (``langchain_vertex_openai.ChatVertexOpenAI`` and
 ``llama_index_vertex_openai.ChatVertexOpenAI``) are thin layers over this package; it
 never imports LangChain or LlamaIndex.
+
+The public names below are loaded on first access (PEP 562): ``import vertex_openai``
+alone imports neither the openai SDK nor google-auth, and google-auth's transport
+(``requests``) and the emulator are imported only when they are first used.
 """
 
 from __future__ import annotations
 
-from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
-from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import (
-    CLOUD_PLATFORM_SCOPE,
-    DEFAULT_API_VERSION,
-    DEFAULT_ENDPOINT_ID,
-    DEFAULT_LOCATION,
-)
-from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
-from vertex_openai._endpoint import VertexEndpoint
-from vertex_openai._errors import VertexAuthError, VertexConfigError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
+    from vertex_openai._clients import VertexConnection
+    from vertex_openai._constants import (
+        CLOUD_PLATFORM_SCOPE,
+        DEFAULT_API_VERSION,
+        DEFAULT_ENDPOINT_ID,
+        DEFAULT_LOCATION,
+    )
+    from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
+    from vertex_openai._endpoint import VertexEndpoint
+    from vertex_openai._errors import VertexAuthError, VertexConfigError
+
+_LAZY = {
+    "CLOUD_PLATFORM_SCOPE": "vertex_openai._constants",
+    "DEFAULT_API_VERSION": "vertex_openai._constants",
+    "DEFAULT_ENDPOINT_ID": "vertex_openai._constants",
+    "DEFAULT_LOCATION": "vertex_openai._constants",
+    "CredentialsSource": "vertex_openai._auth",
+    "EndpointRouter": "vertex_openai._auth",
+    "TokenProvider": "vertex_openai._auth",
+    "VertexAuth": "vertex_openai._auth",
+    "VertexAuthError": "vertex_openai._errors",
+    "VertexConfigError": "vertex_openai._errors",
+    "VertexConnection": "vertex_openai._clients",
+    "VertexEmbeddingClient": "vertex_openai._embeddings",
+    "VertexEmbeddingInputError": "vertex_openai._embeddings",
+    "VertexEndpoint": "vertex_openai._endpoint",
+}
 
 __all__ = [
     "CLOUD_PLATFORM_SCOPE",
@@ -37,3 +62,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'vertex_openai' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later reads skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -108,6 +108,9 @@ class ThoughtParser:
             return "", ""
         data = self._pending + text if self._pending else text
         self._pending = ""
+        if "<" not in data:
+            # Most chunks: no tag and no possible tag prefix (every tag starts with '<').
+            return (data, "") if self._in_thought else ("", data)
         thoughts: list[str] = []
         answer: list[str] = []
         pos = 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import pathlib
 import subprocess
 import sys
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -49,3 +52,71 @@ def test_import_core_loads_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# Loaded only on first use: google-auth's HTTP transport (and `requests` behind it), the
+# emulator and its server stack. `import vertex_openai` does not even load the openai SDK.
+_DEFERRED = (
+    "google.auth.transport.requests",
+    "requests",
+    "vertex_openai.emulator",
+    "starlette",
+    "uvicorn",
+)
+
+
+def _loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    probe = f"{code}\nimport sys\nprint(','.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_import_core_defers_transport_emulator_and_sdk() -> None:
+    assert _loaded_after("import vertex_openai", (*_DEFERRED, "openai", "google.auth")) == []
+
+
+def test_core_public_names_resolve_lazily() -> None:
+    import vertex_openai
+
+    for name in vertex_openai.__all__:
+        assert getattr(vertex_openai, name) is not None
+        assert name in dir(vertex_openai)
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        vertex_openai.NoSuchName  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_constructing_a_connection_defers_transport_and_emulator() -> None:
+    code = (
+        "import google.auth.credentials as c\n"
+        "from vertex_openai import VertexConnection\n"
+        "conn = VertexConnection(project='p', credentials=c.AnonymousCredentials())\n"
+        "conn.http_client(); conn.async_http_client()\n"
+    )
+    # Whatever the SDK and google-auth's credentials module load themselves is not ours.
+    theirs = set(_loaded_after("import openai, httpx, google.auth.credentials", _DEFERRED))
+    assert set(_loaded_after(code, _DEFERRED)) - theirs == set()
+
+
+def _loaded_by(module: str) -> set[str]:
+    code = f"import sys, {module}; print(','.join(sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(out.stdout.strip().split(","))
+
+
+@pytest.mark.parametrize(
+    ("ours", "parent"),
+    [
+        ("langchain_vertex_openai", "langchain_openai"),
+        ("llama_index_vertex_openai", "llama_index.llms.openai_like"),
+    ],
+)
+def test_framework_imports_defer_what_their_parents_do_not_load(ours: str, parent: str) -> None:
+    if importlib.util.find_spec(parent.split(".")[0]) is None:
+        pytest.skip(f"{parent} is not installed")
+    extra = _loaded_by(ours) - _loaded_by(parent)
+    early = sorted(m for m in extra if m.startswith(_DEFERRED))
+    assert early == [], f"import {ours} loads {early}"
