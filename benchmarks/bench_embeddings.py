@@ -1,4 +1,4 @@
-"""6. Embeddings: 5,000 short texts, ours vs ``OpenAIEmbeddings`` / ``OpenAIEmbedding``.
+"""7. Embeddings: 5,000 short texts, ours vs ``OpenAIEmbeddings`` / ``OpenAIEmbedding``.
 
 A minimal server in its own process answers both wires instantly: OpenAI's
 ``POST /v1/embeddings`` (``float`` or the SDK's default ``base64`` encoding) for the
