@@ -271,9 +271,13 @@ class ChatVertexOpenAI(OpenAILike):
             )
             raise VertexConfigError(msg)
         conn = self._connection
-        # A fresh http client per SDK client: with reuse_client=False LlamaIndex closes
-        # the SDK client (and so its http client) after each call.
-        http_client = conn.async_http_client() if is_async else conn.http_client()
+        # A fresh signing client per SDK client: with reuse_client=False LlamaIndex closes
+        # the SDK client (and so its http client) after each call. A user's own
+        # http_client / async_http_client is sent through, never modified or closed.
+        if is_async:
+            http_client = conn.async_http_client(self._async_http_client)
+        else:
+            http_client = conn.http_client(self._http_client)
         return {
             "api_key": PLACEHOLDER_API_KEY,
             "base_url": conn.base_url,
