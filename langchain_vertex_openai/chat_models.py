@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -224,6 +224,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
 
+    api_key_transport: Literal["header", "query"] = "header"
+    """How an express-mode `api_key` is sent: `"header"` (`x-goog-api-key`, in no URL) or
+    `"query"` (`?key=`, visible in URLs that tracing records)."""
+
     thought_tag_marker: str | None = None
     """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
     automatically when `thinking_config.include_thoughts` is on."""
@@ -316,6 +320,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             credentials=self.credentials,
             api_key=self._express_key(),
             quota_project=self.quota_project,
+            timeout=self.request_timeout,
+            api_key_transport=self.api_key_transport,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start

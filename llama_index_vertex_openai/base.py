@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
     AudioBlock,
@@ -119,6 +119,11 @@ class ChatVertexOpenAI(OpenAILike):
     quota_project: str | None = Field(
         default=None, description="Project billed for quota (x-goog-user-project header)."
     )
+    api_key_transport: Literal["header", "query"] = Field(
+        default="header",
+        description="How an express-mode api_key is sent: 'header' (x-goog-api-key, in no "
+        "URL) or 'query' (?key=, visible in URLs that tracing records).",
+    )
     thought_tag_marker: str | None = Field(
         default=None,
         description="Tag Gemini wraps thoughts in; set to 'thought' automatically when "
@@ -166,6 +171,7 @@ class ChatVertexOpenAI(OpenAILike):
         credentials: Any = None,
         api_key: str | None = None,
         quota_project: str | None = None,
+        api_key_transport: Literal["header", "query"] = "header",
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -181,6 +187,8 @@ class ChatVertexOpenAI(OpenAILike):
             "credentials": credentials,
             "api_key": api_key,
             "quota_project": quota_project,
+            "timeout": kwargs.get("timeout", 60.0),
+            "api_key_transport": api_key_transport,
         }
         connection = VertexConnection(base_url=base_url, **endpoint_args)
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -208,6 +216,7 @@ class ChatVertexOpenAI(OpenAILike):
             dedicated_endpoint_dns=dedicated_endpoint_dns,
             credentials=credentials,
             quota_project=quota_project,
+            api_key_transport=api_key_transport,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
             api_key=PLACEHOLDER_API_KEY,

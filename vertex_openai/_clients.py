@@ -14,7 +14,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
+from vertex_openai._auth import (
+    DEFAULT_REFRESH_TIMEOUT,
+    CredentialsSource,
+    EndpointRouter,
+    TokenProvider,
+    VertexAuth,
+)
 from vertex_openai._endpoint import VertexEndpoint
 from vertex_openai._errors import VertexConfigError, redact
 
@@ -237,6 +243,21 @@ def _inner_client_factory(
     return make
 
 
+def refresh_timeout(timeout: Any) -> float:
+    """Seconds one token refresh may take, from a model's ``timeout`` setting."""
+    values: list[Any]
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        values = [timeout]
+    elif isinstance(timeout, tuple):
+        values = list(timeout)
+    elif timeout is not None and hasattr(timeout, "read") and hasattr(timeout, "connect"):
+        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+    else:
+        values = []
+    numbers = [float(v) for v in values if isinstance(v, int | float) and v and v > 0]
+    return max(numbers) if numbers else DEFAULT_REFRESH_TIMEOUT
+
+
 class VertexConnection:
     """Endpoint + credentials for one model object.
 
@@ -257,6 +278,10 @@ class VertexConnection:
             GOOGLE_APPLICATION_CREDENTIALS (through ADC).
         api_key: Vertex express-mode API key (mutually exclusive with ``credentials``).
         quota_project: Project billed for quota, sent as ``x-goog-user-project``.
+        timeout: The model's request timeout (number, tuple or ``httpx.Timeout``); it also
+            bounds each token refresh as a whole (default 30 s when not a number).
+        api_key_transport: ``"header"`` (default: ``x-goog-api-key``) or ``"query"``
+            (``?key=``) for an express-mode key.
     """
 
     def __init__(
@@ -273,6 +298,8 @@ class VertexConnection:
         api_key: str | None = None,
         quota_project: str | None = None,
         environ: Mapping[str, str] | None = None,
+        timeout: Any = None,
+        api_key_transport: str = "header",
     ) -> None:
         if api_key is not None and credentials is not None:
             msg = (
@@ -303,9 +330,12 @@ class VertexConnection:
         self.token_provider: TokenProvider | None = None
         if api_key is None:
             self.token_provider = TokenProvider(
-                CredentialsSource(credentials, quota_project=quota_project)
+                CredentialsSource(credentials, quota_project=quota_project),
+                refresh_timeout=refresh_timeout(timeout),
             )
-        self.auth = VertexAuth(self.router, self.token_provider, api_key=api_key)
+        self.auth = VertexAuth(
+            self.router, self.token_provider, api_key=api_key, api_key_transport=api_key_transport
+        )
 
     def __repr__(self) -> str:
         return f"VertexConnection(base_url={self.base_url!r}, auth={self.auth!r})"
