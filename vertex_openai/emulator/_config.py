@@ -48,8 +48,6 @@ class EmulatorConfig:
 
     token_lifetime: float = 3600.0
     """Lifetime (seconds) of access tokens issued by /token, metadata and impersonation."""
-    token_grace: float = 0.0
-    """Seconds past expiry a token is still accepted (this server's own queueing delay)."""
     project: str = "emulator-project"
     project_number: str = "123456789012"
     service_account_email: str = ""
@@ -76,6 +74,10 @@ class EmulatorConfig:
     """How long the ``stall`` fault sleeps before answering."""
     traffic_type: str = "ON_DEMAND"
     default_prompt_tokens_floor: int = 1
+    api_key_header: bool = True
+    """Accept an express key in the ``x-goog-api-key`` header as well as ``?key=`` (Google's
+    Gen AI SDK sends the header to aiplatform.googleapis.com; one third-party report says
+    the openapi route refuses it: set False to model that report)."""
     gemini25_tool_call_id_is_name: bool = False
     """Gemini 2.0 style ids (the function name) instead of ``function-call-<uuid>``."""
 
