@@ -100,7 +100,8 @@ def test_token_endpoint_500_for_a_service_account_is_called_transient(
         with pytest.raises(VertexAuthError) as info:
             model.invoke(PROMPT)
     text = str(info.value)
-    assert "500" in text and "temporary" in text
+    assert "500" in text
+    assert "temporary" in text
     assert "application-default login" not in text  # wrong for a service account
 
 
