@@ -81,7 +81,9 @@ def _work(lc: Any, li: Any, tag: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_fork_during_refresh_parent_and_children(emulator: Emulator, tmp_path: pathlib.Path) -> None:
+def test_fork_during_refresh_parent_and_children(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
     refresh_started = threading.Event()
     with _slow_token_forwarder(emulator, refresh_started) as tokens:
         info = emulator.service_account_info()

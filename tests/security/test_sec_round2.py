@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import pathlib
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
