@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fault_servers import forwarder
 from rel_support import (
     ANSWER,
+    PROMPT,
     chat_requests,
     lc_model,
     lc_stream_text,
@@ -71,3 +73,39 @@ def test_token_expiring_mid_stream(emu: Emulator, tmp_path: pathlib.Path, case: 
     assert second.token_remaining_s > 0
     assert [r.status for r in chat_requests(emu)] == [200, 200]
     assert emu.token_refresh_count == 2
+
+
+# -- issue 13 item 8: a resend that is itself held in flight past its token's life -----
+
+
+@pytest.fixture(scope="module")
+def one_second_tokens() -> Iterator[Emulator]:
+    emu = Emulator(EmulatorConfig(token_lifetime=1.0))
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resend_held_in_flight_again_gets_a_second_round(
+    one_second_tokens: Emulator, tmp_path: pathlib.Path, mode: str
+) -> None:
+    emu = one_second_tokens
+    emu.reset()
+    sa = emu.write_service_account_file(tmp_path / "sa.json")
+    # The first attempt and the first resend each wait 1.5 s in a forwarder, longer than
+    # a whole 1 s token life: both arrive expired. The second resend must carry a token
+    # issued after the first resend was sent, and succeeds.
+    with forwarder(emu.url, delay_first=[1.5, 1.5]) as fwd:
+        model = lc_model(emu, sa, api_endpoint=fwd.url, timeout=30)
+        if mode == "sync":
+            text = model.invoke(PROMPT).text
+        else:
+            text = asyncio.run(model.ainvoke(PROMPT)).text
+    assert text == ANSWER
+    requests = chat_requests(emu)
+    assert [r.status for r in requests] == [401, 401, 200]
+    assert len({r.token_id for r in requests}) == 3  # a new token for every resend
+    assert emu.token_grants["jwt-bearer"] == 3
