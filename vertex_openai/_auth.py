@@ -50,7 +50,12 @@ from vertex_openai._endpoint import (
     validate_header_value,
     validate_project,
 )
-from vertex_openai._errors import VertexAuthError, VertexConfigError, redact
+from vertex_openai._errors import (
+    VertexAuthError,
+    VertexConfigError,
+    check_chat_response,
+    redact,
+)
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -1026,6 +1031,10 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 response = yield request
             finally:
                 self._unsign(request, clean_url)
+        if _is_chat_200(request, response) and not _is_sse(response):
+            # Not a stream: the body is read anyway by the SDK; check it is a completion.
+            response.read()
+            check_chat_response(response, response.content)
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         provider = self.token_provider
@@ -1062,3 +1071,20 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 response = yield request
             finally:
                 self._unsign(request, clean_url)
+        if _is_chat_200(request, response) and not _is_sse(response):
+            await response.aread()
+            check_chat_response(response, response.content)
+
+
+def _is_chat_200(request: Any, response: Any) -> bool:
+    return bool(
+        response.status_code == 200
+        and request.method == "POST"
+        and request.url.path.endswith("/chat/completions")
+    )
+
+
+def _is_sse(response: Any) -> bool:
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(kind == "text/event-stream")
+
