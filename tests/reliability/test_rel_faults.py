@@ -288,16 +288,14 @@ def test_200_that_is_not_a_completion_is_an_api_error(
     with LocalServer(lambda req: (200, {"content-type": content_type}, body)) as portal:
         make = lc_model if framework == "langchain" else li_model
         model = make(emulator, sa_file, api_endpoint=portal.url, max_retries=2)
+        calls: dict[tuple[str, str], Callable[[], Any]] = {
+            ("langchain", "invoke"): lambda: model.invoke(PROMPT),
+            ("langchain", "ainvoke"): lambda: asyncio.run(model.ainvoke(PROMPT)),
+            ("llama_index", "invoke"): lambda: model.chat(li_messages()),
+            ("llama_index", "ainvoke"): lambda: asyncio.run(model.achat(li_messages())),
+        }
         with pytest.raises(openai.APIResponseValidationError) as info:
-            if framework == "langchain":
-                if call == "invoke":
-                    model.invoke(PROMPT)
-                else:
-                    asyncio.run(model.ainvoke(PROMPT))
-            elif call == "invoke":
-                model.chat(li_messages())
-            else:
-                asyncio.run(model.achat(li_messages()))
+            calls[framework, call]()
         assert len(portal.requests) == 1  # an invalid answer is not retried
     text = str(info.value)
     assert "answered 200" in text
