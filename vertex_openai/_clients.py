@@ -1,7 +1,10 @@
 """One object that knows where to send requests and how to sign them.
 
 Both framework classes hold a :class:`VertexConnection` and ask it for fresh httpx / httpx2
-clients (never the shared cached client LangChain keeps: its auth must not be mutated).
+clients. Each is an outer client that only signs (its ``auth`` is our ``VertexAuth``) and
+forwards to an inner client that owns the connections: the user's own ``http_client``,
+never modified (another model or the app may share it), or one built the way the openai
+SDK builds its default client.
 """
 
 from __future__ import annotations
