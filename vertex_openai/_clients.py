@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,19 +118,17 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             self._user_client = client
             self._factory = factory
             self._own: tuple[int, Any] | None = None
-            self._lock = threading.Lock()
 
         def _client(self) -> Any:
             if self._user_client is not None:
                 return self._user_client
             own = self._own
             if own is None or own[0] != _FORK_GENERATION:
-                with self._lock:
-                    own = self._own
-                    if own is None or own[0] != _FORK_GENERATION:
-                        # After a fork the parent's pool is dropped untouched: its lock may
-                        # be held by a parent thread, and its sockets are the parent's.
-                        own = self._own = (_FORK_GENERATION, self._factory())
+                # After a fork the parent's pool is dropped untouched: its lock may be held
+                # by a parent thread, and its sockets are the parent's. No lock of ours
+                # here either (it could be inherited held): two threads racing build two
+                # clients without connections, and one is dropped.
+                own = self._own = (_FORK_GENERATION, self._factory())
             return own[1]
 
         def handle_request(self, request: Any) -> Any:
