@@ -278,7 +278,7 @@ _NOT_COMPLETIONS = {
 
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 @pytest.mark.parametrize("kind", sorted(_NOT_COMPLETIONS))
-@pytest.mark.parametrize("call", ["invoke", "ainvoke"])
+@pytest.mark.parametrize("call", ["invoke", "ainvoke", "stream"])
 def test_200_that_is_not_a_completion_is_an_api_error(
     emulator: Emulator, sa_file: pathlib.Path, framework: str, kind: str, call: str
 ) -> None:
@@ -293,6 +293,8 @@ def test_200_that_is_not_a_completion_is_an_api_error(
             ("langchain", "ainvoke"): lambda: asyncio.run(model.ainvoke(PROMPT)),
             ("llama_index", "invoke"): lambda: model.chat(li_messages()),
             ("llama_index", "ainvoke"): lambda: asyncio.run(model.achat(li_messages())),
+            ("langchain", "stream"): lambda: list(model.stream(PROMPT)),
+            ("llama_index", "stream"): lambda: list(model.stream_chat(li_messages())),
         }
         with pytest.raises(openai.APIResponseValidationError) as info:
             calls[framework, call]()
