@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fault_servers import LocalServer, http_proxy
-from rel_support import ANSWER, PROMPT, chat_requests, lc_model, li_messages, li_model
+from rel_support import ANSWER, PROMPT, chat_requests, lc_model, li_messages, li_model, sdk_http
 
 from vertex_openai.emulator import Emulator, EmulatorProcess
 
@@ -70,8 +70,9 @@ def test_shared_http_client_signs_per_model(
 ) -> None:
     emu_b, sa_b = second_emulator
     seen: list[str] = []
-    shared = httpx.Client(event_hooks={"request": [lambda r: seen.append(str(r.url.host))]})
-    shared_async = httpx.AsyncClient()
+    http = sdk_http()
+    shared = http.Client(event_hooks={"request": [lambda r: seen.append(str(r.url.host))]})
+    shared_async = http.AsyncClient()
     kwargs = _client_kwargs(framework, shared, shared_async)
     model_a = _model(framework, emulator, sa_file, **kwargs)
     model_b = _model(framework, emu_b, sa_b, **kwargs)  # built last: it used to sign all
@@ -107,7 +108,7 @@ def test_shared_http_client_signs_per_model(
 def test_user_client_settings_apply(emulator: Emulator, sa_file: pathlib.Path) -> None:
     # Its default headers reach Vertex (as the openai SDK would send them) and closing
     # the model's clients leaves the user's client usable.
-    shared = httpx.Client(headers={"x-app-tag": "billing-42"})
+    shared = sdk_http().Client(headers={"x-app-tag": "billing-42"})
     model = lc_model(emulator, sa_file, http_client=shared)
     assert model.invoke(PROMPT).text == ANSWER
     assert chat_requests(emulator)[0].headers.get("x-app-tag") == "billing-42"
@@ -123,7 +124,7 @@ def test_openai_proxy_with_http_client_raises_the_parents_error(sa_file: pathlib
             project="p",
             credentials=str(sa_file),
             openai_proxy="http://127.0.0.1:9",
-            http_client=httpx.Client(),
+            http_client=sdk_http().Client(),
         )
 
 

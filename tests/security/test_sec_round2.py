@@ -10,11 +10,11 @@ import json
 import pathlib
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from vertex_openai import VertexConfigError
+from vertex_openai._clients import _http_module
 from vertex_openai.emulator import Emulator
 
 pytest.importorskip("langchain_openai")
@@ -69,7 +69,8 @@ def _chat(emu: Emulator) -> list[Any]:
 def test_express_key_not_in_urls_hooks_see(emulator: Emulator, framework: str) -> None:
     key = emulator.api_key
     hooked: list[str] = []
-    user_client = httpx.Client(event_hooks={"request": [lambda r: hooked.append(str(r.url))]})
+    http = _http_module(openai.DefaultHttpxClient)  # httpx for openai 2.x, httpx2 for 3.x
+    user_client = http.Client(event_hooks={"request": [lambda r: hooked.append(str(r.url))]})
     model = _model(framework, emulator, api_key=key, http_client=user_client)
     plain = _model(framework, emulator, api_key=key)  # our own clients
     assert _ask(framework, model)
