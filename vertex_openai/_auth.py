@@ -548,9 +548,10 @@ class TokenProvider:
     ``threading.Lock`` (shared by all threads and event loops); async callers refresh in a
     worker thread so the loop never blocks.
 
-    The refresh margin is google-auth's ``REFRESH_THRESHOLD`` (3m45s) capped at half the
-    token's lifetime, so short-lived tokens are not refreshed on every request yet keep
-    enough life for requests in flight.
+    A token is refreshed where google-auth's own ``valid`` turns False
+    (``REFRESH_THRESHOLD``, 3m45s, before expiry). A token whose whole lifetime is shorter
+    than that, which google-auth would call stale at once, is refreshed at half its life,
+    so it is not refreshed on every request yet keeps life for requests in flight.
     """
 
     def __init__(
@@ -768,8 +769,15 @@ class TokenProvider:
             refresh_at = expires_at = float("inf")
         else:
             margin = _helpers_threshold() if threshold is None else threshold
-            if lifetime_margin:
-                margin = min(margin, max(expires_at - started, 0.0) / 2)
+            lifetime = max(expires_at - started, 0.0)
+            if lifetime_margin and lifetime <= margin:
+                # google-auth calls such a token stale from the start (its `valid` is False
+                # within REFRESH_THRESHOLD of expiry); following it would refresh on every
+                # request, so half the lifetime is kept for requests in flight. A longer
+                # token is never trusted past the point where google-auth's `valid` turns
+                # False (a min() with half the lifetime would keep a 227 s token for 113 s
+                # when google-auth holds it valid for 2 s).
+                margin = lifetime / 2
             refresh_at = expires_at - margin
         # Installed "now": a request signed before this moment used the previous token.
         self._snapshot = (token, refresh_at, expires_at, self._clock())

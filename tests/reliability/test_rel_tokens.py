@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -109,3 +110,31 @@ def test_resend_held_in_flight_again_gets_a_second_round(
     assert [r.status for r in requests] == [401, 401, 200]
     assert len({r.token_id for r in requests}) == 3  # a new token for every resend
     assert emu.token_grants["jwt-bearer"] == 3
+
+
+@pytest.fixture(scope="module")
+def just_over_threshold_tokens() -> Iterator[Emulator]:
+    from google.auth import _helpers
+
+    # google-auth holds such a token valid for 2 s only (it turns stale 3m45s before expiry)
+    life = _helpers.REFRESH_THRESHOLD.total_seconds() + 2.0
+    emu = Emulator(EmulatorConfig(token_lifetime=life))
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def test_token_not_trusted_past_google_auths_stale_point(
+    just_over_threshold_tokens: Emulator, tmp_path: pathlib.Path
+) -> None:
+    emu = just_over_threshold_tokens
+    emu.reset()
+    model = lc_model(emu, emu.write_service_account_file(tmp_path / "sa.json"))
+    assert model.invoke(PROMPT).text == ANSWER
+    time.sleep(2.5)  # past the point where google-auth's `valid` is False
+    assert model.invoke(PROMPT).text == ANSWER
+    first, second = chat_requests(emu)
+    assert first.token_id != second.token_id
+    assert emu.token_grants["jwt-bearer"] == 2
