@@ -168,7 +168,8 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             entry = self._by_loop.get(loop)
             if entry is not None:
                 return entry[0]
-            for other in [lp for lp in self._by_loop if lp.is_closed()]:
+            # list() first: other threads' loops may register meanwhile.
+            for other in [lp for lp in list(self._by_loop) if lp.is_closed()]:
                 # A loop closed without finalizing async generators: its sockets cannot
                 # be closed through it any more; dropping the pool lets them be freed.
                 self._by_loop.pop(other, None)
