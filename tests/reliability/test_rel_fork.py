@@ -81,6 +81,8 @@ def _work(lc: Any, li: Any, tag: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# Forking a multi-threaded process is the scenario itself (Python 3.12+ warns about it).
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_fork_during_refresh_parent_and_children(
     emulator: Emulator, tmp_path: pathlib.Path
 ) -> None:
