@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -113,7 +113,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         quota_project:
             Self-deployed / dedicated endpoints, `v1beta1`, PSC or proxies, billing.
         timeout, max_retries, default_headers, http_client:
-            As for `ChatOpenAI` (a given `http_client` gets our Google auth).
+            As for `ChatOpenAI`. A given `http_client` / `http_async_client` is used to
+            send, never modified (its proxy, CA, limits and hooks apply).
 
     Instantiate:
         ```python
@@ -238,6 +239,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
+
+    api_key_transport: Literal["header", "query"] = "header"
+    """How an express-mode `api_key` is sent: `"header"` (`x-goog-api-key`, in no URL) or
+    `"query"` (`?key=`, visible in URLs that tracing records)."""
 
     thought_tag_marker: str | None = None
     """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
@@ -418,6 +423,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             credentials=self.credentials,
             api_key=self._express_key(),
             quota_project=self.quota_project,
+            timeout=self.request_timeout,
+            api_key_transport=self.api_key_transport,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start
@@ -450,15 +457,27 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         }
         if self.max_retries is not None:
             client_params["max_retries"] = self.max_retries
-        http_kwargs = {"proxy": self.openai_proxy} if self.openai_proxy else {}
+        if self.openai_proxy and (self.http_client or self.http_async_client):
+            # The parent's rule, with the parent's message: a proxy is set on one place.
+            msg = (
+                "Cannot specify 'openai_proxy' if one of "
+                "'http_client'/'http_async_client' is already specified. Received:\n"
+                f"openai_proxy={self.openai_proxy!r}\nhttp_client={self.http_client!r}\n"
+                f"http_async_client={self.http_async_client!r}"
+            )
+            raise ValueError(msg)
+        http_kwargs: dict[str, Any] = {
+            "proxy": self.openai_proxy or None,
+            "socket_options": _socket_options(self),
+        }
+        # The user's own clients are never modified (another model or the app may share
+        # them): ours sign each request and send it through theirs.
         if not self.client:
-            http_client = self.http_client or conn.http_client(**http_kwargs)
-            http_client.auth = conn.auth
+            http_client = conn.http_client(self.http_client, **http_kwargs)
             self.root_client = openai.OpenAI(**client_params, http_client=http_client)
             self.client = self.root_client.chat.completions
         if not self.async_client:
-            async_client = self.http_async_client or conn.async_http_client(**http_kwargs)
-            async_client.auth = conn.auth
+            async_client = conn.async_http_client(self.http_async_client, **http_kwargs)
             self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
             self.async_client = self.root_async_client.chat.completions
 
@@ -721,6 +740,32 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
+    """The socket options the parent would use for its own default clients.
+
+    langchain-openai applies TCP keepalive + ``TCP_USER_TIMEOUT`` by default (bounding a
+    silently dead connection to about two minutes), honours ``http_socket_options``, and
+    skips them when a proxy environment variable must keep working. Its helpers decide,
+    so the rules stay the parent's; older releases without them use none.
+    """
+    try:
+        from langchain_openai.chat_models._client_utils import (
+            _resolve_socket_options,
+            _should_bypass_socket_options_for_proxy_env,
+        )
+    except ImportError:  # langchain-openai without socket options
+        return ()
+    requested = getattr(model, "http_socket_options", None)
+    if _should_bypass_socket_options_for_proxy_env(
+        http_socket_options=requested,
+        http_client=model.http_client,
+        http_async_client=model.http_async_client,
+        openai_proxy=model.openai_proxy,
+    ):
+        return ()
+    return tuple(_resolve_socket_options(requested))
 
 
 def _is_search_tool(tool: Any) -> bool:

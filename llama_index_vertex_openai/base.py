@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
     AudioBlock,
@@ -124,6 +124,11 @@ class ChatVertexOpenAI(OpenAILike):
     quota_project: str | None = Field(
         default=None, description="Project billed for quota (x-goog-user-project header)."
     )
+    api_key_transport: Literal["header", "query"] = Field(
+        default="header",
+        description="How an express-mode api_key is sent: 'header' (x-goog-api-key, in no "
+        "URL) or 'query' (?key=, visible in URLs that tracing records).",
+    )
     thought_tag_marker: str | None = Field(
         default=None,
         description="Tag Gemini wraps thoughts in; set to 'thought' automatically when "
@@ -179,6 +184,7 @@ class ChatVertexOpenAI(OpenAILike):
         credentials: Any = None,
         api_key: str | None = None,
         quota_project: str | None = None,
+        api_key_transport: Literal["header", "query"] = "header",
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -196,6 +202,8 @@ class ChatVertexOpenAI(OpenAILike):
             "credentials": credentials,
             "api_key": api_key,
             "quota_project": quota_project,
+            "timeout": kwargs.get("timeout", 60.0),
+            "api_key_transport": api_key_transport,
         }
         connection = VertexConnection(base_url=base_url, **endpoint_args)
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -225,6 +233,7 @@ class ChatVertexOpenAI(OpenAILike):
             dedicated_endpoint_dns=dedicated_endpoint_dns,
             credentials=credentials,
             quota_project=quota_project,
+            api_key_transport=api_key_transport,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
             api_key=PLACEHOLDER_API_KEY,
@@ -288,9 +297,13 @@ class ChatVertexOpenAI(OpenAILike):
             )
             raise VertexConfigError(msg)
         conn = self._connection
-        # A fresh http client per SDK client: with reuse_client=False LlamaIndex closes
-        # the SDK client (and so its http client) after each call.
-        http_client = conn.async_http_client() if is_async else conn.http_client()
+        # A fresh signing client per SDK client: with reuse_client=False LlamaIndex closes
+        # the SDK client (and so its http client) after each call. A user's own
+        # http_client / async_http_client is sent through, never modified or closed.
+        if is_async:
+            http_client = conn.async_http_client(self._async_http_client)
+        else:
+            http_client = conn.http_client(self._http_client)
         return {
             "api_key": PLACEHOLDER_API_KEY,
             "base_url": conn.base_url,

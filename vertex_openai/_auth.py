@@ -43,8 +43,19 @@ from vertex_openai._constants import (
     CREDENTIALS_ENV_VAR,
     PROJECT_PLACEHOLDER,
 )
-from vertex_openai._endpoint import VertexEndpoint, is_trusted_host, parse_dedicated_dns
-from vertex_openai._errors import VertexAuthError, VertexConfigError, redact
+from vertex_openai._endpoint import (
+    VertexEndpoint,
+    is_trusted_host,
+    parse_dedicated_dns,
+    validate_header_value,
+    validate_project,
+)
+from vertex_openai._errors import (
+    VertexAuthError,
+    VertexConfigError,
+    check_chat_response,
+    redact,
+)
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -57,10 +68,193 @@ _ADC_HELP = (
     "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
     "service-account key file, or pass `credentials=`."
 )
+# Hints per credential kind (google-auth credentials class), for a rejected refresh
+# (invalid_grant ...) and for other failures.
+_REJECTED_HELP = {
+    "authorized_user": "Run `gcloud auth application-default login` again (your session "
+    "expired or was revoked).",
+    "service_account": "The service-account key was rejected: it may have been deleted or "
+    "disabled, or this machine's clock is wrong. Create a new key (`gcloud iam "
+    "service-accounts keys create`) and check the clock.",
+    "impersonated": "The source credentials were rejected, or they may not impersonate the "
+    "target service account (they need roles/iam.serviceAccountTokenCreator on it).",
+    "external_account": "The workload identity federation exchange was rejected: check the "
+    "pool provider, the audience and that the subject token is current.",
+    "metadata": "The metadata server refused a token: check the service account attached to "
+    "this VM / workload and its scopes.",
+}
+_KIND_HELP = {
+    "authorized_user": "Run `gcloud auth application-default login`, or pass `credentials=`.",
+    "service_account": "Check the service-account key file (or create a new key with `gcloud "
+    "iam service-accounts keys create`).",
+    "impersonated": "Check the source credentials and that they may impersonate the target "
+    "service account.",
+    "external_account": "Check the workload identity federation configuration file.",
+    "metadata": "Check the service account attached to this VM / workload.",
+}
 _REAUTH_MARKERS = ("invalid_grant", "reauthentication is needed", "invalid_rapt")
 _OPENAI_ONLY_HEADERS = ("openai-organization", "openai-project")
 _PLACEHOLDER_BYTES = PROJECT_PLACEHOLDER.encode()
 _DEDICATED_RE = re.compile(r"dedicated dns name '([^']+)'")
+
+
+# Objects whose locks must be new in a forked child: a lock held by another thread at
+# fork time (a token refresh in progress) would otherwise stay locked in the child forever.
+_FORK_RESET: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for obj in list(_FORK_RESET):
+        obj._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+DEFAULT_REFRESH_TIMEOUT = 30.0
+"""Seconds a whole token refresh may take when the model has no numeric ``timeout``."""
+
+
+class _RefreshDeadline(Exception):
+    """The refresh ran out of time (not a google-auth error, so google-auth won't retry)."""
+
+    def __init__(self, url: str, seconds: float) -> None:
+        super().__init__(url, seconds)
+        self.url = url
+        self.seconds = seconds
+
+
+class _TokenResponse:
+    """google.auth.transport.Response over a fully read httpx response."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+
+
+class TokenRequest:
+    """A ``google.auth.transport.Request`` whose calls share one deadline per refresh.
+
+    google-auth's default transport waits up to 120 s per call, retries some calls, and a
+    drip-feeding server resets a per-read timeout forever. Here every call of one refresh
+    (token endpoint, metadata server, STS, IAM) gets only the time left of the refresh's
+    budget, also while the body is being read. Proxy environment variables apply as with
+    google-auth's requests transport; ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` too.
+
+    Args:
+        timeout: Seconds one refresh may take in total.
+    """
+
+    def __init__(self, timeout: float = DEFAULT_REFRESH_TIMEOUT) -> None:
+        self.timeout = float(timeout)
+        self.deadline = float("inf")
+        self.last: tuple[str, int, str, bytes] | None = None
+        """(url, status, content type, first bytes) of the last response."""
+        self.last_url: str | None = None
+        self._client: tuple[int, httpx.Client] | None = None
+
+    def start(self) -> TokenRequest:
+        """Begin a refresh: its calls together may take ``timeout`` seconds."""
+        self.deadline = time.monotonic() + self.timeout
+        self.last = None
+        self.last_url = None
+        return self
+
+    def _http(self) -> httpx.Client:
+        client = self._client
+        if client is None or client[0] != os.getpid():
+            # New after a fork: a pooled socket must not be shared with the parent.
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            verify: Any = True
+            if bundle:
+                import ssl
+
+                if os.path.isdir(bundle):
+                    verify = ssl.create_default_context(capath=bundle)
+                else:
+                    verify = ssl.create_default_context(cafile=bundle)
+            client = self._client = (
+                os.getpid(),
+                httpx.Client(verify=verify, follow_redirects=False, trust_env=True),
+            )
+        return client[1]
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = None,
+        **kwargs: Any,
+    ) -> _TokenResponse:
+        import google.auth.exceptions
+
+        self.last_url = url
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _RefreshDeadline(url, self.timeout)
+        if isinstance(timeout, tuple):
+            timeout = max(t for t in timeout if t is not None) if any(timeout) else None
+        op_timeout = remaining if timeout is None else min(float(timeout), remaining)
+        try:
+            with self._http().stream(
+                method, url, content=body, headers=dict(headers or {}), timeout=op_timeout
+            ) as response:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    if time.monotonic() > self.deadline:
+                        raise _RefreshDeadline(url, self.timeout)
+                data = b"".join(chunks)
+        except httpx.TimeoutException:
+            if op_timeout >= remaining - 0.001:
+                raise _RefreshDeadline(url, self.timeout) from None
+            msg = f"Timed out after {op_timeout:g} s waiting for {_origin(url)}"
+            raise google.auth.exceptions.TransportError(msg) from None
+        except httpx.HTTPError as err:
+            msg = f"Could not reach {_origin(url)} ({type(err).__name__}: {_first_line(err)})"
+            raise google.auth.exceptions.TransportError(msg) from None
+        content_type = response.headers.get("content-type", "")
+        self.last = (url, response.status_code, content_type, data[:200])
+        return _TokenResponse(response.status_code, dict(response.headers), data)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["timeout"])  # type: ignore[misc]
+
+
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except Exception:
+        return "the token endpoint"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _credential_kind(credentials: Any) -> str:
+    """service_account | authorized_user | metadata | impersonated | external_account | other."""
+    module = type(credentials).__module__
+    name = type(credentials).__name__
+    if module.startswith("google.oauth2.service_account"):
+        return "service_account"
+    if module.startswith("google.oauth2.credentials"):
+        return "authorized_user"
+    if module.startswith("google.auth.compute_engine"):
+        return "metadata"
+    if module.startswith("google.auth.impersonated_credentials"):
+        return "impersonated"
+    if "external_account" in module or module.split(".")[-1] in (
+        "identity_pool",
+        "aws",
+        "pluggable",
+    ):
+        return "external_account"
+    return name
 
 
 def _expiry_epoch(credentials: Credentials) -> float | None:
@@ -98,11 +292,17 @@ class CredentialsSource:
                     f"credentials JSON file, or its parsed dict; got {type(credentials).__name__}."
                 )
                 raise VertexConfigError(msg)
+        if quota_project is not None:
+            validate_header_value(quota_project, "quota_project", "argument `quota_project`")
         self._given = credentials
         self._scopes = scopes
         self._quota_project = quota_project
         self._lock = threading.Lock()
         self._loaded: tuple[Credentials, str | None] | None = None
+        _FORK_RESET.add(self)
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CredentialsSource({self.describe()})"
@@ -119,6 +319,7 @@ class CredentialsSource:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        _FORK_RESET.add(self)
 
     def describe(self) -> str:
         """Human description of the credentials in use; never contains secrets."""
@@ -146,8 +347,19 @@ class CredentialsSource:
         if self._quota_project:
             return self._quota_project
         if self._loaded is not None:
-            return getattr(self._loaded[0], "quota_project_id", None) or None
+            found = getattr(self._loaded[0], "quota_project_id", None) or None
+            if found is not None:
+                validate_header_value(
+                    found, "quota project", f"quota_project_id of {self.describe()}"
+                )
+            return found
         return None
+
+    @property
+    def credential_kind(self) -> str | None:
+        """Kind of the loaded credentials (for hints), ``None`` before loading."""
+        loaded = self._loaded
+        return None if loaded is None else _credential_kind(loaded[0])
 
     def load(self) -> tuple[Credentials, str | None]:
         """Return ``(credentials, project)``, loading them on the first call.
@@ -249,16 +461,72 @@ class CredentialsSource:
                     scopes=list(self._scopes),
                 )
                 return user, info.get("quota_project_id")
+            if kind == "external_account":
+                # Built directly: google.auth.load_credentials_from_dict() would exchange a
+                # token at STS and ask Cloud Resource Manager for the project right away,
+                # even when the user gave `project=`. Looked up later only if needed.
+                return self._external_account(info), None
             credentials, project = google.auth.load_credentials_from_dict(
                 info, scopes=list(self._scopes)
             )
             return credentials, project
+        except google.auth.exceptions.TransportError as err:
+            msg = (
+                f"Network failure while loading {where} ({_first_line(err)}). Check the "
+                "connection to the host named, or pass `project=` so no lookup is needed."
+            )
+            raise VertexAuthError(redact(msg)) from None
         except (ValueError, KeyError, google.auth.exceptions.GoogleAuthError) as err:
             msg = (
                 f"{where} is malformed ({type(err).__name__}: {_first_line(err)}). "
                 "Create a new key or re-run `gcloud auth application-default login`."
             )
             raise VertexAuthError(redact(msg)) from None
+
+
+    def _external_account(self, info: dict[str, Any]) -> Any:
+        source = info.get("credential_source")
+        source = source if isinstance(source, Mapping) else {}
+        if str(source.get("environment_id", "")).startswith("aws"):
+            from google.auth import aws as module
+        elif "executable" in source:
+            from google.auth import pluggable as module  # type: ignore[no-redef]
+        else:
+            from google.auth import identity_pool as module  # type: ignore[no-redef]
+        return module.Credentials.from_info(info, scopes=list(self._scopes))
+
+    def project(self, request: TokenRequest) -> str | None:
+        """The credentials' project, looked up (external accounts) only when asked for.
+
+        Raises:
+            VertexAuthError: when the lookup fails; a network failure names the host.
+        """
+        credentials, project = self.load()
+        if project or _credential_kind(credentials) != "external_account":
+            return project
+        import google.auth.exceptions
+
+        request.start()
+        try:
+            found = credentials.get_project_id(request)  # type: ignore[attr-defined]
+        except _RefreshDeadline as err:
+            msg = (
+                f"Timed out after {err.seconds:g} s looking up the project of "
+                f"{self.describe()} at {_origin(err.url)}. Pass `project=` (or set "
+                "GOOGLE_CLOUD_PROJECT) so no lookup is needed."
+            )
+            raise VertexAuthError(msg) from None
+        except google.auth.exceptions.GoogleAuthError as err:
+            host = _origin(request.last_url) if request.last_url else "Google"
+            kind = "Network failure" if isinstance(
+                err, google.auth.exceptions.TransportError
+            ) else "Failure"
+            msg = (
+                f"{kind} looking up the project of {self.describe()} at {host} "
+                f"({_first_line(err)}). Pass `project=` (or set GOOGLE_CLOUD_PROJECT)."
+            )
+            raise VertexAuthError(redact(msg)) from None
+        return str(found) if found else None
 
 
 def _first_line(err: BaseException) -> str:
@@ -280,14 +548,22 @@ class TokenProvider:
     ``threading.Lock`` (shared by all threads and event loops); async callers refresh in a
     worker thread so the loop never blocks.
 
-    The refresh margin is google-auth's ``REFRESH_THRESHOLD`` (3m45s) capped at half the
-    token's lifetime, so short-lived tokens are not refreshed on every request yet keep
-    enough life for requests in flight.
+    A token is refreshed where google-auth's own ``valid`` turns False
+    (``REFRESH_THRESHOLD``, 3m45s, before expiry). A token whose whole lifetime is shorter
+    than that, which google-auth would call stale at once, is refreshed at half its life,
+    so it is not refreshed on every request yet keeps life for requests in flight.
     """
 
-    def __init__(self, source: CredentialsSource, *, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        source: CredentialsSource,
+        *,
+        clock: Any = time.time,
+        refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT,
+    ) -> None:
         self.source = source
         self._clock = clock
+        self._request = TokenRequest(refresh_timeout)
         self._lock = threading.Lock()
         # (token, refresh_at, expires_at, obtained_at); replaced atomically.
         self._snapshot: tuple[str, float, float, float] | None = None
@@ -295,6 +571,7 @@ class TokenProvider:
         self._failure: tuple[int, BaseException] | None = None
         self._inflight: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self.refresh_count = 0
+        _FORK_RESET.add(self)
 
     def __repr__(self) -> str:
         return f"TokenProvider({self.source.describe()})"
@@ -311,11 +588,28 @@ class TokenProvider:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._inflight = weakref.WeakKeyDictionary()
+        _FORK_RESET.add(self)
+
+    def _reset_after_fork(self) -> None:
+        # A refresh running in another thread of the parent holds the lock forever in
+        # the child. The cached token stays usable while `_fresh` says it is valid.
+        self._lock = threading.Lock()
+        self._inflight = weakref.WeakKeyDictionary()
+        self._failure = None
+
+    @property
+    def refresh_timeout(self) -> float:
+        """Seconds one refresh may take in total."""
+        return self._request.timeout
 
     @property
     def project(self) -> str | None:
-        """Project of the credentials (loads them)."""
-        return self.source.load()[1]
+        """Project of the credentials (loads them; may look it up for external accounts)."""
+        credentials, project = self.source.load()
+        if project or _credential_kind(credentials) != "external_account":
+            return project
+        with self._lock:  # the lookup shares the refresh's request and its deadline
+            return self.source.project(self._request)
 
     def now(self) -> float:
         """The provider's clock (``time.time`` unless a test clock was given)."""
@@ -405,7 +699,6 @@ class TokenProvider:
 
     def _refresh_locked(self, stale: str | None = None) -> str:
         import google.auth.exceptions
-        from google.auth.transport.requests import Request
 
         self._generation += 1
         credentials, _ = self.source.load()
@@ -417,9 +710,10 @@ class TokenProvider:
             threshold = _helpers_threshold()
             if expires_at is None or expires_at - started > threshold:
                 return self._store(str(credentials.token), expires_at, started, threshold)
+        request = self._request.start()
         try:
             try:
-                credentials.refresh(Request())
+                credentials.refresh(request)
             except google.auth.exceptions.RefreshError as err:
                 if not any(m in str(err).lower() for m in _REAUTH_MARKERS):
                     raise
@@ -428,12 +722,27 @@ class TokenProvider:
                 logger.info("Refresh rejected (%s); re-reading credentials once", _first_line(err))
                 self.source.reload()
                 credentials, _ = self.source.load()
-                credentials.refresh(Request())
+                credentials.refresh(request)
         except VertexAuthError as err:
             self._failure = (self._generation, err)
             raise
+        except _RefreshDeadline as err:
+            error = VertexAuthError(
+                f"Timed out after {err.seconds:g} s refreshing the Google access token for "
+                f"{self.source.describe()}: no complete answer from {_origin(err.url)}. "
+                "Check the network path (proxy, firewall) to that endpoint, then retry; the "
+                "model's `timeout` bounds each refresh."
+            )
+            self._failure = (self._generation, error)
+            raise error from None
         except (google.auth.exceptions.GoogleAuthError, OSError) as err:
-            error = self._refresh_error(err)
+            error = self._refresh_error(err, credentials)
+            self._failure = (self._generation, error)
+            raise error from None
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            # google-auth could not parse what the token endpoint sent (an HTML login or
+            # captive-portal page with status 200, a proxy's own answer ...).
+            error = self._bad_answer_error(err)
             self._failure = (self._generation, error)
             raise error from None
         token = credentials.token
@@ -460,23 +769,62 @@ class TokenProvider:
             refresh_at = expires_at = float("inf")
         else:
             margin = _helpers_threshold() if threshold is None else threshold
-            if lifetime_margin:
-                margin = min(margin, max(expires_at - started, 0.0) / 2)
+            lifetime = max(expires_at - started, 0.0)
+            if lifetime_margin and lifetime <= margin:
+                # google-auth calls such a token stale from the start (its `valid` is False
+                # within REFRESH_THRESHOLD of expiry); following it would refresh on every
+                # request, so half the lifetime is kept for requests in flight. A longer
+                # token is never trusted past the point where google-auth's `valid` turns
+                # False (a min() with half the lifetime would keep a 227 s token for 113 s
+                # when google-auth holds it valid for 2 s).
+                margin = lifetime / 2
             refresh_at = expires_at - margin
         # Installed "now": a request signed before this moment used the previous token.
         self._snapshot = (token, refresh_at, expires_at, self._clock())
         self._failure = None
         return token
 
-    def _refresh_error(self, err: BaseException) -> VertexAuthError:
+    def _bad_answer_error(self, err: BaseException) -> VertexAuthError:
+        last = self._request.last
+        who = self.source.describe()
+        if last is None:
+            msg = (
+                f"Could not refresh the Google access token for {who}: unexpected "
+                f"{type(err).__name__} ({redact(_first_line(err))})."
+            )
+            return VertexAuthError(msg)
+        url, status, content_type, head = last
+        first = redact(head.decode("utf-8", "replace")[:120])
+        msg = (
+            f"Could not refresh the Google access token for {who}: {_origin(url)} answered "
+            f"{status} with {content_type or 'no content type'}, not a token (first bytes: "
+            f"{first!r}). A proxy, captive portal or login page may be answering instead of "
+            "Google: check the network path to that endpoint."
+        )
+        return VertexAuthError(msg)
+
+    def _refresh_error(self, err: BaseException, credentials: Any = None) -> VertexAuthError:
+        import google.auth.exceptions
+
         detail = redact(_first_line(err))
         lowered = detail.lower()
-        if any(m in lowered for m in _REAUTH_MARKERS):
-            fix = "Run `gcloud auth application-default login` again (your session expired)."
-        elif isinstance(err, OSError) or "connection" in lowered or "timed out" in lowered:
-            fix = "Check the network connection to Google's token endpoint, then retry."
+        kind = _credential_kind(credentials) if credentials is not None else None
+        last = self._request.last
+        status = last[1] if last is not None else None
+        where = _origin(last[0]) if last is not None else "the token endpoint"
+        if isinstance(err, google.auth.exceptions.TransportError | OSError) and (
+            status is None or status < 400
+        ):
+            fix = f"Check the network connection to {where}, then retry."
+        elif status is not None and (status >= 500 or status == 429):
+            fix = (
+                f"{where} answered {status}, a temporary error on the token service's side; "
+                "retry later (nothing is wrong with the credentials)."
+            )
+        elif any(m in lowered for m in _REAUTH_MARKERS):
+            fix = _REJECTED_HELP.get(kind or "", _ADC_HELP)
         else:
-            fix = _ADC_HELP
+            fix = _KIND_HELP.get(kind or "", _ADC_HELP)
         who = self.source.describe()
         msg = f"Could not refresh the Google access token for {who}: {detail}. {fix}"
         return VertexAuthError(msg)
@@ -506,6 +854,10 @@ class EndpointRouter:
             self.endpoint = self.endpoint.with_dedicated_dns(dns)
 
 
+API_KEY_TRANSPORTS = ("header", "query")
+"""How an express-mode key is sent: ``x-goog-api-key`` header, or ``?key=`` in the URL."""
+_MAX_401_ROUNDS = 2
+
 _AUTH_BASES: tuple[type, ...] = (httpx.Auth,)
 # openai 3.x speaks httpx2 (and has imported it by now); httpx2.Client rejects a plain
 # httpx.Auth. Only dual-base when it is loaded, so openai 2.x users don't pay its import.
@@ -531,13 +883,21 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         token_provider: TokenProvider | None = None,
         *,
         api_key: str | None = None,
+        api_key_transport: str = "header",
     ) -> None:
         if (token_provider is None) == (api_key is None):
             msg = "VertexAuth needs exactly one of token_provider or api_key."
             raise VertexConfigError(msg)
+        if api_key_transport not in API_KEY_TRANSPORTS:
+            msg = (
+                f"api_key_transport must be 'header' (x-goog-api-key, the default) or "
+                f"'query' (?key=); got {api_key_transport!r}."
+            )
+            raise VertexConfigError(msg)
         self.router = router
         self.token_provider = token_provider
         self._api_key = api_key
+        self.api_key_transport = api_key_transport
 
     def __repr__(self) -> str:
         kind = "api_key=<redacted>" if self._api_key else repr(self.token_provider)
@@ -556,6 +916,9 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                     f"(the credentials, {self._describe()}, do not name one)."
                 )
                 raise VertexConfigError(msg)
+            # From the credentials file or the metadata server: it becomes part of the
+            # path, so it is checked like an explicit one.
+            validate_project(project, f"the credentials, {self._describe()}")
             self.router.learn_project(project)
             url = url.copy_with(raw_path=path.replace(PROJECT_PLACEHOLDER, project).encode())
         endpoint = self.router.endpoint
@@ -595,10 +958,16 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             if quota_project:
                 request.headers["x-goog-user-project"] = quota_project
         else:
-            # Express mode: the key rides in the query string; a Bearer header would make
-            # Vertex answer 401 ACCESS_TOKEN_TYPE_UNSUPPORTED (wire facts §10).
+            # Express mode: a Bearer header would make Vertex answer 401
+            # ACCESS_TOKEN_TYPE_UNSUPPORTED (wire facts §10). The key goes in Google's
+            # x-goog-api-key header by default (see docs/authentication.md for the
+            # evidence), so it is in no URL that tracing or logging sees; `?key=` is the
+            # documented alternative.
             request.headers.pop("Authorization", None)
-            request.url = clean_url.copy_merge_params({"key": self._api_key})
+            if self.api_key_transport == "query":
+                request.url = clean_url.copy_merge_params({"key": self._api_key})
+            else:
+                request.headers["x-goog-api-key"] = self._api_key
         return clean_url
 
     @staticmethod
@@ -607,6 +976,8 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         request.url = clean_url
         if "Authorization" in request.headers:
             request.headers["Authorization"] = "Bearer <redacted>"
+        if "x-goog-api-key" in request.headers:
+            request.headers["x-goog-api-key"] = "<redacted>"
 
     def _dedicated_dns(self, response: Any, request: Any) -> str | None:
         if response.status_code != 400:
@@ -654,20 +1025,30 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 response = yield request
             finally:
                 self._unsign(request, clean_url)
-        if response.status_code == 401 and provider is not None and token is not None:
+        # A 401 for a token that expired in flight: resend with a token issued after the
+        # failed attempt was sent, at most twice (on a saturated machine the first resend
+        # can itself spend its short token's life in a queue).
+        for _ in range(_MAX_401_ROUNDS):
+            if response.status_code != 401 or provider is None or token is None:
+                break
             response.read()
             token = provider.token(stale=token, sent_at=sent_at)
+            sent_at = provider.now()
             clean_url = self._sign(request, token)
             try:
                 response = yield request
             finally:
                 self._unsign(request, clean_url)
+        if _is_chat_200(request, response) and not _is_sse(response):
+            # Not a stream: the body is read anyway by the SDK; check it is a completion.
+            response.read()
+            check_chat_response(response, response.content)
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         provider = self.token_provider
         project = None
         if provider is not None and _PLACEHOLDER_BYTES in request.url.raw_path:
-            project = (await asyncio.to_thread(provider.source.load))[1]
+            project = await asyncio.to_thread(lambda: provider.project)
         self._target(request, project)
         token = await provider.atoken() if provider is not None else None
         sent_at = provider.now() if provider is not None else 0.0
@@ -687,11 +1068,31 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                     response = yield request
                 finally:
                     self._unsign(request, clean_url)
-        if response.status_code == 401 and provider is not None and token is not None:
+        for _ in range(_MAX_401_ROUNDS):
+            if response.status_code != 401 or provider is None or token is None:
+                break
             await response.aread()
             token = await provider.atoken(stale=token, sent_at=sent_at)
+            sent_at = provider.now()
             clean_url = self._sign(request, token)
             try:
                 response = yield request
             finally:
                 self._unsign(request, clean_url)
+        if _is_chat_200(request, response) and not _is_sse(response):
+            await response.aread()
+            check_chat_response(response, response.content)
+
+
+def _is_chat_200(request: Any, response: Any) -> bool:
+    return bool(
+        response.status_code == 200
+        and request.method == "POST"
+        and request.url.path.endswith("/chat/completions")
+    )
+
+
+def _is_sse(response: Any) -> bool:
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(kind == "text/event-stream")
+

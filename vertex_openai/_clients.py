@@ -1,23 +1,34 @@
 """One object that knows where to send requests and how to sign them.
 
 Both framework classes hold a :class:`VertexConnection` and ask it for fresh httpx / httpx2
-clients (never the shared cached client LangChain keeps: its auth must not be mutated).
+clients. Each is an outer client that only signs (its ``auth`` is our ``VertexAuth``) and
+forwards to an inner client that owns the connections: the user's own ``http_client``,
+never modified (another model or the app may share it), or one built the way the openai
+SDK builds its default client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
-import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
+from vertex_openai._auth import (
+    DEFAULT_REFRESH_TIMEOUT,
+    CredentialsSource,
+    EndpointRouter,
+    TokenProvider,
+    VertexAuth,
+)
 from vertex_openai._endpoint import VertexEndpoint
 from vertex_openai._errors import VertexConfigError, redact
 
 __all__ = ["VertexConnection"]
+
+_NOT_GIVEN: Any = object()
 
 
 class _RedactingFilter(logging.Filter):
@@ -60,36 +71,192 @@ def _default_limits(module: Any) -> Any:
     )
 
 
-_PER_LOOP_CLASSES: dict[str, type] = {}
+# Bumped in a forked child: pools (and their sockets) made before the fork belong to
+# the parent. A child that reused them would interleave its requests with the parent's
+# on the same TCP connections.
+_FORK_GENERATION = 0
 
 
-def _per_loop_transport_class(module: Any) -> type:
-    """An async transport that keeps one connection pool per running event loop."""
-    cached = _PER_LOOP_CLASSES.get(module.__name__)
+def _after_fork_in_child() -> None:
+    global _FORK_GENERATION
+    _FORK_GENERATION += 1
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _http_module(client_class: type) -> Any:
+    """httpx or httpx2: the module whose ``Client`` / ``AsyncClient`` ``client_class`` is."""
+    for base in client_class.__mro__:
+        if base.__name__ in ("Client", "AsyncClient"):
+            return sys.modules[base.__module__.split(".")[0]]
+    msg = f"{client_class!r} is not an httpx client class"
+    raise TypeError(msg)
+
+
+_TRANSPORT_CLASSES: dict[str, tuple[type, type]] = {}
+
+
+def _transport_classes(module: Any) -> tuple[type, type]:
+    """Transports that hand each (already signed) request to an inner httpx client.
+
+    The openai SDK talks to an outer client whose ``auth`` is our ``VertexAuth``; its
+    transport forwards to an inner client that owns the connections: the user's own
+    ``http_client`` (never modified: its CA, proxy, mounts, limits and event hooks apply)
+    or one we build the way the openai SDK builds its default client (so proxy
+    environment variables are honoured the same way).
+    """
+    cached = _TRANSPORT_CLASSES.get(module.__name__)
     if cached is not None:
         return cached
 
-    class PerLoopTransport(module.AsyncBaseTransport):  # type: ignore[misc,name-defined]
-        def __init__(self, factory: Any) -> None:
+    class ForwardingTransport(module.BaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self, client: Any = None, factory: Any = None) -> None:
+            # Exactly one of `client` (the user's: shared, never closed by us) or
+            # `factory` (ours: rebuilt in a forked child, closed with the outer client).
+            self._user_client = client
             self._factory = factory
-            self._by_loop: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+            self._own: tuple[int, Any] | None = None
+
+        def _client(self) -> Any:
+            if self._user_client is not None:
+                return self._user_client
+            own = self._own
+            if own is None or own[0] != _FORK_GENERATION:
+                # After a fork the parent's pool is dropped untouched: its lock may be held
+                # by a parent thread, and its sockets are the parent's. No lock of ours
+                # here either (it could be inherited held): two threads racing build two
+                # clients without connections, and one is dropped.
+                own = self._own = (_FORK_GENERATION, self._factory())
+            return own[1]
+
+        def handle_request(self, request: Any) -> Any:
+            return self._client().send(request, stream=True, follow_redirects=False)
+
+        def close(self) -> None:
+            own, self._own = self._own, None
+            if own is not None and own[0] == _FORK_GENERATION:
+                own[1].close()
+
+    class PerLoopTransport(module.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+        """Async forwarding transport; our own inner clients are kept one per event loop.
+
+        A model object is often shared by many ``asyncio.run()`` calls (scripts,
+        notebooks, Celery tasks, pytest). A pooled connection belongs to the loop that
+        opened it, so each loop gets its own inner client, closed while that loop shuts
+        down (``asyncio.run`` finalizes async generators before closing the loop: a
+        started generator per loop runs the ``aclose()``). Pools of loops closed another
+        way are dropped the next time any loop sends a request.
+        """
+
+        def __init__(self, client: Any = None, factory: Any = None) -> None:
+            self._user_client = client
+            self._factory = factory
+            self._by_loop: dict[Any, tuple[Any, Any]] = {}
+            self._generation = _FORK_GENERATION
+
+        async def _client(self) -> Any:
+            if self._user_client is not None:
+                return self._user_client
+            if self._generation != _FORK_GENERATION:
+                # Forked child: every pool here is the parent's (or of a loop that does
+                # not exist in this process). Drop them untouched.
+                self._by_loop = {}
+                self._generation = _FORK_GENERATION
+            loop = asyncio.get_running_loop()
+            entry = self._by_loop.get(loop)
+            if entry is not None:
+                return entry[0]
+            # list() first: other threads' loops may register meanwhile.
+            for other in [lp for lp in list(self._by_loop) if lp.is_closed()]:
+                # A loop closed without finalizing async generators: its sockets cannot
+                # be closed through it any more; dropping the pool lets them be freed.
+                self._by_loop.pop(other, None)
+            client = self._factory()
+            closer = self._close_with_loop(loop, client)
+            self._by_loop[loop] = (client, closer)
+            await closer.asend(None)
+            return client
+
+        async def _close_with_loop(self, loop: Any, client: Any) -> Any:
+            try:
+                yield
+            finally:
+                entry = self._by_loop.get(loop)
+                if entry is not None and entry[0] is client:
+                    del self._by_loop[loop]
+                await client.aclose()
 
         async def handle_async_request(self, request: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            transport = self._by_loop.get(loop)
-            if transport is None:
-                transport = self._by_loop[loop] = self._factory()
-            return await transport.handle_async_request(request)
+            client = await self._client()
+            return await client.send(request, stream=True, follow_redirects=False)
 
         async def aclose(self) -> None:
-            # Pools of other (possibly closed) loops cannot be awaited here; they are
-            # dropped with their loop.
-            transport = self._by_loop.pop(asyncio.get_running_loop(), None)
-            if transport is not None:
-                await transport.aclose()
+            # Only the running loop's pool can be awaited here; the others are closed
+            # when their loops shut down.
+            if self._user_client is not None:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            entry = self._by_loop.pop(loop, None)
+            if entry is not None:
+                await entry[0].aclose()
 
-    _PER_LOOP_CLASSES[module.__name__] = PerLoopTransport
-    return PerLoopTransport
+    _TRANSPORT_CLASSES[module.__name__] = (ForwardingTransport, PerLoopTransport)
+    return ForwardingTransport, PerLoopTransport
+
+
+def _inner_client_factory(
+    client_class: type,
+    module: Any,
+    *,
+    async_: bool,
+    proxy: str | None,
+    socket_options: Sequence[tuple[int, int, int]] | None,
+    verify: Any,
+) -> Any:
+    """Builds the connection-owning client the way the openai SDK / parent class would."""
+
+    def make() -> Any:
+        kwargs: dict[str, Any] = {"follow_redirects": False}
+        if verify is not None:
+            kwargs["verify"] = verify
+        if socket_options:
+            # As langchain-openai does: socket options need an explicit transport (which
+            # httpx then uses instead of proxy environment variables).
+            transport_class = module.AsyncHTTPTransport if async_ else module.HTTPTransport
+            transport_kwargs: dict[str, Any] = {
+                "socket_options": list(socket_options),
+                "limits": _default_limits(module),
+            }
+            if verify is not None:
+                transport_kwargs["verify"] = verify
+            if proxy:
+                transport_kwargs["proxy"] = module.Proxy(proxy)
+            kwargs["transport"] = transport_class(**transport_kwargs)
+        elif proxy:
+            kwargs["proxy"] = proxy
+        return client_class(**kwargs)
+
+    return make
+
+
+def refresh_timeout(timeout: Any) -> float:
+    """Seconds one token refresh may take, from a model's ``timeout`` setting."""
+    values: list[Any]
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        values = [timeout]
+    elif isinstance(timeout, tuple):
+        values = list(timeout)
+    elif timeout is not None and hasattr(timeout, "read") and hasattr(timeout, "connect"):
+        values = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+    else:
+        values = []
+    numbers = [float(v) for v in values if isinstance(v, int | float) and v and v > 0]
+    return max(numbers) if numbers else DEFAULT_REFRESH_TIMEOUT
 
 
 class VertexConnection:
@@ -112,6 +279,10 @@ class VertexConnection:
             GOOGLE_APPLICATION_CREDENTIALS (through ADC).
         api_key: Vertex express-mode API key (mutually exclusive with ``credentials``).
         quota_project: Project billed for quota, sent as ``x-goog-user-project``.
+        timeout: The model's request timeout (number, tuple or ``httpx.Timeout``); it also
+            bounds each token refresh as a whole (default 30 s when not a number).
+        api_key_transport: ``"header"`` (default: ``x-goog-api-key``) or ``"query"``
+            (``?key=``) for an express-mode key.
     """
 
     def __init__(
@@ -128,6 +299,8 @@ class VertexConnection:
         api_key: str | None = None,
         quota_project: str | None = None,
         environ: Mapping[str, str] | None = None,
+        timeout: Any = None,
+        api_key_transport: str = "header",
     ) -> None:
         if api_key is not None and credentials is not None:
             msg = (
@@ -158,9 +331,12 @@ class VertexConnection:
         self.token_provider: TokenProvider | None = None
         if api_key is None:
             self.token_provider = TokenProvider(
-                CredentialsSource(credentials, quota_project=quota_project)
+                CredentialsSource(credentials, quota_project=quota_project),
+                refresh_timeout=refresh_timeout(timeout),
             )
-        self.auth = VertexAuth(self.router, self.token_provider, api_key=api_key)
+        self.auth = VertexAuth(
+            self.router, self.token_provider, api_key=api_key, api_key_transport=api_key_transport
+        )
 
     def __repr__(self) -> str:
         return f"VertexConnection(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -179,38 +355,109 @@ class VertexConnection:
         """What signs the requests, without secrets."""
         return self.auth._describe()
 
-    def http_client(self, **kwargs: Any) -> Any:
-        """A new sync client of the kind the installed openai SDK uses, signed by us."""
-        import openai
+    def http_client(
+        self,
+        user_client: Any = None,
+        *,
+        proxy: str | None = None,
+        socket_options: Sequence[tuple[int, int, int]] | None = None,
+        timeout: Any = _NOT_GIVEN,
+    ) -> Any:
+        """A new sync client of the kind the installed openai SDK uses, signed by us.
 
-        kwargs.setdefault("follow_redirects", False)
-        return openai.DefaultHttpxClient(auth=self.auth, **kwargs)
-
-    def async_http_client(self, **kwargs: Any) -> Any:
-        """A new async client of the kind the installed openai SDK uses, signed by us.
-
-        Its connection pool is kept per event loop: a model object is often shared by
-        several ``asyncio.run()`` calls (scripts, notebooks, thread pools), and a pooled
-        connection from a closed loop fails with "Event loop is closed".
+        Args:
+            user_client: The app's own ``httpx.Client`` (``http_client=``). It is never
+                modified: requests are signed by our outer client and then sent through
+                it, so its transport, proxy, CA, mounts, limits and event hooks apply and
+                its other traffic carries no Google credential.
+            proxy: Explicit proxy URL (``openai_proxy``); wins over the environment.
+            socket_options: ``(level, option, value)`` socket options for our own pool.
+            timeout: Default timeout of the outer client.
         """
         import openai
 
-        kwargs.setdefault("follow_redirects", False)
-        client_class = openai.DefaultAsyncHttpxClient
-        module = sys.modules[
-            next(c.__module__ for c in client_class.__mro__ if c.__name__ == "AsyncClient").split(
-                "."
-            )[0]
-        ]
-        if "transport" not in kwargs:
-            proxy = kwargs.pop("proxy", None)
-            limits = kwargs.get("limits") or _default_limits(module)
+        return self._build(
+            openai.DefaultHttpxClient, False, user_client, proxy, socket_options, timeout
+        )
 
-            def make_transport() -> Any:
-                return module.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    def async_http_client(
+        self,
+        user_client: Any = None,
+        *,
+        proxy: str | None = None,
+        socket_options: Sequence[tuple[int, int, int]] | None = None,
+        timeout: Any = _NOT_GIVEN,
+    ) -> Any:
+        """A new async client of the kind the installed openai SDK uses, signed by us.
 
-            kwargs["transport"] = _per_loop_transport_class(module)(make_transport)
-        return client_class(auth=self.auth, **kwargs)
+        Our own connection pools are kept per event loop and closed when the loop shuts
+        down (a model object is often shared by several ``asyncio.run()`` calls, and a
+        pooled connection from a closed loop fails with "Event loop is closed"). A
+        ``user_client`` is used as it is, as the openai SDK would use it.
+        """
+        import openai
+
+        return self._build(
+            openai.DefaultAsyncHttpxClient, True, user_client, proxy, socket_options, timeout
+        )
+
+    def _build(
+        self,
+        client_class: type,
+        async_: bool,
+        user_client: Any,
+        proxy: str | None,
+        socket_options: Sequence[tuple[int, int, int]] | None,
+        timeout: Any,
+    ) -> Any:
+        module = _http_module(client_class)
+        forwarding, per_loop = _transport_classes(module)
+        transport_class = per_loop if async_ else forwarding
+        kwargs: dict[str, Any] = {}
+        if user_client is not None:
+            expected = module.AsyncClient if async_ else module.Client
+            if not isinstance(user_client, expected):
+                name = "http_async_client" if async_ else "http_client"
+                msg = (
+                    f"{name} must be a {module.__name__}.{expected.__name__} (the HTTP "
+                    f"library of the installed openai SDK); got {type(user_client).__name__}."
+                )
+                raise VertexConfigError(msg)
+            if proxy:
+                msg = (
+                    "Pass the proxy either as `openai_proxy` or on your own http client, "
+                    "not both."
+                )
+                raise VertexConfigError(msg)
+            transport = transport_class(client=user_client)
+            # What the SDK would have taken from the user's client when building requests.
+            kwargs.update(
+                timeout=user_client.timeout,
+                headers=user_client.headers,
+                params=user_client.params,
+                cookies=user_client.cookies,
+            )
+        else:
+            factory = _inner_client_factory(
+                client_class,
+                module,
+                async_=async_,
+                proxy=proxy,
+                socket_options=socket_options,
+                verify=None,
+            )
+            transport = transport_class(factory=factory)
+        if timeout is not _NOT_GIVEN:
+            kwargs["timeout"] = timeout
+        # The outer client only signs: no proxies or redirects of its own (the inner
+        # client routes; a redirect is never followed with a Google credential).
+        return client_class(
+            auth=self.auth,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            **kwargs,
+        )
 
     def openai_client(self, **kwargs: Any) -> Any:
         """A ready ``openai.OpenAI`` for Vertex (for code that uses the SDK directly)."""

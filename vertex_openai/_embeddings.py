@@ -257,7 +257,8 @@ class VertexEmbeddingClient:
         timeout, max_retries, default_headers: For the openai SDK clients (its retries
             cover 408 / 409 / 429 / 5xx with exponential backoff).
         proxy: Proxy URL for both clients (``HTTPS_PROXY`` is honoured without it).
-        http_client, async_http_client: Your own httpx clients; they get our Google auth.
+        http_client, async_http_client: Your own httpx clients; requests are signed by an outer
+            client and sent through yours, which is never modified.
     """
 
     def __init__(
@@ -354,7 +355,6 @@ class VertexEmbeddingClient:
         return kwargs
 
     def _sdk(self, cls: Any, http_client: Any) -> Any:
-        http_client.auth = self.connection.auth  # a given client is signed by us too
         return cls(
             base_url=self.connection.base_url,
             api_key=PLACEHOLDER_API_KEY,  # never OPENAI_API_KEY; VertexAuth signs instead
@@ -368,7 +368,8 @@ class VertexEmbeddingClient:
     def sync_client(self) -> openai.OpenAI:
         """The openai SDK client requests go through (built on first use)."""
         if self._sync is None:
-            http = self._http_client or self.connection.http_client(**self._http_kwargs())
+            # A user's client is wrapped, never modified: it must not sign other traffic.
+            http = self.connection.http_client(self._http_client, **self._http_kwargs())
             self._sync = self._sdk(openai.OpenAI, http)
         return self._sync
 
@@ -376,8 +377,8 @@ class VertexEmbeddingClient:
     def async_client(self) -> openai.AsyncOpenAI:
         """The async openai SDK client (its pool is kept per event loop)."""
         if self._async is None:
-            http = self._async_http_client or self.connection.async_http_client(
-                **self._http_kwargs()
+            http = self.connection.async_http_client(
+                self._async_http_client, **self._http_kwargs()
             )
             self._async = self._sdk(openai.AsyncOpenAI, http)
         return self._async

@@ -47,6 +47,7 @@ _PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]*$")
 _ENDPOINT_ID_RE = re.compile(r"^(openapi|[0-9]+|mg-endpoint-[0-9a-zA-Z-]+)$")
 _BASE_URL_LOCATION = re.compile(r"/projects/[^/]+/locations/([^/]+)/endpoints/")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 # Hosts a credential may be sent to without the user naming them (security: a learned
 # dedicated DNS or redirect pointing elsewhere must not receive a token).
@@ -88,13 +89,40 @@ def resolve_project(
         project, name = found
         source = f"environment variable {name}"
     project = project.strip()
+    return validate_project(project, source), source
+
+
+def validate_project(project: str, source: str) -> str:
+    """Check a project id wherever it came from (argument, env, credentials, metadata).
+
+    It becomes part of the request path, so anything but a project id or number is
+    refused before a request is sent.
+
+    Raises:
+        VertexConfigError: if the project id is malformed.
+    """
     if not _PROJECT_RE.match(project):
         msg = (
             f"Malformed Google Cloud project {project!r} (from {source}). Use the project ID "
             "(e.g. 'my-project-123') or project number shown by `gcloud projects list`."
         )
         raise VertexConfigError(msg)
-    return project, source
+    return project
+
+
+def validate_header_value(value: str, name: str, source: str) -> str:
+    """Refuse a value with CR, LF or other control characters before it becomes a header.
+
+    Raises:
+        VertexConfigError: naming the setting and where it came from.
+    """
+    if _UNSAFE_CHARS.search(value) or value != value.strip() or not value:
+        msg = (
+            f"Malformed {name} {value!r} (from {source}): it is sent as an HTTP header and "
+            "must be non-empty, without spaces at the ends, line breaks or control characters."
+        )
+        raise VertexConfigError(msg)
+    return value
 
 
 def resolve_location(
@@ -144,6 +172,13 @@ def _normalize_api_endpoint(api_endpoint: str) -> str:
         msg = (
             f"Malformed api_endpoint {api_endpoint!r}: pass a host such as "
             "'us-central1-aiplatform.googleapis.com' or 'http://127.0.0.1:8080'."
+        )
+        raise VertexConfigError(msg)
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        # urlsplit would silently drop "#.googleapis.com" and send to the host before it.
+        msg = (
+            f"Malformed api_endpoint {api_endpoint!r}: it has a query or fragment "
+            "('?' / '#'); pass only a host such as 'us-central1-aiplatform.googleapis.com'."
         )
         raise VertexConfigError(msg)
     if parts.path not in ("", "/"):
@@ -238,6 +273,19 @@ class VertexEndpoint:
             parts = urlsplit(base_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 msg = f"Malformed base_url {base_url!r}: it must start with https:// or http://."
+                raise VertexConfigError(msg)
+            if (
+                parts.query
+                or parts.fragment
+                or "#" in base_url
+                or "@" in parts.netloc
+                or not _HOST_RE.match(parts.netloc)
+                or _UNSAFE_CHARS.search(base_url)
+            ):
+                msg = (
+                    f"Malformed base_url {base_url!r}: use scheme://host[:port]/path with no "
+                    "user info, query, fragment, spaces or control characters."
+                )
                 raise VertexConfigError(msg)
             named = _BASE_URL_LOCATION.search(parts.path)
             if not location and named and _LOCATION_RE.match(named.group(1)):

@@ -46,9 +46,11 @@ def test_401_storm_costs_exactly_one_refresh(
     assert results == [_answer(i) for i in range(STORM)]
     assert emulator.token_refresh_count == 2  # the warm-up grant + exactly one refresh
     statuses = [r.status for r in chat_requests(emulator)[1:]]
-    assert statuses.count(401) == STORM
+    # Each request signed before the refresh got one 401 and one resend; how many were
+    # signed only after it depends on the machine's speed, not on behaviour.
     assert statuses.count(200) == STORM
-    assert len(statuses) == 2 * STORM
+    assert 1 <= statuses.count(401) <= STORM
+    assert len(statuses) == STORM + statuses.count(401)
 
 
 def test_401_storm_threads_langchain(make_lc: Callable[..., Any], emulator: Emulator) -> None:

@@ -22,9 +22,11 @@ from rel_support import (
     PROMPT,
     chat_requests,
     lc_astream_text,
+    lc_model,
     lc_stream_text,
     li_astream_text,
     li_messages,
+    li_model,
     li_stream_text,
 )
 
@@ -262,3 +264,41 @@ def test_token_endpoint_outage(
     emulator.reset()
     assert call(model, framework, "invoke")[0] == ANSWER
     assert emulator.token_refresh_count == 1
+
+
+# -- issue 13 item 9: a 200 that is not a chat completion is the SDK's invalid-response error
+
+
+_NOT_COMPLETIONS = {
+    "html": ("text/html; charset=utf-8", b"<html><title>Proxy login</title><body>Sign in"),
+    "no_choices": ("application/json", b'{"foo": 1}'),
+    "null_choices": ("application/json", b'{"id": "x", "choices": null}'),
+}
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+@pytest.mark.parametrize("kind", sorted(_NOT_COMPLETIONS))
+@pytest.mark.parametrize("call", ["invoke", "ainvoke", "stream"])
+def test_200_that_is_not_a_completion_is_an_api_error(
+    emulator: Emulator, sa_file: pathlib.Path, framework: str, kind: str, call: str
+) -> None:
+    from fault_servers import LocalServer
+
+    content_type, body = _NOT_COMPLETIONS[kind]
+    with LocalServer(lambda req: (200, {"content-type": content_type}, body)) as portal:
+        make = lc_model if framework == "langchain" else li_model
+        model = make(emulator, sa_file, api_endpoint=portal.url, max_retries=2)
+        calls: dict[tuple[str, str], Callable[[], Any]] = {
+            ("langchain", "invoke"): lambda: model.invoke(PROMPT),
+            ("langchain", "ainvoke"): lambda: asyncio.run(model.ainvoke(PROMPT)),
+            ("llama_index", "invoke"): lambda: model.chat(li_messages()),
+            ("llama_index", "ainvoke"): lambda: asyncio.run(model.achat(li_messages())),
+            ("langchain", "stream"): lambda: list(model.stream(PROMPT)),
+            ("llama_index", "stream"): lambda: list(model.stream_chat(li_messages())),
+        }
+        with pytest.raises(openai.APIResponseValidationError) as info:
+            calls[framework, call]()
+        assert len(portal.requests) == 1  # an invalid answer is not retried
+    text = str(info.value)
+    assert "answered 200" in text
+    assert body.decode()[:20] in text  # the first bytes, to recognise who answered

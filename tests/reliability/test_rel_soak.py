@@ -1,4 +1,4 @@
-"""Soak: 60 s of mixed traffic through both classes with 2-second tokens.
+"""Soak: 60 s of mixed traffic through both classes with 2-second tokens, no grace.
 
 LangChain sync + async + streaming and LlamaIndex sync + async + streaming, from 8
 threads and 64 concurrent asyncio tasks, all sharing one model object per framework.
@@ -46,7 +46,6 @@ LOOPS = 4
 # tail latency (which, at 2 s token lifetimes, alone decides whether a request arrives
 # after its token expired).
 THINK = 0.02
-GRACE = 0.25
 MAX_REQUESTS_PER_WORKER = 100_000  # a hard bound besides the deadline
 # TokenProvider refreshes half the lifetime before expiry: one refresh per second
 # per model object, plus the first one and some slack for scheduling.
@@ -57,10 +56,9 @@ MODELS = 2
 @pytest.fixture(scope="module")
 def soak_emulator() -> Iterator[EmulatorProcess]:
     # In its own process, like Vertex: an in-process server would share the GIL with the
-    # 72 busy clients and add seconds of latency between signing and the token check.
-    # The grace covers only the emulator's own queueing (it checks a token when its loop
-    # reaches the request, not when the bytes arrived): 0.25 s of a 2 s lifetime.
-    with EmulatorProcess(token_lifetime=LIFETIME, token_grace=GRACE) as emu:
+    # 72 busy clients. A token is refused from the instant it expires (no grace): a
+    # request that waits too long anywhere is answered 401 and must be recovered.
+    with EmulatorProcess(token_lifetime=LIFETIME) as emu:
         yield emu
 
 
@@ -174,12 +172,13 @@ def test_soak_mixed_traffic(soak_emulator: EmulatorProcess) -> None:
     assert len(ok) == done["sync"] + done["async"]
     assert len(ok) + len(late) == len(requests)  # nothing but 200s and recovered 401s
     assert all(r.auth_kind == "bearer" for r in requests)
-    # Every token is signed on before its refresh point (half its life left). With 2 s
-    # tokens a request still in flight a second later arrives expired; that tail must
-    # stay rare, and each such 401 costs exactly one resend (no failed call above).
-    assert len(late) <= 0.01 * len(requests), f"{len(late)} of {len(requests)} arrived late"
-    assert all(x is not None and x > -GRACE for x in (r.token_remaining_s for r in ok))
-    # refreshes close to duration / lifetime: an upper bound, per model object
-    bound = MODELS * (elapsed / REFRESH_PERIOD + 3)
+    # A request still in flight when its 2 s token expires arrives late and is resent
+    # (at most twice) with a token issued after it was sent: no call failed above. How
+    # many arrive late is the machine's speed (printed, and measured in benchmarks/).
+    assert len(late) <= 2 * (done["sync"] + done["async"])
+    assert all(x is not None and x > 0 for x in (r.token_remaining_s for r in ok))
+    # Refreshes are due at half a token's life, or caused by a 401 (single-flight): never
+    # one per request. An upper bound per model object, plus one per late arrival.
+    bound = MODELS * (elapsed / REFRESH_PERIOD + 3) + len(late)
     assert refreshes <= bound, f"{refreshes} refreshes in {elapsed:.0f}s (bound {bound:.0f})"
     assert refreshes >= MODELS * (elapsed / LIFETIME - 1)  # tokens really did turn over

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fault_servers import forwarder
 from rel_support import (
     ANSWER,
+    PROMPT,
     chat_requests,
     lc_model,
     lc_stream_text,
@@ -71,3 +74,67 @@ def test_token_expiring_mid_stream(emu: Emulator, tmp_path: pathlib.Path, case: 
     assert second.token_remaining_s > 0
     assert [r.status for r in chat_requests(emu)] == [200, 200]
     assert emu.token_refresh_count == 2
+
+
+# -- issue 13 item 8: a resend that is itself held in flight past its token's life -----
+
+
+@pytest.fixture(scope="module")
+def one_second_tokens() -> Iterator[Emulator]:
+    emu = Emulator(EmulatorConfig(token_lifetime=1.0))
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_resend_held_in_flight_again_gets_a_second_round(
+    one_second_tokens: Emulator, tmp_path: pathlib.Path, mode: str
+) -> None:
+    emu = one_second_tokens
+    emu.reset()
+    sa = emu.write_service_account_file(tmp_path / "sa.json")
+    # The first attempt and the first resend each wait 1.5 s in a forwarder, longer than
+    # a whole 1 s token life: both arrive expired. The second resend must carry a token
+    # issued after the first resend was sent, and succeeds.
+    with forwarder(emu.url, delay_first=[1.5, 1.5]) as fwd:
+        model = lc_model(emu, sa, api_endpoint=fwd.url, timeout=30)
+        if mode == "sync":
+            text = model.invoke(PROMPT).text
+        else:
+            text = asyncio.run(model.ainvoke(PROMPT)).text
+    assert text == ANSWER
+    requests = chat_requests(emu)
+    assert [r.status for r in requests] == [401, 401, 200]
+    assert len({r.token_id for r in requests}) == 3  # a new token for every resend
+    assert emu.token_grants["jwt-bearer"] == 3
+
+
+@pytest.fixture(scope="module")
+def just_over_threshold_tokens() -> Iterator[Emulator]:
+    from google.auth import _helpers
+
+    # google-auth holds such a token valid for 2 s only (it turns stale 3m45s before expiry)
+    life = _helpers.REFRESH_THRESHOLD.total_seconds() + 2.0
+    emu = Emulator(EmulatorConfig(token_lifetime=life))
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def test_token_not_trusted_past_google_auths_stale_point(
+    just_over_threshold_tokens: Emulator, tmp_path: pathlib.Path
+) -> None:
+    emu = just_over_threshold_tokens
+    emu.reset()
+    model = lc_model(emu, emu.write_service_account_file(tmp_path / "sa.json"))
+    assert model.invoke(PROMPT).text == ANSWER
+    time.sleep(2.5)  # past the point where google-auth's `valid` is False
+    assert model.invoke(PROMPT).text == ANSWER
+    first, second = chat_requests(emu)
+    assert first.token_id != second.token_id
+    assert emu.token_grants["jwt-bearer"] == 2

@@ -11,10 +11,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vertex-openai emulator")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token-lifetime", type=float, default=3600.0)
-    parser.add_argument("--token-grace", type=float, default=0.0)
     parser.add_argument("--write-credentials", default=None, metavar="PATH")
     args = parser.parse_args(argv)
-    serve(args.port, args.token_lifetime, args.write_credentials, token_grace=args.token_grace)
+    serve(args.port, args.token_lifetime, args.write_credentials)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,26 @@ class ChatRoutes:
 
     def _authenticate(self, request: Request, rec: RecordedRequest) -> Response | None:
         """Check credentials; fills rec.auth_kind/token_id. Returns an error response or None."""
-        key = request.query_params.get("key") or request.headers.get("x-goog-api-key")
+        key = request.query_params.get("key")
+        header_key = request.headers.get("x-goog-api-key")
+        if header_key and not key and not self.state.config.api_key_header:
+            # The third-party report this models: the header is not read on this route.
+            return google_error(
+                401,
+                "API keys are not supported by this API. Expected OAuth2 access token or "
+                "other authentication credentials that assert a principal. See "
+                "https://cloud.google.com/docs/authentication",
+                "UNAUTHENTICATED",
+                [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "aiplatform.googleapis.com"},
+                        "reason": "CREDENTIALS_MISSING",
+                    }
+                ],
+            )
+        key = key or header_key
         if key:
             if key == self.state.api_key:
                 rec.auth_kind = "api_key"

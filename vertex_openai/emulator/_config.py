@@ -48,8 +48,6 @@ class EmulatorConfig:
 
     token_lifetime: float = 3600.0
     """Lifetime (seconds) of access tokens issued by /token, metadata and impersonation."""
-    token_grace: float = 0.0
-    """Seconds past expiry a token is still accepted (this server's own queueing delay)."""
     project: str = "emulator-project"
     project_number: str = "123456789012"
     service_account_email: str = ""
@@ -92,6 +90,10 @@ class EmulatorConfig:
     stream_tool_call_index: bool = True
     """[INF for Vertex] Streamed tool-call deltas carry ``index``; False: no ``index``
     at all, as seen on Google's Gemini API compat layer."""
+    api_key_header: bool = True
+    """Accept an express key in the ``x-goog-api-key`` header as well as ``?key=`` (Google's
+    Gen AI SDK sends the header to aiplatform.googleapis.com; one third-party report says
+    the openapi route refuses it: set False to model that report)."""
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from a dict (admin route); unknown names raise KeyError."""

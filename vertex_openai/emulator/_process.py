@@ -31,7 +31,6 @@ class EmulatorProcess:
 
     Args:
         token_lifetime: Lifetime of issued access tokens, in seconds.
-        token_grace: Seconds past expiry a token is still accepted.
         startup_timeout: Seconds to wait for the child to listen.
     """
 
@@ -39,10 +38,8 @@ class EmulatorProcess:
         self,
         token_lifetime: float = 3600.0,
         startup_timeout: float = 30.0,
-        token_grace: float = 0.0,
     ) -> None:
         self._token_lifetime = token_lifetime
-        self._token_grace = token_grace
         self._startup_timeout = startup_timeout
         self._tmp = tempfile.TemporaryDirectory(prefix="vertex-emulator-")
         self.credentials_path = pathlib.Path(self._tmp.name) / "sa.json"
@@ -60,8 +57,6 @@ class EmulatorProcess:
                 "0",
                 "--token-lifetime",
                 str(self._token_lifetime),
-                "--token-grace",
-                str(self._token_grace),
                 "--write-credentials",
                 str(self.credentials_path),
             ],

@@ -337,13 +337,10 @@ def serve(
     token_lifetime: float = 3600.0,
     write_credentials: str | pathlib.Path | None = None,
     *,
-    token_grace: float = 0.0,
     print_fn: Any = print,
 ) -> None:
     """Run an emulator in the foreground until Ctrl-C (the ``vertex-openai emulator`` command)."""
-    emu = Emulator(
-        EmulatorConfig(token_lifetime=token_lifetime, token_grace=token_grace), port=port
-    )
+    emu = Emulator(EmulatorConfig(token_lifetime=token_lifetime), port=port)
     emu.start()
     lines = [
         f"Vertex AI emulator listening on {emu.url}",
@@ -351,7 +348,7 @@ def serve(
         f"  project:       {emu.project} (number {emu.project_number}); location: any",
         f"  base_url:      {emu.base_url()}",
         f"  token_uri:     {emu.token_uri}",
-        f"  API key (?key=): {emu.api_key}",
+        f"  API key (x-goog-api-key or ?key=): {emu.api_key}",
     ]
     if write_credentials:
         path = emu.write_service_account_file(write_credentials).resolve()

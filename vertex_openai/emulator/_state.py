@@ -136,10 +136,8 @@ class EmulatorState:
             return None, "unknown"
         if rec.revoked:
             return None, "revoked"
-        # The check runs when the server loop gets to the request; `token_grace` absorbs
-        # this emulator's own queueing on a saturated machine (Vertex's front end checks
-        # on arrival).
-        if rec.expiry + self.config.token_grace <= time.time():
+        # No grace: a token is refused from the instant it expires.
+        if rec.expiry <= time.time():
             return None, "expired"
         return rec, "ok"
 
