@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import contextlib
 import json
 import logging
 import os
@@ -153,6 +154,15 @@ class TokenRequest:
         """(url, status, content type, first bytes) of the last response."""
         self.last_url: str | None = None
         self._client: tuple[int, httpx.Client] | None = None
+
+    def __del__(self) -> None:
+        # Close the pool with its owner (as the openai SDK's default client does), so a
+        # dropped model leaves no socket for the garbage collector to warn about; never
+        # a pool inherited through fork (its sockets are the parent's).
+        client = self._client
+        if client is not None and client[0] == os.getpid():
+            with contextlib.suppress(Exception):
+                client[1].close()
 
     def start(self) -> TokenRequest:
         """Begin a refresh: its calls together may take ``timeout`` seconds."""

@@ -10,6 +10,7 @@ SDK builds its default client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -138,6 +139,12 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             own, self._own = self._own, None
             if own is not None and own[0] == _FORK_GENERATION:
                 own[1].close()
+
+        def __del__(self) -> None:
+            # The openai SDK closes its own default client when it is dropped; ours must
+            # too, or every discarded model leaves its pooled sockets to the GC.
+            with contextlib.suppress(Exception):
+                self.close()
 
     class PerLoopTransport(module.AsyncBaseTransport):  # type: ignore[misc,name-defined]
         """Async forwarding transport; our own inner clients are kept one per event loop.
