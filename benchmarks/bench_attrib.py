@@ -39,17 +39,23 @@ def _auth_flow_cost(model_conn: Any, n: int) -> float:
     auth = model_conn.auth
     url = f"{model_conn.base_url}/chat/completions"
     body = {"model": "google/gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}
+    # A real completion body: the auth flow checks that a 200 is one (portal pages are not).
+    answer = {
+        "id": "x", "object": "chat.completion", "created": 0, "model": "google/gemini-2.5-flash",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "hi"}}],
+    }
 
     def flow() -> None:
         request = httpx.Request("POST", url, json=body)
         gen = auth.sync_auth_flow(request)
         req = next(gen)
         with contextlib.suppress(StopIteration):
-            gen.send(httpx.Response(200, request=req))
+            gen.send(httpx.Response(200, request=req, json=answer))
 
     def bare() -> None:
         request = httpx.Request("POST", url, json=body)
-        httpx.Response(200, request=request)
+        httpx.Response(200, request=request, json=answer)
 
     t = _time({"flow": flow, "bare": bare}, n)
     return t["flow"] - t["bare"]
