@@ -659,12 +659,21 @@ class VertexEmbeddingClient:
         out.slots = [None] * len(items)
         batches = self.plan(items)
         gate = asyncio.Semaphore(self.max_concurrency)
+        failed: list[BaseException] = []
 
         async def run(k: int) -> None:
             async with gate:
+                # A failed batch releases the gate before gather() can cancel the waiting
+                # ones: nothing new may start once one batch failed.
+                if failed:
+                    return
                 s, e = batches[k]
                 part = titles[s:e] if titles is not None else None
-                await self._asend(items[s:e], s, len(items), task_type, part, out)
+                try:
+                    await self._asend(items[s:e], s, len(items), task_type, part, out)
+                except BaseException as err:
+                    failed.append(err)
+                    raise
 
         tasks = [asyncio.ensure_future(run(k)) for k in range(len(batches))]
         try:

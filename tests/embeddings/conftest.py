@@ -34,15 +34,3 @@ def make_client(connection: VertexConnection) -> Callable[..., VertexEmbeddingCl
         return VertexEmbeddingClient(connection, model, **kwargs)
 
     return make
-
-
-def lc_params(emu: Emulator, sa_file: pathlib.Path, **overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "model": "text-embedding-005",
-        "project": emu.project,
-        "api_endpoint": emu.url,
-        "credentials": str(sa_file),
-        "max_retries": 0,
-    }
-    params.update(overrides)
-    return params

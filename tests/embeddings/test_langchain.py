@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("langchain_openai")
 
-from conftest import lc_params  # noqa: E402
+from emb_support import lc_params  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from langchain_core.output_parsers import StrOutputParser  # noqa: E402
@@ -189,13 +189,15 @@ def test_secrets_stay_out_of_repr_dump_and_pickle(emu: Emulator, sa_file: pathli
         pickle.dumps(express)
 
 
-def test_a_given_http_client_is_signed_by_google_auth(
+def test_a_given_http_client_carries_google_auth(
     emu: Emulator, sa_file: pathlib.Path
 ) -> None:
-    import httpx
+    import openai
 
-    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file, http_client=httpx.Client(),
-                                              http_async_client=httpx.AsyncClient()))
+    # The installed SDK's own client classes (httpx on openai 2.x, httpx2 on 3.x).
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file,
+                                              http_client=openai.DefaultHttpxClient(),
+                                              http_async_client=openai.DefaultAsyncHttpxClient()))
     assert len(emb.embed_query("x")) == 768
     assert len(asyncio.run(emb.aembed_query("y"))) == 768
     assert [r.auth_kind for r in emu.requests] == ["bearer", "bearer"]

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import openai
 import pytest
 from langchain.agents import create_agent
 from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
@@ -60,6 +61,11 @@ def pair(make_model: MakeModel, emulator: Emulator) -> Pair:
             base_url=emulator.base_url(LOCATION),
             api_key=emulator.issue_token(),
             max_retries=0,
+            # langchain-openai caches its default async client per base URL across
+            # instances; under pytest's per-test event loops (openai 3.x) that client's
+            # pool belongs to an earlier, closed loop. A fresh one per test compares the
+            # parent's parsing, not that caching.
+            http_async_client=openai.DefaultAsyncHttpxClient(),
             **kwargs,
         )
         return plain, make_model(model=model, location=LOCATION, **kwargs)

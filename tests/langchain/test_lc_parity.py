@@ -258,6 +258,7 @@ def test_oauth_token_as_api_key_with_credentials_is_an_error(
 
 
 def test_oauth_token_as_api_key_llama_index(emulator: Emulator) -> None:
+    pytest.importorskip("llama_index.llms.openai_like")
     from llama_index.core.llms import ChatMessage
 
     from llama_index_vertex_openai import ChatVertexOpenAI as LlamaVertex
