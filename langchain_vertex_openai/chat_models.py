@@ -47,6 +47,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
+from vertex_openai._pickling import picklable_state
 
 __all__ = ["ChatVertexOpenAI"]
 
@@ -500,17 +501,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                 "would be written out). Build the model in the worker instead."
             )
             raise TypeError(msg)
-        state = super().__getstate__()
-        fields = dict(state["__dict__"])
-        for name in ("client", "async_client", "root_client", "root_async_client"):
-            fields[name] = None
-        if not isinstance(fields.get("credentials"), str):
-            fields["credentials"] = None
-        state["__dict__"] = fields
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_connection"] = None
-        state["__pydantic_private__"] = private
-        return state
+        return picklable_state(
+            super().__getstate__(),
+            clear_fields=("client", "async_client", "root_client", "root_async_client"),
+            clear_private=("_connection",),
+        )
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)

@@ -16,6 +16,7 @@ from vertex_openai._embeddings import (
     VertexEmbeddingClient,
     embedding_location,
 )
+from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbeddings"]
 
@@ -221,15 +222,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
                 "(the key would be written out). Build it in the worker instead."
             )
             raise TypeError(msg)
-        state = super().__getstate__()
-        fields = dict(state["__dict__"])
-        if not isinstance(fields.get("credentials"), str):
-            fields["credentials"] = None
-        state["__dict__"] = fields
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_embedder"] = None
-        state["__pydantic_private__"] = private
-        return state
+        return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)

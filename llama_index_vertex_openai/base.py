@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -56,6 +55,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_info
+from vertex_openai._pickling import picklable_state
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
@@ -277,14 +277,13 @@ class ChatVertexOpenAI(OpenAILike):
     # -- pickling: never a key, a token or live credentials ------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        fields = state["__dict__"]
-        if not isinstance(fields.get("credentials"), str | os.PathLike):
-            fields["credentials"] = None  # Credentials objects and info dicts hold keys
+        state = picklable_state(
+            super().__getstate__(),
+            clear_private=("_connection", "_client", "_aclient", "_http_client",
+                           "_async_http_client"),
+        )
         if self._connection.token_provider is None and not self._express_key_dropped:
-            fields["api_key"] = _EXPRESS_KEY_DROPPED
-        for name in ("_connection", "_client", "_aclient", "_http_client", "_async_http_client"):
-            (state.get("__pydantic_private__") or {}).pop(name, None)
+            state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
         return state
 
     # -- clients and request params ------------------------------------------------------

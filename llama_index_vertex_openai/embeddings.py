@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -16,6 +15,7 @@ from vertex_openai._embeddings import (
     embedding_location,
     embedding_model_spec,
 )
+from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbedding"]
 
@@ -164,14 +164,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
                 "key would be written out). Build it in the worker instead."
             )
             raise TypeError(msg)
-        state = super().__getstate__()
-        fields = state["__dict__"]
-        if not isinstance(fields.get("credentials"), str | os.PathLike):
-            fields["credentials"] = None
-        private = dict(state.get("__pydantic_private__") or {})
-        private.pop("_embedder", None)
-        state["__pydantic_private__"] = private
-        return state
+        return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

@@ -1,0 +1,30 @@
+"""What a pickled model may hold: no live clients, no credentials objects, no keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["picklable_state"]
+
+
+def picklable_state(
+    state: dict[Any, Any], *, clear_fields: Iterable[str] = (), clear_private: Iterable[str] = ()
+) -> dict[Any, Any]:
+    """A pydantic model's ``__getstate__`` result, safe to write out.
+
+    ``credentials`` is kept only as a path (objects and info dicts hold private keys; they
+    are re-resolved through ADC on load); ``clear_fields`` and the private attributes in
+    ``clear_private`` (clients, connections: sockets and locks) become ``None`` and are
+    rebuilt by the class after loading. The caller refuses express-mode keys itself.
+    """
+    fields = dict(state["__dict__"])
+    if not isinstance(fields.get("credentials"), str | os.PathLike):
+        fields["credentials"] = None
+    for name in clear_fields:
+        fields[name] = None
+    private = dict(state.get("__pydantic_private__") or {})
+    for name in clear_private:
+        private[name] = None
+    return {**state, "__dict__": fields, "__pydantic_private__": private}
