@@ -133,7 +133,15 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             return own[1]
 
         def handle_request(self, request: Any) -> Any:
-            return self._client().send(request, stream=True, follow_redirects=False)
+            user = self._user_client
+            if user is not None:
+                # The app's client sends it: its event hooks, mounts and logging apply.
+                return user.send(request, stream=True, follow_redirects=False)
+            # Our own client: straight to the transport it routes this URL to (its proxy
+            # mounts from the environment), without a second pass through httpx's send
+            # machinery (auth, redirects, cookies, logging), which the outer client has
+            # just done. About a tenth of a plain call's CPU time.
+            return self._client()._transport_for_url(request.url).handle_request(request)
 
         def close(self) -> None:
             own, self._own = self._own, None
@@ -197,7 +205,10 @@ def _transport_classes(module: Any) -> tuple[type, type]:
 
         async def handle_async_request(self, request: Any) -> Any:
             client = await self._client()
-            return await client.send(request, stream=True, follow_redirects=False)
+            if client is self._user_client:
+                return await client.send(request, stream=True, follow_redirects=False)
+            # As in the sync transport: ours goes straight to its routed transport.
+            return await client._transport_for_url(request.url).handle_async_request(request)
 
         async def aclose(self) -> None:
             # Only the running loop's pool can be awaited here; the others are closed
