@@ -949,7 +949,8 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             # httpx set Host from the original URL; keep it in step with the new origin.
             request.headers["Host"] = url.netloc.decode("ascii")
         request.url = url
-        if any(key[:7].lower() == b"openai-" for key, _ in request.headers.raw):
+        # One scan of the joined names: this runs on every request.
+        if b"openai-" in b"\n".join([key for key, _ in request.headers.raw]).lower():
             for name in _OPENAI_ONLY_HEADERS:
                 request.headers.pop(name, None)
 
@@ -980,13 +981,13 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 request.headers["x-goog-api-key"] = self._api_key
         return clean_url
 
-    @staticmethod
-    def _unsign(request: Any, clean_url: Any) -> None:
+    def _unsign(self, request: Any, clean_url: Any) -> None:
         # The SDK and httpx error texts read response.request: keep the secrets out of it.
+        # Only the header `_sign` set can hold one (it removed any other Authorization).
         request.url = clean_url
-        if "Authorization" in request.headers:
+        if self.token_provider is not None:
             request.headers["Authorization"] = "Bearer <redacted>"
-        if "x-goog-api-key" in request.headers:
+        elif self.api_key_transport != "query":
             request.headers["x-goog-api-key"] = "<redacted>"
 
     def _dedicated_dns(self, response: Any, request: Any) -> str | None:

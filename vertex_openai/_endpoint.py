@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
@@ -195,6 +195,7 @@ def parse_dedicated_dns(value: str) -> str:
     return _normalize_api_endpoint(value)
 
 
+@lru_cache(maxsize=256)  # checked on every signed request; a pure function of its args
 def is_trusted_host(host: str, configured_hosts: tuple[str, ...] = ()) -> bool:
     """Whether a credential may be sent to ``host`` (no port).
 

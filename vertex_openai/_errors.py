@@ -331,6 +331,11 @@ class translated_errors:  # lower case: used like a function, `with translated_e
             raise stream_failure(exc, url) from exc
 
 
+# A completion's `"choices": [` key, looked for in the first 4 KiB only (it precedes the
+# message text, whatever the key order); an escaped one inside a string cannot match.
+_CHOICES_LIST = re.compile(rb'"choices"\s*:\s*\[')
+
+
 def check_chat_response(response: Any, body: bytes | None) -> None:
     """Raise the SDK's invalid-response error for a 200 that is not a chat completion.
 
@@ -350,6 +355,10 @@ def check_chat_response(response: Any, body: bytes | None) -> None:
     if kind == "text/event-stream":
         return
     if kind.endswith("json") and body is not None:
+        if _CHOICES_LIST.search(body, 0, 4096):
+            # The common case, found without decoding the body a second time (the SDK
+            # decodes it next). Anything else is decoded to say exactly what is wrong.
+            return
         try:
             data = json.loads(body)
         except ValueError:
