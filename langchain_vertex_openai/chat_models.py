@@ -47,7 +47,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
-from vertex_openai._pickling import picklable_state
+from vertex_openai._pickling import picklable_state, private_attr
 
 __all__ = ["ChatVertexOpenAI"]
 
@@ -537,7 +537,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _google_params(self) -> dict[str, Any]:
         # The Gemini extras belong to the cache key and traces (not to the payload
         # defaults: prepare_chat_request ranks them below per-call values itself).
-        return self._google_identity
+        return private_attr(self, "_google_identity")  # type: ignore[no-any-return]
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -563,7 +563,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             _with_signatures(message, wire)
             for message, wire in zip(messages, payload["messages"], strict=True)
         ]
-        payload = prepare_chat_request(payload, self._settings)
+        payload = prepare_chat_request(payload, private_attr(self, "_settings"))
         _REQUEST_MARKER.set(effective_thought_marker(payload))
         return payload
 
@@ -773,16 +773,22 @@ def _is_search_tool(tool: Any) -> bool:
     )
 
 
-def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
+def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    # Per chunk: the converter's chunks are plain dicts (isinstance(dict) skips the ABC).
     choices = chunk.get("choices") or []
-    delta = choices[0].get("delta") if choices and isinstance(choices[0], Mapping) else None
-    refusal = delta.get("refusal") if isinstance(delta, Mapping) else None
+    first = choices[0] if choices else None
+    return first if isinstance(first, dict | Mapping) else None
+
+
+def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
+    choice = _first_choice(chunk)
+    delta = choice.get("delta") if choice is not None else None
+    refusal = delta.get("refusal") if isinstance(delta, dict | Mapping) else None
     return refusal if isinstance(refusal, str) and refusal else None
 
 
 def _finish_reason(chunk: Mapping[str, Any]) -> str | None:
-    choices = chunk.get("choices") or []
-    choice = choices[0] if choices and isinstance(choices[0], Mapping) else None
+    choice = _first_choice(chunk)
     reason = choice.get("finish_reason") if choice is not None else None
     return reason if isinstance(reason, str) and reason else None
 

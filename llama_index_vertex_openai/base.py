@@ -55,7 +55,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_info
-from vertex_openai._pickling import picklable_state
+from vertex_openai._pickling import picklable_state, private_attr
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
@@ -333,7 +333,7 @@ class ChatVertexOpenAI(OpenAILike):
             "messages": [self._to_wire(m) for m in messages],
             **self._get_model_kwargs(stream=stream, **kwargs),
         }
-        params = prepare_chat_request(params, self._settings)
+        params = prepare_chat_request(params, private_attr(self, "_settings"))
         return params, effective_thought_marker(params)
 
     def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
@@ -564,14 +564,13 @@ class _Call:
         if raw is data:
             return [chunk]
         if not delta.tool_call_chunks and not isinstance(chunk, dict) and len(chunk.choices) == 1:
-            # Text and thoughts only (the other common chunk): swap the delta on a shallow
-            # copy instead of validating the whole rewritten dict again.
-            old = chunk.choices[0]
-            new_delta = old.delta.model_copy(
-                update={"content": delta.answer, "reasoning_content": delta.thoughts or None}
-            )
-            choice = old.model_copy(update={"delta": new_delta})
-            return [chunk.model_copy(update={"choices": [choice]})]
+            # Text and thoughts only (the other common chunk): set the two fields on the
+            # SDK's chunk, which was built for this call and is seen by no one else yet,
+            # instead of validating the whole rewritten dict (or copying it) again.
+            wire_delta = chunk.choices[0].delta
+            wire_delta.content = delta.answer
+            wire_delta.reasoning_content = delta.thoughts or None
+            return [chunk]
         return [ChatCompletionChunk.model_validate(c) for c in _one_call_per_chunk(raw)]
 
     def rest(self) -> list[Any]:
@@ -668,16 +667,17 @@ class _VertexCompletions:
     def _params(self, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
         call = self._call
         params = dict(kwargs)
+        settings = private_attr(self._llm, "_settings")
         if call is None:  # a parent path that did not go through _chat: dicts as given
             call = _Call([])
             messages = params.pop("messages", [])
-            params = prepare_chat_request({"messages": messages, **params}, self._llm._settings)
+            params = prepare_chat_request({"messages": messages, **params}, settings)
             call.marker = effective_thought_marker(params)
             return call, params
         params.pop("messages", None)
         # The parent built these kwargs with our _get_model_kwargs already.
         wire = [self._llm._to_wire(m) for m in call.messages]
-        params = prepare_chat_request({"messages": wire, **params}, self._llm._settings)
+        params = prepare_chat_request({"messages": wire, **params}, settings)
         call.marker = effective_thought_marker(params)
         return call, params
 

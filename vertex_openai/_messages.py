@@ -75,8 +75,14 @@ __all__ = [
 
 
 def _is_map(obj: Any) -> TypeGuard[Mapping[str, Any]]:
-    # Per-chunk hot path: a plain dict skips the ABC machinery of isinstance(obj, Mapping).
-    return type(obj) is dict or isinstance(obj, Mapping)
+    # Per-chunk hot path: a plain dict, and the usual non-mappings (absent fields are
+    # None), skip the ABC machinery of isinstance(obj, Mapping).
+    kind = type(obj)
+    if kind is dict:
+        return True
+    if obj is None or kind is str or kind is list:
+        return False
+    return isinstance(obj, Mapping)
 
 
 _PARSED_FIELDS: Any = {
@@ -174,10 +180,17 @@ def _split_marked(text: str, marker: str | None, flagged: bool) -> tuple[str, st
 
 def _may_hold_tag(text: str, marker: str) -> bool:
     """Whether `text` contains a thought tag or ends with the start of one."""
+    start = text.rfind("<")
+    if start < 0:
+        return False  # every tag, and every start of one, begins with "<"
     open_tag, close_tag = f"<{marker}>", f"</{marker}>"
     if open_tag in text or close_tag in text:
         return True
-    return any(text.endswith(tag[:k]) for tag in (open_tag, close_tag) for k in range(1, len(tag)))
+    if "<" in marker:  # markers are validated without "<"; keep the general rule anyway
+        return any(text.endswith(t[:k]) for t in (open_tag, close_tag) for k in range(1, len(t)))
+    # A tag's "<" is its only one, so a tag start at the end begins at the last "<".
+    tail = text[start:]
+    return open_tag.startswith(tail) or close_tag.startswith(tail)
 
 
 def _image_from_audio(audio: Any) -> dict[str, str] | None:
@@ -613,7 +626,8 @@ class StreamAccumulator:
             return out
         delta = choice.get("delta")
         delta = delta if _is_map(delta) else {}
-        flagged = google_extra(delta).get("thought") is True
+        google = google_extra(delta)
+        flagged = google.get("thought") is True
         reasoning = _reasoning_text(delta)
         if reasoning:
             out.thoughts += reasoning
@@ -622,8 +636,8 @@ class StreamAccumulator:
             thoughts, answer = self._split_text(text, flagged)
             out.thoughts += thoughts
             out.answer += answer
-        sig = _signature(delta)
-        if sig and self._message_signature is None:
+        sig = google.get("thought_signature")
+        if sig and isinstance(sig, str) and self._message_signature is None:
             self._message_signature = sig
             out.message_signature = sig
         seen: set[int] = set()
