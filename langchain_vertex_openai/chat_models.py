@@ -625,9 +625,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return None
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
-        if refusal := _delta_refusal(raw):
-            state["refusal"] = state.get("refusal", "") + refusal
-        if state.get("refusal") and _finish_reason(raw):
+        if delta.refusal:
+            state["refusal"] = state.get("refusal", "") + delta.refusal
+        if delta.finish_reason and state.get("refusal"):
             # The parent drops streamed refusals. Kept whole on the finishing chunk: the
             # block translator makes it the refusal block langchain-openai's per-chunk
             # structured-output check raises on, with the full reason (as non-streaming).
@@ -771,26 +771,6 @@ def _is_search_tool(tool: Any) -> bool:
         or (("google_search" in tool or "googleSearch" in tool) and "function" not in tool)
         or ("web_search_options" in tool and "function" not in tool)
     )
-
-
-def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    # Per chunk: the converter's chunks are plain dicts (isinstance(dict) skips the ABC).
-    choices = chunk.get("choices") or []
-    first = choices[0] if choices else None
-    return first if isinstance(first, dict | Mapping) else None
-
-
-def _delta_refusal(chunk: Mapping[str, Any]) -> str | None:
-    choice = _first_choice(chunk)
-    delta = choice.get("delta") if choice is not None else None
-    refusal = delta.get("refusal") if isinstance(delta, dict | Mapping) else None
-    return refusal if isinstance(refusal, str) and refusal else None
-
-
-def _finish_reason(chunk: Mapping[str, Any]) -> str | None:
-    choice = _first_choice(chunk)
-    reason = choice.get("finish_reason") if choice is not None else None
-    return reason if isinstance(reason, str) and reason else None
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:

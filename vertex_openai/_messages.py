@@ -443,6 +443,7 @@ class StreamDelta:
             every chunk (fact sheet §5.2), which summed would count it many times.
         finish_reason: The choice's finish reason, on the chunk that carries it.
         images: Images carried in `delta.audio` (`{"mime_type", "data"}`).
+        refusal: `delta.refusal` text, on the chunks that carry it (MaaS Llama Guard).
     """
 
     answer: str = ""
@@ -454,6 +455,7 @@ class StreamDelta:
     usage_increment: dict[str, Any] | None = None
     finish_reason: str | None = None
     images: list[dict[str, str]] = field(default_factory=list)
+    refusal: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -490,6 +492,35 @@ def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[An
 
 
 _PLAIN_DELTA_KEYS = frozenset(("role", "content", "refusal", "function_call", "audio"))
+# The delta of an SDK chunk's model_dump() carrying text only: these keys, with None
+# (or nothing) for all but role and content.
+_TEXT_DELTA_KEYS = frozenset(("role", "content", "refusal", "function_call", "tool_calls", "audio"))
+
+
+def _plain_text(chunk: Any) -> str | None:
+    """The text of a chunk dict that carries text and nothing else, else None.
+
+    Nothing else: one choice (index 0) without finish_reason, a delta without tool calls,
+    refusal, audio or extras (no `extra_content`, no reasoning), and no usage. Such a
+    chunk needs only the thought split, not the full walk of `feed`.
+    """
+    if type(chunk) is not dict or chunk.get("usage") is not None:
+        return None
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") or choice.get("index", 0) != 0:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or not _TEXT_DELTA_KEYS.issuperset(delta):
+        return None
+    text = delta.get("content")
+    if type(text) is not str or delta.get("tool_calls") or delta.get("function_call"):
+        return None
+    if delta.get("refusal") is not None or delta.get("audio") is not None:
+        return None
+    return text
 
 
 def _unchanged(data: Mapping[str, Any], result: StreamDelta) -> bool:
@@ -608,6 +639,14 @@ class StreamAccumulator:
         Returns:
             The `StreamDelta` for this chunk.
         """
+        text = _plain_text(chunk)
+        if text is not None:
+            # Text and nothing else (most chunks): only the thought split applies.
+            self._last_holder = chunk
+            plain = StreamDelta()
+            if text:
+                plain.thoughts, plain.answer = self._split_text(text, False)
+            return plain
         data = chunk if type(chunk) is dict else _as_dict(chunk)
         holder, choices = _chunk_choices(data)
         self._last_holder = holder  # id/created/model for finish_chunk(), read lazily
@@ -646,6 +685,9 @@ class StreamAccumulator:
         image = _image_from_audio(delta.get("audio"))
         if image:
             out.images.append(image)
+        refusal = delta.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            out.refusal = refusal
         finish = choice.get("finish_reason")
         if finish:
             self.finished = True

@@ -770,3 +770,50 @@ def test_billed_total_above_prompt_plus_completion_is_kept() -> None:
     assert usage is not None
     assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (108, 86, 194)
     assert usage["reasoning_tokens"] == 67
+
+
+# A stream as LangChain hands it over (SDK chunk model_dump()s): text pieces cut anywhere,
+# tags included, and now and then a chunk that is more than text.
+_TEXT_PIECES = st.text(alphabet="ab <>/thougt", max_size=8)
+
+
+def _text_chunk(text: str) -> dict[str, Any]:
+    delta = {"content": text, "function_call": None, "refusal": None, "role": "assistant",
+             "tool_calls": None}
+    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}],
+            "usage": None}
+
+
+def _other_chunk(kind: int, text: str) -> dict[str, Any]:
+    chunk = _text_chunk(text)
+    delta = chunk["choices"][0]["delta"]
+    if kind == 0:
+        delta["extra_content"] = {"google": {"thought": True}}
+    elif kind == 1:
+        delta["refusal"] = "no"
+    elif kind == 2:
+        delta["reasoning_content"] = "r"
+    else:
+        chunk["usage"] = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    return chunk
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pieces=st.lists(
+        st.tuples(_TEXT_PIECES, st.one_of(st.none(), st.integers(min_value=0, max_value=3))),
+        max_size=12,
+    ),
+    marker=st.sampled_from([None, "thought"]),
+)
+def test_text_only_fast_path_matches_the_full_walk(
+    pieces: list[tuple[str, int | None]], marker: str | None
+) -> None:
+    # The `{"chunk": ...}` form (LangChain's structured stream) always takes the full
+    # walk of feed(); the bare text chunk takes the fast path. Both must say the same.
+    fast, full = StreamAccumulator(marker), StreamAccumulator(marker)
+    for text, kind in pieces:
+        chunk = _text_chunk(text) if kind is None else _other_chunk(kind, text)
+        assert fast.feed(copy.deepcopy(chunk)) == full.feed({"chunk": chunk})
+    assert fast.finish() == full.finish()
