@@ -917,9 +917,10 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
 
     def _target(self, request: Any, project: str | None) -> None:
         """Rewrite the URL for a learned project / dedicated host and check the origin."""
-        url = request.url
-        if _PLACEHOLDER_BYTES in url.raw_path:
-            path = url.raw_path.decode("ascii", "replace")
+        url = original = request.url
+        raw_path = url.raw_path
+        if _PLACEHOLDER_BYTES in raw_path:
+            path = raw_path.decode("ascii", "replace")
             if not project:
                 msg = (
                     "No Google Cloud project: pass `project=` or set GOOGLE_CLOUD_PROJECT "
@@ -945,10 +946,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 "api_endpoint / base_url. Pass it explicitly as `api_endpoint` if you trust it."
             )
             raise VertexConfigError(msg)
-        if url.netloc != request.url.netloc:
-            # httpx set Host from the original URL; keep it in step with the new origin.
-            request.headers["Host"] = url.netloc.decode("ascii")
-        request.url = url
+        if url is not original:
+            if url.netloc != original.netloc:
+                # httpx set Host from the original URL; keep it in step with the new origin.
+                request.headers["Host"] = url.netloc.decode("ascii")
+            request.url = url
         # One scan of the joined names: this runs on every request.
         if b"openai-" in b"\n".join([key for key, _ in request.headers.raw]).lower():
             for name in _OPENAI_ONLY_HEADERS:
@@ -1096,11 +1098,10 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
 
 
 def _is_chat_200(request: Any, response: Any) -> bool:
-    return bool(
-        response.status_code == 200
-        and request.method == "POST"
-        and request.url.path.endswith("/chat/completions")
-    )
+    if response.status_code != 200 or request.method != "POST":
+        return False
+    # raw_path (path and query, undecoded) is cheaper than url.path, which decodes.
+    return bool(request.url.raw_path.partition(b"?")[0].endswith(b"/chat/completions"))
 
 
 def _is_sse(response: Any) -> bool:

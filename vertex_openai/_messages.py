@@ -382,6 +382,10 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     Returns:
         A `ParsedMessage`.
     """
+    if not _is_map(message):
+        plain = _plain_sdk_message(message, marker)
+        if plain is not None:
+            return plain
     msg = _as_dict(message)
     flagged = google_extra(msg).get("thought") is True
     thoughts, answer = _split_marked(_text_of(msg.get("content")), marker, flagged)
@@ -404,6 +408,26 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
     refusal = msg.get("refusal")
     parsed.refusal = refusal if isinstance(refusal, str) and refusal else None
     return parsed
+
+
+def _plain_sdk_message(message: Any, marker: str | None) -> ParsedMessage | None:
+    """`parse_message` of an SDK message holding only text (the common answer), else None.
+
+    Only text: no extras (so no `extra_content`, signatures or reasoning), no tool calls,
+    no audio, and no thought tag in the content. Read from the fields, without the
+    `model_dump` the general path needs.
+    """
+    if getattr(message, "__pydantic_extra__", True) or getattr(message, "audio", None) is not None:
+        return None  # extras (or not a pydantic object at all), or audio / images
+    content = getattr(message, "content", None)
+    if getattr(message, "tool_calls", None) or not (content is None or type(content) is str):
+        return None
+    if content and marker and f"<{marker}>" in content:
+        return None
+    refusal = getattr(message, "refusal", None)
+    return ParsedMessage(
+        content=content or "", refusal=refusal if isinstance(refusal, str) and refusal else None
+    )
 
 
 def fix_accumulated_roles(completion: Any) -> None:

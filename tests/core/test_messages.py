@@ -817,3 +817,29 @@ def test_text_only_fast_path_matches_the_full_walk(
         chunk = _text_chunk(text) if kind is None else _other_chunk(kind, text)
         assert fast.feed(copy.deepcopy(chunk)) == full.feed({"chunk": chunk})
     assert fast.finish() == full.finish()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "assistant", "content": "plain answer"},
+        {"role": "assistant", "content": None, "refusal": "I can't help with that."},
+        {"role": "assistant", "content": "<thought>hmm</thought>answer"},
+        {"role": "assistant", "content": "all thought",
+         "extra_content": {"google": {"thought": True, "thought_signature": "c2ln"}}},
+        {"role": "assistant", "content": "", "reasoning_content": "steps"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "f", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+    ],
+)
+@pytest.mark.parametrize("marker", [None, "thought"])
+def test_parse_message_reads_sdk_objects_as_their_dicts(
+    message: dict[str, Any], marker: str | None
+) -> None:
+    # The SDK object takes a shortcut when it holds only text; it must agree with the
+    # general path the same message takes as a dict.
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletionMessage
+
+    sdk = construct_type(type_=ChatCompletionMessage, value=copy.deepcopy(message))
+    assert parse_message(sdk, marker) == parse_message(message, marker)
