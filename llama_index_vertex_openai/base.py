@@ -411,6 +411,9 @@ class ChatVertexOpenAI(OpenAILike):
         return _VertexClient(super()._get_aclient(), self, _CALL.get())
 
     def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
+        call = _CALL.get()
+        if call is not None and call.normalized is raw_response:
+            return _usage_kwargs(call.usage)  # normalised already, by create()
         usage = getattr(raw_response, "usage", None)
         if usage is None and isinstance(raw_response, Mapping):
             usage = raw_response.get("usage")
@@ -498,6 +501,7 @@ class _Call:
         self.parsed: ParsedMessage | None = None
         self.usage: dict[str, Any] | None = None
         self.acc: StreamAccumulator | None = None
+        self.normalized: Any = None  # the response normalize() returned
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -520,13 +524,13 @@ class _Call:
         self.usage = normalize_usage(getattr(response, "usage", None))
         message = choices[0].message
         answer = parsed.content or (None if parsed.tool_calls or parsed.images else "")
-        if message.content == answer and not parsed.thoughts:
-            return response
-        response = response.model_copy(deep=True)
-        message = response.choices[0].message
-        message.content = answer
-        if parsed.thoughts:
-            message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
+        if message.content != answer or parsed.thoughts:
+            response = response.model_copy(deep=True)
+            message = response.choices[0].message
+            message.content = answer
+            if parsed.thoughts:
+                message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
+        self.normalized = response
         return response
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:

@@ -1141,6 +1141,19 @@ def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 # --------------------------------------------------------------------------- usage
 
 
+_USAGE_FIELDS = (
+    "prompt_tokens", "completion_tokens", "total_tokens", "completion_tokens_details",
+    "prompt_tokens_details",
+)
+
+
+def _field(obj: Any, key: str) -> Any:
+    """`obj[key]` of a mapping, or the attribute of an SDK object; None when absent."""
+    if obj is None:
+        return None
+    return obj.get(key) if _is_map(obj) else getattr(obj, key, None)
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -1165,13 +1178,16 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     """
     if usage is None:
         return None
-    data = _as_dict(usage)
+    if _is_map(usage):
+        data: Mapping[str, Any] = usage
+    else:
+        # An SDK object: its declared fields and extras, read without a model_dump.
+        extras = getattr(usage, "__pydantic_extra__", None)
+        data = {**(extras or {}), **{key: getattr(usage, key, None) for key in _USAGE_FIELDS}}
     prompt = _int(data.get("prompt_tokens"))
     completion = _int(data.get("completion_tokens"))
-    details = data.get("completion_tokens_details")
-    reasoning = _int(details.get("reasoning_tokens")) if _is_map(details) else 0
-    prompt_details = data.get("prompt_tokens_details")
-    cached = _int(prompt_details.get("cached_tokens")) if _is_map(prompt_details) else 0
+    reasoning = _int(_field(data.get("completion_tokens_details"), "reasoning_tokens"))
+    cached = _int(_field(data.get("prompt_tokens_details"), "cached_tokens"))
     reported_total = data.get("total_tokens")
     openai_style = (
         reasoning > 0
