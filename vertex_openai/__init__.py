@@ -11,8 +11,9 @@ alone imports neither the openai SDK nor google-auth, and google-auth's transpor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vertex_openai._extras import lazy_attributes
 
 if TYPE_CHECKING:
     from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
@@ -64,15 +65,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'vertex_openai' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later reads skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+from collections.abc import Callable, Mapping
+from typing import Any
 
-__all__ = ["EXTRA_MODULES", "MissingExtraError", "missing_extras", "raise_for_missing_extra"]
+__all__ = [
+    "EXTRA_MODULES",
+    "MissingExtraError",
+    "lazy_attributes",
+    "missing_extras",
+    "raise_for_missing_extra",
+]
 
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "langchain": ("langchain_core", "langchain_openai"),
@@ -58,3 +67,36 @@ def missing_extras(*extras: str) -> list[tuple[str, str]]:
                 missing.append((extra, module))
                 break
     return missing
+
+
+def lazy_attributes(
+    package: str, lazy: Mapping[str, str], namespace: dict[str, Any], *, extra: str | None = None
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's PEP 562 ``__getattr__`` and ``__dir__`` for names loaded on first use.
+
+    Args:
+        package: The package's ``__name__`` (for error messages).
+        lazy: ``{attribute: module that defines it}``.
+        namespace: The package's ``globals()``; a loaded name is cached there, so later
+            reads skip ``__getattr__``.
+        extra: The extra whose absence a failed import means (then `MissingExtraError`).
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = lazy.get(name)
+        if module is None:
+            msg = f"module {package!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        try:
+            value = getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError as err:
+            if extra is not None:
+                raise_for_missing_extra(err, feature=package, extra=extra)
+            raise
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *lazy})
+
+    return __getattr__, __dir__
