@@ -10,8 +10,9 @@ process, fixed bytes, same answer text, same answer size and chunk count for all
   ``vertex_ai/`` route and on the ``gemini/`` (Gemini API) route.
 
 Measured in one run: per-call CPU and per-stream-chunk CPU (all clients interleaved in
-one process, order shuffled every round, medians); cold import CPU time and RSS, and
-import + construct + first call, in fresh interpreters (clients shuffled, medians); and
+one process, order shuffled every round, medians); cold import CPU time (the collector
+paused, as in section 4a) and RSS, and import + construct + first call (collector on), in
+fresh interpreters (clients shuffled, medians); and
 the installed size of each package's dependency closure. Ratios are ours / theirs.
 
 The alternatives live only in the virtualenv made by ``benchmarks/alternatives_setup.py``
@@ -150,8 +151,9 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
 
 
 def _cold_table(cold: dict[str, list[dict[str, Any]]], sizes: dict[str, Any]) -> list[str]:
-    lines = ["Cold start of every client (fresh interpreter, medians; CPU time; the parents "
-             "are shown for reference):", "",
+    lines = ["Cold start of every client (fresh interpreter, medians; CPU time; import with "
+             "the cyclic collector paused, the first call with it on; the parents are shown "
+             "for reference):", "",
              "| Client | Import | RSS after import | Import + construct + first call | "
              "RSS then | Install (closure) |", "|---|---:|---:|---:|---:|---:|"]
     for c in COLD_CLIENTS:
