@@ -39,7 +39,7 @@ from vertex_openai._constants import (
     THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError
-from vertex_openai._messages import prepare_wire_messages, strip_signatures
+from vertex_openai._messages import _is_map, prepare_wire_messages, strip_signatures
 from vertex_openai._models import ModelInfo, is_self_deployed, model_info, normalize_model_id
 from vertex_openai._schema import sanitize_response_schema, sanitize_tool_schema
 from vertex_openai._thoughts import validate_marker
@@ -144,7 +144,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     out: dict[str, Any] = {k: copy.deepcopy(v) for k, v in base.items()}
     for key, value in override.items():
         current = out.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
+        if _is_map(current) and _is_map(value):
             out[key] = deep_merge(current, value)
         else:
             out[key] = copy.deepcopy(value)
@@ -434,7 +434,7 @@ def _thinking_off_error(info: ModelInfo, knob: str) -> str:
 
 def _check_thinking_config(thinking: Any, info: ModelInfo | None) -> None:
     """The model table's rule for `thinking_config` (the same as for reasoning_effort)."""
-    if not isinstance(thinking, Mapping) or info is None or not info.is_gemini:
+    if not _is_map(thinking) or info is None or not info.is_gemini:
         return
     budget = thinking.get("thinking_budget")
     if budget == 0 and info.supports_thinking and not info.can_disable_thinking:
@@ -632,7 +632,7 @@ def _prepare_tools(params: dict[str, Any]) -> None:
 
 def _prepare_response_format(params: dict[str, Any]) -> None:
     fmt = params.get("response_format")
-    if not isinstance(fmt, Mapping) or fmt.get("type") != "json_schema":
+    if not _is_map(fmt) or fmt.get("type") != "json_schema":
         return
     spec = fmt.get("json_schema")
     if isinstance(spec, Mapping) and isinstance(spec.get("schema"), Mapping):
@@ -712,7 +712,7 @@ def prepare_chat_request(
     # 2. reasoning_effort (params win over settings; both knobs in params is an error).
     reasoning = out.pop("reasoning", None)
     effort = normalize_reasoning_effort(out.pop("reasoning_effort", None))
-    if effort is None and isinstance(reasoning, Mapping):
+    if effort is None and _is_map(reasoning):
         effort = normalize_reasoning_effort(reasoning.get("effort"))
     elif effort is None and isinstance(reasoning, str):
         effort = normalize_reasoning_effort(reasoning)
@@ -765,10 +765,10 @@ def prepare_chat_request(
     if isinstance(out.get("response_format"), type):
         # The SDK's .parse() validates message.content as JSON itself; thought text (tagged
         # or not) would break it. Thinking still happens, the text is just not returned.
-        if isinstance(thinking, Mapping) and thinking.get("include_thoughts"):
+        if _is_map(thinking) and thinking.get("include_thoughts"):
             google["thinking_config"] = {**thinking, "include_thoughts": False}
         google.pop("thought_tag_marker", None)
-    elif isinstance(thinking, Mapping) and thinking.get("include_thoughts"):
+    elif _is_map(thinking) and thinking.get("include_thoughts"):
         google.setdefault("thought_tag_marker", DEFAULT_THOUGHT_TAG_MARKER)
 
     # 6./8. Tools and schemas.
@@ -826,7 +826,7 @@ def replay_thoughts(messages: Sequence[Any], marker: str | None) -> list[Any]:
     """
     out: list[Any] = []
     for message in messages:
-        if not isinstance(message, Mapping) or THOUGHTS_WIRE_KEY not in message:
+        if not _is_map(message) or THOUGHTS_WIRE_KEY not in message:
             out.append(message)
             continue
         wire = dict(message)
@@ -852,7 +852,7 @@ def effective_thought_marker(params: Mapping[str, Any]) -> str | None:
         The marker, or None when thoughts are not tagged.
     """
     outer = params.get("extra_body")
-    inner = outer.get("extra_body") if isinstance(outer, Mapping) else None
-    google = inner.get("google") if isinstance(inner, Mapping) else None
-    marker = google.get("thought_tag_marker") if isinstance(google, Mapping) else None
+    inner = outer.get("extra_body") if _is_map(outer) else None
+    google = inner.get("google") if _is_map(inner) else None
+    marker = google.get("thought_tag_marker") if _is_map(google) else None
     return marker if isinstance(marker, str) and marker else None
