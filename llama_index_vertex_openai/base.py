@@ -25,7 +25,6 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.llms.openai.utils import from_openai_message, to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
 from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionChunk
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
@@ -48,7 +47,6 @@ from vertex_openai._gemini import (
 from vertex_openai._keys import split_api_key
 from vertex_openai._messages import (
     ParsedMessage,
-    StreamAccumulator,
     attach_signatures,
     normalize_usage,
     parse_message,
@@ -56,6 +54,7 @@ from vertex_openai._messages import (
 )
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
+from vertex_openai._sdk_objects import SdkChunkRewriter, ShapedChatClient
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
@@ -405,10 +404,10 @@ class ChatVertexOpenAI(OpenAILike):
     # signatures; create() converts the call's own messages instead.
 
     def _get_client(self) -> Any:
-        return _VertexClient(super()._get_client(), self, _CALL.get())
+        return _vertex_client(super()._get_client(), self, _CALL.get())
 
     def _get_aclient(self) -> Any:
-        return _VertexClient(super()._get_aclient(), self, _CALL.get())
+        return _vertex_client(super()._get_aclient(), self, _CALL.get())
 
     def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
         call = _CALL.get()
@@ -500,7 +499,7 @@ class _Call:
         self.marker: str | None = None
         self.parsed: ParsedMessage | None = None
         self.usage: dict[str, Any] | None = None
-        self.acc: StreamAccumulator | None = None
+        self.chunks: SdkChunkRewriter | None = None
         self.normalized: Any = None  # the response normalize() returned
 
     @contextlib.contextmanager
@@ -557,35 +556,9 @@ class _Call:
 
     # -- stream --------------------------------------------------------------------------
 
-    def rewrite(self, chunk: Any) -> list[Any]:
-        """The SDK chunks the parent should see for one wire chunk."""
-        acc = self.acc
-        assert acc is not None
-        if acc.passes_unchanged(chunk):  # plain answer text, most chunks: no dump
-            return [chunk]
-        data = _chunk_dict(chunk)
-        raw, delta = acc.rewrite_chunk(data)
-        if raw is data:
-            return [chunk]
-        if not delta.tool_call_chunks and not isinstance(chunk, dict) and len(chunk.choices) == 1:
-            # Text and thoughts only (the other common chunk): set the two fields on the
-            # SDK's chunk, which was built for this call and is seen by no one else yet,
-            # instead of validating the whole rewritten dict (or copying it) again.
-            wire_delta = chunk.choices[0].delta
-            wire_delta.content = delta.answer
-            wire_delta.reasoning_content = delta.thoughts or None
-            return [chunk]
-        return [ChatCompletionChunk.model_validate(c) for c in _one_call_per_chunk(raw)]
-
-    def rest(self) -> list[Any]:
-        acc = self.acc
-        assert acc is not None
-        rest = acc.finish_chunk()
-        return [] if rest is None else [ChatCompletionChunk.model_validate(rest)]
-
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
-        acc = self.acc
-        if acc is not None:
+        if self.chunks is not None:
+            acc = self.chunks.acc
             response.message.additional_kwargs.update(
                 _signature_kwargs(acc.signatures, acc.message_signature)
             )
@@ -596,68 +569,6 @@ _CONVERTED_BY_US: tuple[ChatMessage, ...] = ()
 """What the parent's _chat is given as messages: create() sends the call's own."""
 
 _CALL: ContextVar[_Call | None] = ContextVar("vertex_llama_index_call", default=None)
-
-
-def _chunk_dict(chunk: Any) -> dict[str, Any]:
-    if isinstance(chunk, dict):
-        return chunk
-    choices = chunk.choices
-    if len(choices) == 1:
-        delta = choices[0].delta
-        if delta is not None and not delta.tool_calls and delta.function_call is None:
-            # A text/thought chunk: read the few fields the accumulator needs instead of a
-            # full model_dump (the per-chunk hot path; extras such as extra_content and
-            # reasoning_content are kept as the SDK stored them, plain JSON).
-            light: dict[str, Any] = {"role": delta.role, "content": delta.content}
-            if delta.refusal is not None:
-                light["refusal"] = delta.refusal
-            if delta.model_extra:
-                light.update(delta.model_extra)
-            out: dict[str, Any] = {
-                "id": chunk.id,
-                "created": chunk.created,
-                "model": chunk.model,
-                "object": chunk.object,
-                "choices": [
-                    {
-                        "index": choices[0].index,
-                        "delta": light,
-                        "finish_reason": choices[0].finish_reason,
-                    }
-                ],
-            }
-            if chunk.usage is not None:
-                out["usage"] = chunk.usage.model_dump(exclude_unset=True, mode="json")
-            return out
-    dumped: dict[str, Any] = chunk.model_dump(exclude_unset=True, mode="json")
-    return dumped
-
-
-def _one_call_per_chunk(chunk: dict[str, Any]) -> list[dict[str, Any]]:
-    """Split a chunk whose delta carries several tool calls into one chunk per call.
-
-    The parent's `update_tool_calls` reads only `delta.tool_calls[0]`, and Vertex sends
-    parallel calls whole in one delta (fact sheet §5.3): the others would be lost.
-    """
-    choices = chunk.get("choices") or []
-    delta = choices[0].get("delta") if choices and isinstance(choices[0], dict) else None
-    calls = delta.get("tool_calls") if isinstance(delta, dict) else None
-    if not isinstance(delta, dict) or not isinstance(calls, list) or len(calls) < 2:
-        return [chunk]
-    out = []
-    for i, tc in enumerate(calls):
-        last = i == len(calls) - 1
-        choice = dict(choices[0])
-        part = dict(delta) if i == 0 else {"role": delta.get("role") or "assistant", "content": ""}
-        part["tool_calls"] = [tc]
-        choice["delta"] = part
-        if not last:
-            choice["finish_reason"] = None
-        piece = {**chunk, "choices": [choice, *choices[1:]] if i == 0 else [choice]}
-        if not last:
-            piece.pop("usage", None)
-        out.append(piece)
-    return out
 
 
 class _VertexCompletions:
@@ -692,16 +603,15 @@ class _VertexCompletions:
             response = self._inner.create(**params)
         if not params.get("stream"):
             return call.normalize(response)
-        call.acc = StreamAccumulator(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker)
 
         def chunks() -> Generator[Any, None, None]:
             with translated_errors(url):
                 for chunk in response:
-                    yield from call.rewrite(chunk)
-            assert call.acc is not None
-            if not call.acc.finished:
+                    yield from rewriter.rewrite(chunk)
+            if not rewriter.finished:
                 raise incomplete_stream_error(url())
-            yield from call.rest()
+            yield from rewriter.rest()
 
         return chunks()
 
@@ -714,52 +624,22 @@ class _AsyncVertexCompletions(_VertexCompletions):
             response = await self._inner.create(**params)
         if not params.get("stream"):
             return call.normalize(response)
-        call.acc = StreamAccumulator(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker)
 
         async def chunks() -> AsyncGenerator[Any, None]:
             with translated_errors(url):
                 async for chunk in response:
-                    for piece in call.rewrite(chunk):
+                    for piece in rewriter.rewrite(chunk):
                         yield piece
-            assert call.acc is not None
-            if not call.acc.finished:
+            if not rewriter.finished:
                 raise incomplete_stream_error(url())
-            for piece in call.rest():
+            for piece in rewriter.rest():
                 yield piece
 
         return chunks()
 
 
-class _VertexChat:
-    def __init__(self, completions: _VertexCompletions) -> None:
-        self.completions = completions
-
-
-class _VertexClient:
-    """The parent's openai client, with `chat.completions.create` shaped for Vertex.
-
-    Everything else (closing, `with`, other resources) is the SDK client's own.
-    """
-
-    def __init__(self, inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> None:
-        self._inner = inner
-        is_async = isinstance(inner, AsyncOpenAI)
-        kind = _AsyncVertexCompletions if is_async else _VertexCompletions
-        self.chat = _VertexChat(kind(inner.chat.completions, llm, call))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> _VertexClient:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    async def __aenter__(self) -> _VertexClient:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._inner.__aexit__(*exc)
+def _vertex_client(inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> Any:
+    """The parent's openai client, with `chat.completions.create` shaped for Vertex."""
+    kind = _AsyncVertexCompletions if isinstance(inner, AsyncOpenAI) else _VertexCompletions
+    return ShapedChatClient(inner, kind(inner.chat.completions, llm, call))
