@@ -9,73 +9,56 @@ from __future__ import annotations
 
 NOTES: dict[str, str] = {
     "1 per-call overhead": """\
-The client path of one call costs about 1.2-1.8 ms of CPU on this machine; ours adds about
-60-90 µs to it (all CPU: the token is cached, nothing is refreshed or fetched on this
-path). The attribution table in section 1 times each of our steps alone against the
-parent's implementation on the same object (about 35 µs in all: payload +8, result +11,
-invocation params +2, auth flow +11); a cProfile diff of the whole call against the
-parent's (CPU timer, both classes alternating) finds the rest outside our functions:
+The async calls meet the goal; the sync ones miss it by about 0.5-1.5 % (1.05-1.065x
+across full runs: a few µs either way on calls of ~1.2 ms). Ours adds about 60-75 µs of
+CPU to a sync call that costs the parent 1.15-1.25 ms; async calls cost more (~1.5-1.8
+ms) for the same added work, hence their lower ratio.
 
-- httpx validates the request path character by character (`httpx/_urlparse.py`, 100
-  vs 42 steps per call: `/v1/projects/P/locations/L/endpoints/openapi/chat/completions`
-  against `/v1/chat/completions`), about 10 µs. Inherent to the endpoint.
-- The `openai-*` header scan in `VertexAuth._target` (a generator over all raw headers,
-  9 per request) and the Authorization redaction after the response: ~5 µs.
-- Pydantic private attributes (`self._settings`, `self._connection`) served by
-  `BaseModel.__getattr__`, ~1 µs per read, 5 reads per call.
+Done this round, each measured (ratios before -> after, full runs): LangChain invoke
+1.12 -> 1.055, ainvoke 1.10 -> 1.045, LlamaIndex chat 1.13 -> 1.06, achat 1.11 -> 1.05.
 
-Done after the first profiles (each measured): no second `model_dump` of the response;
-the model table, model-id normalisation and the endpoint's trusted hosts cached; the
-project placeholder tested on `raw_path`; the OpenAI-only headers stripped only when
-present; the Gemini identity params computed once per model; `prepare_chat_request`
-skips its merges when a request carries no Google keys (now 2.7 µs in all); the LangChain
-payload no longer re-parses a message list; error translation is a class-based context
-manager; the emulator's 40 ms delayed-ACK stall is gone (tests).
+- Our own connection pool is reached through the routed transport itself, not a second
+  `httpx.Client.send()` (the outer client had already run the auth flow, redirects,
+  cookies and logging, and every request was logged twice): 30-50 µs.
+- The auth flow went from +25 to +14 µs alone: one scan of the joined header names for
+  OpenAI-only headers, redaction of just the header that was set, the trusted-host rule
+  cached, no second JSON decode in the portal-page check (a `"choices": [` in the first
+  4 KiB is enough; anything else is decoded and judged), `raw_path` instead of the
+  decoding `url.path`.
+- Pydantic private attributes (`_settings`, `_google_identity`) read from the private
+  store (`vertex_openai._pickling.private_attr`), not through `BaseModel.__getattr__`
+  (~1 µs a read, several reads a call).
+- Text-only SDK messages parsed from their fields, usage read from the SDK object's
+  fields (no `model_dump` of either); LlamaIndex's token counts reuse the usage our
+  `create()` normalised; mapping checks without the `Mapping` ABC in the request path.
 
-What is left, and the plan (each item is in a file another branch is rewriting this
-round, so none was done here; measure again after those merges):
+What is left (the attribution table above, and a side-by-side of the raw SDK with our
+signing client against a trivial header-setting `httpx.Auth`: +20-24 µs per request):
+signing and redaction (two header writes), the OpenAI-header scan, the portal-page check
+and `_target`'s URL and trust checks, about 14 µs; Gemini request shaping
+(`prepare_chat_request`, ~5 µs: thinking rules, model id, schema and message checks);
+thought/signature parsing and usage normalisation on the response (~7-9 µs); and
+httpx's character-by-character validation of the longer Vertex path (~4 µs, inherent).
+Each is something plain `ChatOpenAI` does not do (and gets wrong on Vertex).
 
-1. `VertexAuth._target` (`vertex_openai/_auth.py`): test `b"openai-"` headers with one
-   `bytes.join` + `in` instead of a generator per header; skip the trust check for the
-   origin vetted at construction (it cannot change without `_target` itself). ~5 µs.
-2. LangChain `_create_chat_result` (`langchain_vertex_openai/chat_models.py`, ~11 µs):
-   skip `parse_message` when the content has no `<` and the message no
-   `extra_content` / audio (the common answer), and normalise usage only when present.
-3. Read the pydantic private attributes once per call into locals (both classes).
-4. LlamaIndex `_request` (~9 µs): skip the signature/thought re-attachment for
-   non-assistant messages early (the class is being refactored to let the parent parse,
-   which should remove most of `_chat_response`'s +4 µs too).
-
-Items 1-4 are worth about 25-35 µs per call: the ratios would be about 1.03-1.04.""",
+Plan: (1) memoise the settings-only part of `prepare_chat_request` per settings object
+and model (the Google body, model id, effort; ~3 µs), (2) skip the OpenAI-header scan
+when the SDK client carries no organization/project and the call no extra headers
+(~1.5 µs), (3) leave LangChain's own usage metadata in place when Vertex reports no
+reasoning or cached tokens (~1 µs). Together that should bring the sync calls to about
+1.04x.""",
     "2 streaming": """\
-LangChain streaming adds about 10 µs of CPU per chunk on top of ~93 µs (1.11x; the table
-under section 2). This round the thought-tag parser got a fast path (a chunk without
-`<` can hold no tag nor tag prefix): `ThoughtParser.feed` went from 0.54 to 0.12 µs per
-chunk on this stream and `rewrite_chunk` from 8 to ~3 µs. The parent's converter is not
-slower on our rewritten chunks (last row of the table).
-
-Done after the first profiles: one conversion per chunk (no placeholder chunk per delta;
-the per-stream state reaches `_convert_chunk_to_generation_chunk` through a context
-variable set around each step of the parent's stream); plain-dict checks without the
-`Mapping` ABC; no copies of the chunk dict in `feed()`; a chunk whose delta is plain
-answer text is passed on unchanged; the parser's fast path.
-
-Where the remaining ~7 µs per chunk go (cProfile diff of `stream()` against the
-parent's): `StreamAccumulator.feed` / `rewrite_chunk` and their helpers (`_is_map`
-10 calls per chunk, `google_extra` twice, `_signature`, `_reasoning_text`), about 3-4
-µs; the override of `_convert_chunk_to_generation_chunk` (response metadata, kwargs),
-~1.5 µs; the wrapper around the parent's generator (a context variable set and reset
-per step, one more generator frame), ~1 µs. Plan: in `StreamAccumulator` (being
-rewritten in another branch) look at the delta once (one `get` of `extra_content`,
-thoughts and signatures together) instead of one helper per field, and return the chunk
-untouched when it has none of them (60 % of this stream's chunks carry thought text, so
-that alone does not apply to them); set the context variable once per stream when the
-stream is consumed in one context. That should bring LangChain to about 1.06-1.08x.
-
-The first answer token is emitted in the very chunk that carries it (lag 0 chunks): the
-parser holds back at most `len("</thought>") - 1` characters and never a whole chunk.
-LlamaIndex streaming and LangChain `astream` meet the goal: they feed the same
-`StreamAccumulator`.""",
+Per chunk, LangChain adds about 8 µs to ~95 µs and LlamaIndex about 8-9 µs to ~100 µs
+(1.07-1.09x, the goal is 1.10x; quick runs with n=6 scatter by +-0.02). Done this round:
+a chunk that carries text and nothing else takes a short path through
+`StreamAccumulator.feed` (the thought split only); `StreamDelta` carries the refusal, so
+the LangChain converter does not dig it out of the chunk again; LlamaIndex thought
+chunks get their two fields set on the SDK's chunk instead of three `model_copy` calls;
+the tag-prefix test looks at the last `<` only. The first answer token is emitted in the
+very chunk that brings it (lag 0). What is left: the thought split itself, one
+rewritten dict per thought chunk for the parent's converter, and the context variable
+set around each step of the parent's generator (so interleaved streams never share
+state).""",
     "3 concurrency": """\
 This ratio is noisy (0.8-1.2 between runs on this machine): at concurrency 100 both
 classes spend most of their CPU in httpx's connection pool (`httpcore`
@@ -95,52 +78,38 @@ loaded machine this took the run from 15 errors and 78 re-sent 401s to 0 errors 
 handful of 401s, each recovered by its one resend.""",
     "4 import": """\
 `import vertex_openai` loads its public names lazily (PEP 562): it imports neither the
-openai SDK nor google-auth, and google-auth's `requests` transport and the emulator stay
-unloaded until first use (tests/core/test_imports.py asserts this). The row
-`vertex_openai._clients` is what a user of the core really imports (the client and the
-SDK). The framework packages add a dozen small modules to their parents (the `-X
-importtime` lines above: about 15-30 ms of module time on 0.9-1.3 s). Across runs on this
-busy machine these ratios move by several per cent with n=15 while the module time
-stays at a few ms: importing `openai` itself varies by +-100 ms from one process to the
-next (one full garbage collection of its ~1,200 modules' objects falls inside the
-import), so a result just above 1.10x for these pairs is noise, not our code. The
-LangChain class costs about 20-25 ms of its own because pydantic builds the schema of the
-`ChatVertexOpenAI` subclass at import (`langchain_vertex_openai.chat_models` in the list
-above); `model_config["defer_build"]` could move that to the first instantiation (that
-file is being refactored in another branch; not touched here).""",
+openai SDK nor google-auth, and google-auth's transport and the emulator stay unloaded
+until first use (tests/core/test_imports.py). The embedding classes of both framework
+packages load on first use too. The row `vertex_openai._clients` is what a user of the
+core really imports (the client and the SDK).
+
+The ratios are of imports timed with the cyclic collector paused (section 4a's method):
+`import langchain_openai` leaves the collector one step short of a full collection
+(40-50 ms over its ~240,000 objects), which whatever is imported next pays. Timed with
+the collector running, `langchain_vertex_openai` shows 1.09-1.10x for that reason
+alone (the notes of each row give both figures); what the package itself adds is the
+pydantic schema of the `ChatVertexOpenAI` subclass (~15 ms) and a dozen small modules.""",
     "4 memory": """\
 See the RSS figures under section 4b.""",
     "6 alternatives": """\
 Per call and per stream chunk we are the cheapest of all (rows above). Where we are not
-the first, it is the cold start, and the cold-start table in section 6 says why: our
-classes cost what their parents cost (`langchain_openai.ChatOpenAI`, `OpenAILike`,
-within a few per cent and ~10 MB of RSS), and the parents are built on the openai SDK,
-whose import plus the resource modules it loads when the first client is made is
-~0.4 s + ~0.3 s of CPU and ~50 MB (about 1,200 modules of generated types). The
-google-genai SDK behind `ChatGoogleGenerativeAI` and `GoogleGenAI` is smaller
-(`langchain_google_genai` imports in ~0.35 s on top of `langchain_core`; `import
-langchain_openai` is ~0.85 s because it imports the SDK). That gap is the price of
-being a drop-in `ChatOpenAI` / `OpenAILike` subclass, which is the product; it is not in
-our code (`-X importtime` in section 4a: ~15-30 ms of our own modules).
+the first it is the cold import, and the cold-start table says why: our classes cost what
+their parents cost (`ChatOpenAI` 713 ms against ours 706 ms, `OpenAILike` 1.10 s against
+1.11 s, and the same RSS within 1 MB), and the parents are built on the openai SDK, whose
+import is ~0.35 s of CPU and ~50 MB (about 1,200 modules of generated types). The
+google-genai SDK behind `ChatGoogleGenerativeAI` and `GoogleGenAI` is smaller, so those
+import 5-11 % faster. That is the price of being a drop-in `ChatOpenAI` / `OpenAILike`
+subclass, which is the product; a lazy `openai` inside `langchain_openai` or
+`llama_index.llms.openai` is not ours to change.
 
-What is ours in the cold start: the first request imports google-auth's `requests`
-transport (it imports `google.oauth2.service_account`, hence `cryptography`): about
-20-40 ms and ~10 MB more than the parent's first call (the cold-start table: import +
-first call minus import, ours against our parent), because the token provider refreshes
-once before trusting a token.
-ChatGoogleGenerativeAI given the same valid static credentials sends them as they are.
-With real credentials (service account, ADC) every client pays that refresh.
+Import + first call: ours adds ~25 ms over the parent's first call (google-auth's
+credential modules and the first token), so 1.14-1.22x the google-genai clients given the
+same static credentials, which they send as they are. With real credentials (a service
+account, ADC) every client pays a token refresh on its first call.
 
 The install size: `vertex-openai[langchain]` is ~10 % larger than
-`langchain-google-genai` (the openai SDK, `tiktoken` and `requests` for google-auth's
-transport against google-genai and its `websockets`); `[llama-index]` is the same size
-as `llama-index-llms-google-genai` (llama-index-core dominates both). `ChatVertexAI`
-(google-cloud-aiplatform, BigQuery, Storage, ...) and LiteLLM are 3-6x larger.
-
-Plan (not done here): a lazy `openai` inside `langchain_openai` is not ours to change;
-what we can do is (1) let `TokenProvider` use a credentials object's own valid token
-for its first request (refreshing only when it nears expiry), so the transport import
-moves to the first refresh, and (2) `defer_build` on the LangChain class (section 4a).
-Both are in files other branches are rewriting this round (`_auth.py`,
-`langchain_vertex_openai/chat_models.py`).""",
+`langchain-google-genai` (the openai SDK and `tiktoken`, against google-genai and its
+`websockets`); `[llama-index]` is the same size as `llama-index-llms-google-genai`
+(llama-index-core dominates both). `ChatVertexAI` (google-cloud-aiplatform, BigQuery,
+Storage, ...) and LiteLLM are 3-6x larger.""",
 }

@@ -145,9 +145,10 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
         warmup,
         collect_every=1,
     )
-    # Async LangChain stream, interleaved as well (fewer rounds).
+    # Async streams, interleaved as well (fewer rounds).
     log(f"  [2] async streaming x{max(n // 2, 2)}")
     atimes = run_async(_astream(ours, base, msgs_lc, max(n // 2, 2)))
+    li_atimes = run_async(_astream_chat(li_ours, li_base, msgs_li, max(n // 2, 2), answer))
 
     def chunk_lag(p: _Probe, base_p: _Probe) -> str:
         if not p.first_index or not base_p.first_index:
@@ -199,24 +200,30 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
             )
         )
         section.errors += p.errors
-    a_ours, a_base = median(atimes["ours"].cpu) / n_chunks, median(atimes["base"].cpu) / n_chunks
-    aw_ours = median(atimes["ours"].wall) / n_chunks
-    aw_base = median(atimes["base"].wall) / n_chunks
-    section.rows.append(
-        Row(
-            bench="2 streaming",
-            name="LangChain astream: per-chunk cost",
-            ours=a_ours,
-            baseline=a_base,
-            unit="s/chunk",
-            ratio=a_ours / a_base,
-            goal=GOAL,
-            ours_label="ChatVertexOpenAI.astream",
-            baseline_label="ChatOpenAI.astream",
-            note=(f"CPU {(a_ours - a_base) * 1e6:+.1f} µs/chunk; wall {aw_ours * 1e6:.1f} vs "
-                  f"{aw_base * 1e6:.1f} µs/chunk; n={len(atimes['ours'])}"),
+    for name, times, ours_label, base_label in (
+        ("LangChain astream", atimes, "ChatVertexOpenAI.astream", "ChatOpenAI.astream"),
+        ("LlamaIndex astream_chat", li_atimes, "ChatVertexOpenAI.astream_chat",
+         "OpenAILike.astream_chat"),
+    ):
+        a_ours, a_base = median(times["ours"].cpu) / n_chunks, median(times["base"].cpu) / n_chunks
+        aw_ours = median(times["ours"].wall) / n_chunks
+        aw_base = median(times["base"].wall) / n_chunks
+        section.rows.append(
+            Row(
+                bench="2 streaming",
+                name=f"{name}: per-chunk cost",
+                ours=a_ours,
+                baseline=a_base,
+                unit="s/chunk",
+                ratio=a_ours / a_base,
+                goal=GOAL,
+                ours_label=ours_label,
+                baseline_label=base_label,
+                note=(f"CPU {(a_ours - a_base) * 1e6:+.1f} µs/chunk; wall {aw_ours * 1e6:.1f} vs "
+                      f"{aw_base * 1e6:.1f} µs/chunk; n={len(times['ours'])}"),
+            )
         )
-    )
+    section.errors += li_atimes["errors"]
     section.details.append(
         f"The stream: {n_chunks} content deltas ({len(thoughts)} thought characters, "
         f"{len(answer)} answer characters), `<thought>` and `</thought>` each split across "
@@ -238,3 +245,27 @@ async def _astream(ours: Any, base: Any, msgs: Any, n: int) -> dict[str, Timings
 
     return await ainterleaved({"ours": lambda: consume(ours), "base": lambda: consume(base)},
                               n, 2, collect_every=1)
+
+
+async def _astream_chat(
+    ours: Any, base: Any, msgs: Any, n: int, answer: str
+) -> dict[str, Any]:
+    """LlamaIndex ``astream_chat``, interleaved; ours is checked for the exact answer."""
+    from _common import ainterleaved
+
+    errors = 0
+
+    async def consume(llm: Any, check: bool) -> None:
+        nonlocal errors
+        last: Any = None
+        async for resp in await llm.astream_chat(msgs):
+            last = resp
+        if check and (last is None or last.message.content != answer):
+            errors += 1
+
+    times: dict[str, Any] = await ainterleaved(
+        {"ours": lambda: consume(ours, True), "base": lambda: consume(base, False)},
+        n, 2, collect_every=1,
+    )
+    times["errors"] = errors
+    return times
