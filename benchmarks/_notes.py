@@ -94,8 +94,8 @@ See the RSS figures under section 4b.""",
     "6 alternatives": """\
 Per call and per stream chunk we are the cheapest of all (rows above). Where we are not
 the first it is the cold import, and the cold-start table says why: our classes cost what
-their parents cost (`ChatOpenAI` 713 ms against ours 706 ms, `OpenAILike` 1.10 s against
-1.11 s, and the same RSS within 1 MB), and the parents are built on the openai SDK, whose
+their parents cost (in the cold-start table each is within 2 % of its parent's import
+time and 1 MB of its RSS), and the parents are built on the openai SDK, whose
 import is ~0.35 s of CPU and ~50 MB (about 1,200 modules of generated types). The
 google-genai SDK behind `ChatGoogleGenerativeAI` and `GoogleGenAI` is smaller, so those
 import 5-11 % faster. That is the price of being a drop-in `ChatOpenAI` / `OpenAILike`
