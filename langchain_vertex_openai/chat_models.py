@@ -35,6 +35,7 @@ from vertex_openai._gemini import (
     deep_merge,
     effective_thought_marker,
     prepare_chat_request,
+    search_tool_options,
 )
 from vertex_openai._keys import is_oauth_access_token, split_api_key
 from vertex_openai._messages import (
@@ -525,11 +526,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Grounding is `web_search_options` on Vertex's Chat Completions API (the parent
         would otherwise reject the dict or route it to the Responses API).
         """
-        search = [t for t in tools if _is_search_tool(t)]
+        search = [o for o in map(search_tool_options, tools) if o is not None]
         if search:
-            options = search[-1].get("web_search_options") if isinstance(search[-1], dict) else None
-            kwargs["web_search_options"] = dict(options or {})
-            tools = [t for t in tools if not _is_search_tool(t)]
+            kwargs["web_search_options"] = search[-1]
+            tools = [t for t in tools if search_tool_options(t) is None]
             if not tools:
                 return self.bind(**kwargs)
         return super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
@@ -761,16 +761,6 @@ def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
     ):
         return ()
     return tuple(_resolve_socket_options(requested))
-
-
-def _is_search_tool(tool: Any) -> bool:
-    if not isinstance(tool, dict):
-        return False
-    return (
-        tool.get("type") in ("google_search", "web_search")
-        or (("google_search" in tool or "googleSearch" in tool) and "function" not in tool)
-        or ("web_search_options" in tool and "function" not in tool)
-    )
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:

@@ -58,6 +58,7 @@ __all__ = [
     "normalize_safety_settings",
     "normalize_thinking_config",
     "prepare_chat_request",
+    "search_tool_options",
 ]
 
 HARM_CATEGORIES = (
@@ -580,14 +581,25 @@ def _as_mapping(value: Any, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _is_google_search_tool(tool: Any) -> bool:
-    if not isinstance(tool, Mapping):
-        return False
-    return (
-        tool.get("type") == "google_search"
-        or ("google_search" in tool and tool.get("type") in (None, "google_search"))
-        or ("googleSearch" in tool and "type" not in tool)
-    )
+_SEARCH_TOOL_TYPES = ("google_search", "web_search")
+_SEARCH_TOOL_KEYS = ("google_search", "googleSearch", "web_search_options")
+
+
+def search_tool_options(tool: Any) -> dict[str, Any] | None:
+    """The `web_search_options` a Google Search grounding tool stands for, else None.
+
+    Grounding with Google Search is `web_search_options` on Vertex's Chat Completions API
+    (wire facts §7). Accepted as tools: `{"google_search": {}}` (Gemini's own spelling,
+    also `googleSearch`), `{"type": "google_search"}`, OpenAI's `{"type": "web_search"}`,
+    and `{"web_search_options": {...}}`, whose options are kept. A function tool never is.
+    """
+    if not _is_map(tool) or "function" in tool:
+        return None
+    kind = tool.get("type")
+    if kind in _SEARCH_TOOL_TYPES or (kind is None and any(k in tool for k in _SEARCH_TOOL_KEYS)):
+        options = tool.get("web_search_options")
+        return dict(options) if _is_map(options) else {}
+    return None
 
 
 def _prepare_tools(params: dict[str, Any]) -> None:
@@ -598,11 +610,11 @@ def _prepare_tools(params: dict[str, Any]) -> None:
         msg = f"tools must be a list, got {type(tools).__name__}."
         raise VertexConfigError(msg)
     kept: list[Any] = []
-    search = False
+    search: dict[str, Any] | None = None
     for tool in tools:
-        if _is_google_search_tool(tool):
-            # Grounding with Google Search is `web_search_options` on this API (§7).
-            search = True
+        options = search_tool_options(tool)
+        if options is not None:
+            search = options
             continue
         if isinstance(tool, Mapping) and isinstance(tool.get("function"), Mapping):
             function = dict(tool["function"])
@@ -619,9 +631,9 @@ def _prepare_tools(params: dict[str, Any]) -> None:
             kept.append({**tool, "function": function})
         else:
             kept.append(tool)
-    if search:
-        options = params.get("web_search_options")
-        params["web_search_options"] = dict(options) if isinstance(options, Mapping) else {}
+    if search is not None:
+        given = params.get("web_search_options")  # the call's own options win
+        params["web_search_options"] = dict(given) if _is_map(given) else search
     if kept:
         params["tools"] = kept
     else:

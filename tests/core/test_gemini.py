@@ -657,3 +657,28 @@ def test_managed_model_on_a_self_deployed_endpoint_is_rejected(model: str) -> No
 
     with pytest.raises(VertexConfigError, match="Drop `endpoint_id`"):
         VertexRequestSettings(model=model, endpoint_id="1234567890")
+
+
+@pytest.mark.parametrize(
+    ("tool", "options"),
+    [
+        ({"google_search": {}}, {}),
+        ({"googleSearch": {}}, {}),
+        ({"type": "google_search"}, {}),
+        ({"type": "web_search"}, {}),
+        ({"web_search_options": {"search_context_size": "low"}}, {"search_context_size": "low"}),
+        ({"type": "function", "function": {"name": "google_search"}}, None),
+        ({"google_search": {}, "function": {"name": "f"}}, None),
+        ({"type": "file_search"}, None),
+        ("google_search", None),
+    ],
+)
+def test_one_rule_for_search_tools(tool: Any, options: dict[str, Any] | None) -> None:
+    # The LangChain class (bind_tools) and prepare_chat_request use this same rule.
+    from vertex_openai._gemini import search_tool_options
+
+    assert search_tool_options(tool) == options
+    if options is not None:
+        out = prepare_chat_request(req(tools=[tool]), FLASH)
+        assert out["web_search_options"] == options
+        assert "tools" not in out
