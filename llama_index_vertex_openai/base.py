@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -420,19 +419,19 @@ class ChatVertexOpenAI(OpenAILike):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call.active():
+        with call:
             response = super()._chat(_CONVERTED_BY_US, **kwargs)
         return call.finish_response(response)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call.active():
+        with call:
             response = await super()._achat(_CONVERTED_BY_US, **kwargs)
         return call.finish_response(response)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         call = _Call(messages)
-        with call.active():
+        with call:
             parent = super()._stream_chat(_CONVERTED_BY_US, **kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
@@ -445,7 +444,7 @@ class ChatVertexOpenAI(OpenAILike):
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         call = _Call(messages)
-        with call.active():
+        with call:
             parent = await super()._astream_chat(_CONVERTED_BY_US, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
@@ -501,14 +500,16 @@ class _Call:
         self.usage: dict[str, Any] | None = None
         self.chunks: SdkChunkRewriter | None = None
         self.normalized: Any = None  # the response normalize() returned
+        self._token: Any = None
 
-    @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
-        token = _CALL.set(self)
-        try:
-            yield
-        finally:
-            _CALL.reset(token)
+    def __enter__(self) -> _Call:
+        # The current call, for the client our _get_client() hands the parent (a class,
+        # not a generator context manager: this runs on every call).
+        self._token = _CALL.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _CALL.reset(self._token)
 
     # -- non-stream ----------------------------------------------------------------------
 
