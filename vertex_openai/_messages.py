@@ -515,7 +515,6 @@ def _chunk_choices(chunk: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[An
     return chunk, list(chunk.get("choices") or [])
 
 
-_PLAIN_DELTA_KEYS = frozenset(("role", "content", "refusal", "function_call", "audio"))
 # The delta of an SDK chunk's model_dump() carrying text only: these keys, with None
 # (or nothing) for all but role and content.
 _TEXT_DELTA_KEYS = frozenset(("role", "content", "refusal", "function_call", "tool_calls", "audio"))
@@ -555,8 +554,8 @@ def _unchanged(data: Mapping[str, Any], result: StreamDelta) -> bool:
     if type(choices) is not list or len(choices) != 1:
         return False
     delta = choices[0].get("delta") if type(choices[0]) is dict else None
-    if type(delta) is not dict or not _PLAIN_DELTA_KEYS.issuperset(delta):
-        return False
+    if type(delta) is not dict or not _TEXT_DELTA_KEYS.issuperset(delta):
+        return False  # (tool calls in the delta make result.tool_call_chunks non-empty)
     return (delta.get("content") or "") == result.answer and delta.get("content") is not None
 
 
