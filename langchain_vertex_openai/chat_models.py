@@ -18,6 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
+from langchain_openai.chat_models.base import OpenAIContextOverflowError
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -29,7 +30,11 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
-from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._errors import (
+    VertexContextOverflowError,
+    incomplete_stream_error,
+    translated_errors,
+)
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -50,7 +55,16 @@ from vertex_openai._messages import (
 from vertex_openai._models import model_profile
 from vertex_openai._pickling import picklable_state, private_attr
 
-__all__ = ["ChatVertexOpenAI"]
+__all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
+
+
+class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowError):
+    """Vertex's "The input token count (N) exceeds the maximum number of tokens allowed (M)."
+
+    langchain-openai's ``OpenAIContextOverflowError`` (a LangChain ``ContextOverflowError``,
+    which ``SummarizationMiddleware`` catches to summarise and retry) and the core's
+    ``VertexContextOverflowError``; both are ``openai.BadRequestError``.
+    """
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
 _GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
@@ -669,7 +683,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> Iterator[ChatGenerationChunk]:
         state: dict[str, Any] = {}
         parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _STREAM_STATE.set(state)
                 try:
@@ -696,7 +710,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> AsyncIterator[ChatGenerationChunk]:
         state: dict[str, Any] = {}
         parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _STREAM_STATE.set(state)
                 try:
@@ -720,7 +734,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     async def _agenerate(
@@ -730,7 +744,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
