@@ -276,6 +276,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
 
+    shared_request_type: Literal["priority"] | None = None
+    """`"priority"`: Priority pay-as-you-go, sent as the `X-Vertex-AI-LLM-Shared-Request-Type`
+    header (global endpoint only; refused elsewhere before sending)."""
+
     use_responses_api: bool | None = False
     """Vertex serves Chat Completions only; `True` is rejected."""
 
@@ -458,6 +462,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            shared_request_type=self.shared_request_type,
         )
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}

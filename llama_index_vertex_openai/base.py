@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -61,6 +63,10 @@ DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
 _AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+# Keywords the parent's __init__ takes that are not pydantic fields.
+_INIT_ONLY_KWARGS = frozenset(
+    {"http_client", "async_http_client", "openai_client", "async_openai_client"}
+)
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -149,6 +155,11 @@ class ChatVertexOpenAI(OpenAILike):
         description="none, minimal, low, medium or high ('none' turns thinking off where the "
         "model allows it). Not together with thinking_config.",
     )
+    shared_request_type: Literal["priority"] | None = Field(
+        default=None,
+        description="'priority' for Priority pay-as-you-go (header "
+        "X-Vertex-AI-LLM-Shared-Request-Type; global endpoint only).",
+    )
     api_key: str | None = Field(
         default=None,
         description="Vertex express-mode API key; never read from OPENAI_API_KEY. Stored "
@@ -211,6 +222,7 @@ class ChatVertexOpenAI(OpenAILike):
             base_url = api_base
             connection = VertexConnection(base_url=base_url, **endpoint_args)
         endpoint = connection.endpoint_at_start
+        kwargs = self._constructor_kwargs(kwargs)
         if model is None:
             # A self-deployed endpoint serves its own model: send none rather than Gemini.
             model = "" if endpoint.is_self_deployed else DEFAULT_MODEL
@@ -249,7 +261,42 @@ class ChatVertexOpenAI(OpenAILike):
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            shared_request_type=self.shared_request_type,
         )
+
+    @classmethod
+    def _constructor_kwargs(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """ChatVertexAI-style thinking keywords folded in; unknown keywords warned about.
+
+        The parent accepts any keyword silently, so a typo (`thinkng_config=`) would be
+        lost; `include_thoughts=` / `thinking_budget=` / `thinking_level=` are what users
+        of ChatVertexAI and ChatGoogleGenerativeAI write for `thinking_config`.
+        """
+        shorthand = {
+            key: kwargs.pop(key)
+            for key in ("include_thoughts", "thinking_budget", "thinking_level")
+            if key in kwargs
+        }
+        if shorthand:
+            given = kwargs.get("thinking_config") or {}
+            kwargs["thinking_config"] = {**shorthand, **dict(given)}
+        unknown = sorted(set(kwargs) - set(cls.model_fields) - _INIT_ONLY_KWARGS)
+        if unknown:
+            close = {
+                name: difflib.get_close_matches(name, list(cls.model_fields), n=1)
+                for name in unknown
+            }
+            hints = "; ".join(
+                f"{name!r}" + (f" (did you mean {close[name][0]!r}?)" if close[name] else "")
+                for name in unknown
+            )
+            warnings.warn(
+                f"ChatVertexOpenAI got unknown keyword argument(s) {hints}; they are ignored. "
+                "Per-request options go in additional_kwargs={...}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return kwargs
 
     @classmethod
     def class_name(cls) -> str:

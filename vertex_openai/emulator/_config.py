@@ -116,17 +116,13 @@ class EmulatorConfig:
     Vertex's context-overflow 400 without a million-token prompt)."""
     model_locations: dict[str, list[str]] = field(
         default_factory=lambda: {
-            "google/gemini-3-pro-preview": ["global"],
-            "google/gemini-3-flash-preview": ["global"],
-            "google/gemini-3.1-pro-preview": ["global"],
-            "google/gemini-3.1-flash-lite-preview": ["global"],
-            "google/gemini-3-pro-image-preview": ["global"],
             "google/gemini-3.6-flash": ["global", "us", "eu"],
             "google/gemini-3.7-flash": ["global", "us", "eu"],
         }
     )
-    """model -> the only locations that serve it (Gemini 3 previews: global; 3.6/3.7 Flash:
-    global, us, eu per their model pages, BerriAI/litellm#37989); others: everywhere."""
+    """model -> the only locations that serve it (3.6/3.7 Flash: global, us, eu per their
+    model pages, BerriAI/litellm#37989); others: everywhere. Add a preview here (e.g.
+    ``{"google/gemini-3-pro-preview": ["global"]}``) to model a global-only launch."""
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from a dict (admin route); unknown names raise KeyError."""
