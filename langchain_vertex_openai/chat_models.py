@@ -18,7 +18,12 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
-from langchain_openai.chat_models.base import OpenAIContextOverflowError
+from langchain_core.messages import HumanMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_openai.chat_models.base import (
+    OpenAIContextOverflowError,
+    _convert_message_to_dict,
+)
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -53,6 +58,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
+from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 from vertex_openai._pickling import picklable_state, private_attr
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
@@ -505,6 +511,65 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _chat_url(self) -> str:
         assert self._connection is not None
         return f"{self._connection.endpoint.base_url}/chat/completions"
+
+    # ------------------------------------------------------------------ token counting
+    # The parent counts with tiktoken, which downloads an OpenAI tokenizer from a
+    # third-party host; these count with Vertex (Gemini) or offline (vertex_openai._tokens).
+
+    def _count_input(
+        self, messages: Sequence[BaseMessage], tools: Sequence[Any] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        wire = [_convert_message_to_dict(m) for m in messages]
+        wire_tools = [convert_to_openai_tool(t) for t in tools] if tools else None
+        return wire, wire_tools
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """Count input tokens: Vertex ``countTokens`` for Gemini, an offline estimate else.
+
+        One request for Gemini models (text, images, tool calls, tools and system
+        instructions counted by Vertex itself); no request for partner and self-deployed
+        models. Nothing is downloaded (the parent's tiktoken is never used), so
+        ``trim_messages(token_counter=llm)`` works offline too.
+        """
+        assert self._connection is not None and self.root_client is not None
+        wire, wire_tools = self._count_input(messages, tools)
+        return count_message_tokens(
+            self.root_client, self._connection.endpoint, self.model_name, wire, wire_tools
+        )
+
+    async def aget_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Async :meth:`get_num_tokens_from_messages`."""
+        assert self._connection is not None and self.root_async_client is not None
+        wire, wire_tools = self._count_input(messages, tools)
+        return await acount_message_tokens(
+            self.root_async_client, self._connection.endpoint, self.model_name, wire, wire_tools
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of one text, counted as a user message (see get_num_tokens_from_messages)."""
+        return self.get_num_tokens_from_messages([HumanMessage(content=text)])
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Not available: Vertex counts tokens but does not return Gemini's token ids.
+
+        Raises:
+            NotImplementedError: always (use get_num_tokens instead).
+        """
+        msg = (
+            "ChatVertexOpenAI cannot return token ids (Vertex's countTokens returns counts "
+            "only, and an OpenAI tokenizer would give the wrong ids); use get_num_tokens or "
+            "get_num_tokens_from_messages."
+        )
+        raise NotImplementedError(msg)
 
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""

@@ -721,6 +721,8 @@ class VertexRequestSettings:
             normalize_model_id(self.model, self.endpoint_id)
             _apply_reasoning_effort(self.reasoning_effort, {}, self.model_info)
             _check_thinking_config(self.google_body().get("thinking_config"), self.model_info)
+            if self.model_info.is_gemini:
+                _check_model_extras(self.google_body(), self.model_info)
 
     def google_body(self) -> dict[str, Any]:
         """The `extra_body.google` fields these settings contribute.
