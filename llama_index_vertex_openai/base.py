@@ -28,6 +28,7 @@ from llama_index.llms.openai_like import OpenAILike
 from openai import AsyncOpenAI
 
 from vertex_openai._clients import VertexConnection
+from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
@@ -63,6 +64,17 @@ DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
 _AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+def _tool_dicts(tools: Sequence[Any] | None) -> list[dict[str, Any]] | None:
+    """OpenAI tool dicts from dicts or LlamaIndex tools (their `metadata.to_openai_tool()`)."""
+    if not tools:
+        return None
+    out = []
+    for item in tools:
+        metadata = getattr(item, "metadata", None)
+        out.append(metadata.to_openai_tool() if metadata is not None else dict(item))
+    return out
+
+
 # Keywords the parent's __init__ takes that are not pydantic fields.
 _INIT_ONLY_KWARGS = frozenset(
     {"http_client", "async_http_client", "openai_client", "async_openai_client"}
@@ -310,6 +322,33 @@ class ChatVertexOpenAI(OpenAILike):
             is_chat_model=self.is_chat_model,
             is_function_calling_model=self.is_function_calling_model,
             model_name=self.model,
+        )
+
+    # -- token counting: Vertex countTokens for Gemini, offline else (no tiktoken) -------
+
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Count the input tokens of `messages` (and OpenAI-style `tools`).
+
+        Gemini: one request to Vertex's ``countTokens`` (text, images, tool calls, tools
+        and system messages, counted by Vertex); partner and self-deployed models: an
+        offline estimate. No tokenizer is downloaded and no other host is contacted.
+        """
+        client = super()._get_client()
+        wire = [self._to_wire(m) for m in messages]
+        return count_message_tokens(
+            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
+        )
+
+    async def acount_tokens(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Async :meth:`count_tokens`."""
+        client = super()._get_aclient()
+        wire = [self._to_wire(m) for m in messages]
+        return await acount_message_tokens(
+            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
         )
 
     def describe_credentials(self) -> str:

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     )
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
     from vertex_openai._endpoint import VertexEndpoint
-    from vertex_openai._errors import VertexAuthError, VertexConfigError
+    from vertex_openai._errors import (
+        VertexAuthError,
+        VertexConfigError,
+        VertexContextOverflowError,
+    )
 
 _LAZY = {
     "CLOUD_PLATFORM_SCOPE": "vertex_openai._constants",
@@ -39,6 +43,7 @@ _LAZY = {
     "VertexAuth": "vertex_openai._auth",
     "VertexAuthError": "vertex_openai._errors",
     "VertexConfigError": "vertex_openai._errors",
+    "VertexContextOverflowError": "vertex_openai._errors",
     "VertexConnection": "vertex_openai._clients",
     "VertexEmbeddingClient": "vertex_openai._embeddings",
     "VertexEmbeddingInputError": "vertex_openai._embeddings",
@@ -57,6 +62,7 @@ __all__ = [
     "VertexAuthError",
     "VertexConfigError",
     "VertexConnection",
+    "VertexContextOverflowError",
     "VertexEmbeddingClient",
     "VertexEmbeddingInputError",
     "VertexEndpoint",
