@@ -13,13 +13,18 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    UsageMetadata,
+)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_openai import ChatOpenAI
-from langchain_core.messages import HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_openai import ChatOpenAI
 from langchain_openai.chat_models.base import (
     OpenAIContextOverflowError,
     _convert_message_to_dict,
@@ -58,8 +63,8 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
-from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 from vertex_openai._pickling import picklable_state, private_attr
+from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
@@ -536,7 +541,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         models. Nothing is downloaded (the parent's tiktoken is never used), so
         ``trim_messages(token_counter=llm)`` works offline too.
         """
-        assert self._connection is not None and self.root_client is not None
+        assert self._connection is not None
+        assert self.root_client is not None
         wire, wire_tools = self._count_input(messages, tools)
         return count_message_tokens(
             self.root_client, self._connection.endpoint, self.model_name, wire, wire_tools
@@ -548,7 +554,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         tools: Sequence[Any] | None = None,
     ) -> int:
         """Async :meth:`get_num_tokens_from_messages`."""
-        assert self._connection is not None and self.root_async_client is not None
+        assert self._connection is not None
+        assert self.root_async_client is not None
         wire, wire_tools = self._count_input(messages, tools)
         return await acount_message_tokens(
             self.root_async_client, self._connection.endpoint, self.model_name, wire, wire_tools

@@ -28,7 +28,6 @@ from llama_index.llms.openai_like import OpenAILike
 from openai import AsyncOpenAI
 
 from vertex_openai._clients import VertexConnection
-from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
@@ -57,6 +56,7 @@ from vertex_openai._messages import (
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._sdk_objects import SdkChunkRewriter, ShapedChatClient
+from vertex_openai._tokens import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 

@@ -35,8 +35,8 @@ from vertex_openai._constants import (
 from vertex_openai._errors import VertexConfigError
 
 __all__ = [
-    "VertexEndpoint",
     "KNOWN_LOCATIONS",
+    "VertexEndpoint",
     "check_known_location",
     "host_for_location",
     "is_trusted_host",

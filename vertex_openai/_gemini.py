@@ -604,9 +604,9 @@ _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)(?:;[\w=.+-]+)*;base64,", re.A
 
 
 def _check_inline_media(messages: Any, info: ModelInfo | None) -> None:
-    limit = info.max_inline_image_bytes if info is not None else None
-    if not limit or not isinstance(messages, list):
+    if info is None or not info.max_inline_image_bytes or not isinstance(messages, list):
         return
+    limit = info.max_inline_image_bytes
     for i, message in enumerate(messages):
         content = message.get("content") if _is_map(message) else None
         for part in content if isinstance(content, list) else ():

@@ -130,8 +130,10 @@ def count_tokens_body(
             continue
         if role in ("tool", "function"):
             call_id = message.get("tool_call_id")
-            name = message.get("name") or names.get(str(call_id)) or names.get(
-                str(original_tool_call_id(call_id)), "function"
+            name = (
+                message.get("name")
+                or names.get(str(call_id))
+                or names.get(str(original_tool_call_id(call_id)), "function")
             )
             content = message.get("content")
             text = content if isinstance(content, str) else json.dumps(content, default=str)

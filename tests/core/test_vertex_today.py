@@ -32,8 +32,11 @@ def _call(sig_ns: str, sig: str) -> dict:
 def test_signature_under_vertex_is_read_and_written_under_google() -> None:
     message = {"role": "assistant", "content": None, "tool_calls": [_call("vertex", "c2lnLXY=")]}
     assert parse_message(message, None).tool_call_signatures == {"c1": "c2lnLXY="}
-    history = [{"role": "user", "content": "q"}, message, {"role": "tool", "tool_call_id": "c1",
-                                                          "content": "r"}]
+    history = [
+        {"role": "user", "content": "q"},
+        message,
+        {"role": "tool", "tool_call_id": "c1", "content": "r"},
+    ]
     wire = prepare_wire_messages(history, model_info("google/gemini-3-flash-preview"))
     extra = wire[1]["tool_calls"][0]["extra_content"]
     assert extra == {"google": {"thought_signature": "c2lnLXY="}}
@@ -42,8 +45,16 @@ def test_signature_under_vertex_is_read_and_written_under_google() -> None:
 def test_signature_replayed_to_another_model_becomes_the_bypass() -> None:
     response = {
         "model": "google/gemini-3-flash-preview",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
-                                             "tool_calls": [_call("google", "b3JpZ2lu")]}}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [_call("google", "b3JpZ2lu")],
+                },
+            }
+        ],
     }
     with_unique_tool_call_ids(response)
     history = [{"role": "user", "content": "q"}, response["choices"][0]["message"]]
@@ -57,8 +68,10 @@ def test_signature_replayed_to_another_model_becomes_the_bypass() -> None:
 
 def test_unknown_origin_is_left_alone() -> None:
     remember_signature_origins(["c2Vlbg=="], None)  # no model: nothing recorded
-    history = [{"role": "user", "content": "q"},
-               {"role": "assistant", "tool_calls": [_call("google", "c2Vlbg==")]}]
+    history = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "tool_calls": [_call("google", "c2Vlbg==")]},
+    ]
     wire = prepare_wire_messages(history, model_info("google/gemini-3.1-pro-preview"))
     assert wire[1]["tool_calls"][0]["extra_content"]["google"]["thought_signature"] == "c2Vlbg=="
 
@@ -72,7 +85,9 @@ def test_location_typo_warns_with_suggestion() -> None:
 
 
 def test_new_error_texts_have_hints() -> None:
-    overflow = "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+    overflow = (
+        "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+    )
     assert is_context_overflow(overflow)
     assert "context window" in describe_vertex_error(400, {"error": {"message": overflow}})
     invalid = "Unable to submit request because Thought signature is not valid."
@@ -104,5 +119,10 @@ def test_reasoning_effort_table() -> None:
     assert "medium" in model_info("google/gemini-3.1-pro-preview").reasoning_efforts
     assert "max" in model_info("google/gemini-3.7-flash").reasoning_efforts
     with pytest.raises(ValueError, match="accepts low, high"):
-        prepare_chat_request({"model": "google/gemini-3-pro-preview", "reasoning_effort": "medium",
-                              "messages": [{"role": "user", "content": "hi"}]})
+        prepare_chat_request(
+            {
+                "model": "google/gemini-3-pro-preview",
+                "reasoning_effort": "medium",
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+        )

@@ -49,14 +49,19 @@ def test_model_turn_last_refused(emulator: Emulator, model: str) -> None:
         _client(emulator).chat.completions.create(model=model, messages=messages)
     assert "Requests ending with a model turn are not supported." in str(info.value)
     # 3.5 Flash (not Lite) takes a prefill.
-    assert _client(emulator).chat.completions.create(
-        model="google/gemini-3.5-flash", messages=messages
-    ).choices
+    assert (
+        _client(emulator)
+        .chat.completions.create(model="google/gemini-3.5-flash", messages=messages)
+        .choices
+    )
 
 
 def test_fixed_sampling_refusal_is_a_switch(emulator: Emulator) -> None:
-    body = {"model": "google/gemini-3.6-flash", "messages": [{"role": "user", "content": "hi"}],
-            "temperature": 0.3}
+    body = {
+        "model": "google/gemini-3.6-flash",
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0.3,
+    }
     assert _client(emulator).chat.completions.create(**body).choices  # deprecated, ignored
     emulator.config.fixed_sampling_refusal = True
     with pytest.raises(openai.BadRequestError, match="temperature"):
@@ -66,14 +71,20 @@ def test_fixed_sampling_refusal_is_a_switch(emulator: Emulator) -> None:
 def test_medium_on_gemini_3_pro_preview(emulator: Emulator) -> None:
     with pytest.raises(openai.BadRequestError, match="Thinking level MEDIUM is not supported"):
         _client(emulator).chat.completions.create(
-            model="google/gemini-3-pro-preview", reasoning_effort="medium",
+            model="google/gemini-3-pro-preview",
+            reasoning_effort="medium",
             messages=[{"role": "user", "content": "hi"}],
         )
     emulator.config.medium_unsupported_on = ()
-    assert _client(emulator).chat.completions.create(
-        model="google/gemini-3-pro-preview", reasoning_effort="medium",
-        messages=[{"role": "user", "content": "hi"}],
-    ).choices
+    assert (
+        _client(emulator)
+        .chat.completions.create(
+            model="google/gemini-3-pro-preview",
+            reasoning_effort="medium",
+            messages=[{"role": "user", "content": "hi"}],
+        )
+        .choices
+    )
 
 
 def test_context_overflow_text(emulator: Emulator) -> None:
@@ -88,27 +99,52 @@ def test_context_overflow_text(emulator: Emulator) -> None:
 
 
 def _count(emu: Emulator, model: str, body: object, location: str = "global") -> httpx.Response:
-    url = (f"{emu.url}/v1/projects/{emu.project}/locations/{location}/publishers/google/"
-           f"models/{model}:countTokens")
+    url = (
+        f"{emu.url}/v1/projects/{emu.project}/locations/{location}/publishers/google/"
+        f"models/{model}:countTokens"
+    )
     return httpx.post(url, json=body, headers={"Authorization": f"Bearer {emu.issue_token()}"})
 
 
 def test_count_tokens(emulator: Emulator) -> None:
-    one = _count(emulator, "gemini-2.5-flash",
-                 {"contents": [{"role": "user", "parts": [{"text": "hello world"}]}]})
-    assert one.status_code == 200 and one.json()["totalTokens"] > 0
-    more = _count(emulator, "gemini-2.5-flash", {
-        "contents": [{"role": "user", "parts": [
-            {"text": "hello world"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}],
-        "systemInstruction": {"parts": [{"text": "be brief"}]},
-    })
+    one = _count(
+        emulator,
+        "gemini-2.5-flash",
+        {"contents": [{"role": "user", "parts": [{"text": "hello world"}]}]},
+    )
+    assert one.status_code == 200
+    assert one.json()["totalTokens"] > 0
+    more = _count(
+        emulator,
+        "gemini-2.5-flash",
+        {
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {"text": "hello world"},
+                        {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
+                    ],
+                }
+            ],
+            "systemInstruction": {"parts": [{"text": "be brief"}]},
+        },
+    )
     assert more.json()["totalTokens"] > one.json()["totalTokens"] + 200
     assert _count(emulator, "gemini-2.5-flash", {"contents": []}).status_code == 400
-    assert _count(emulator, "llama-3.3-70b-instruct-maas", {
-        "contents": [{"role": "user", "parts": [{"text": "x"}]}]}).status_code == 404
+    assert (
+        _count(
+            emulator,
+            "llama-3.3-70b-instruct-maas",
+            {"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
+        ).status_code
+        == 404
+    )
     unauthenticated = httpx.post(
         f"{emulator.url}/v1/projects/{emulator.project}/locations/global/publishers/google/"
-        "models/gemini-2.5-flash:countTokens", json={"contents": []})
+        "models/gemini-2.5-flash:countTokens",
+        json={"contents": []},
+    )
     assert unauthenticated.status_code == 401
 
 
@@ -119,6 +155,12 @@ def test_oversize_inline_image(emulator: Emulator) -> None:
     with pytest.raises(openai.BadRequestError, match="Cloud Storage"):
         _client(emulator).chat.completions.create(
             model="google/gemini-2.5-flash",
-            messages=[{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{big}"}}]}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{big}"}}
+                    ],
+                }
+            ],
         )

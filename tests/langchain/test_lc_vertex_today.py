@@ -67,7 +67,9 @@ def test_unknown_location_warns_and_the_emulator_refuses_it(
 
 
 def test_base_url_on_the_non_existent_global_prefixed_host(make_model: MakeModel) -> None:
-    url = "https://global-aiplatform.googleapis.com/v1/projects/p/locations/global/endpoints/openapi"
+    url = (
+        "https://global-aiplatform.googleapis.com/v1/projects/p/locations/global/endpoints/openapi"
+    )
     with pytest.raises(ValueError, match="'aiplatform.googleapis.com'"):
         make_model(base_url=url, api_endpoint=None)
 
@@ -219,7 +221,9 @@ def test_images_tools_and_system_are_counted(
     with_tools = model.get_num_tokens_from_messages(
         [HumanMessage("what is this")], tools=[get_weather]
     )
-    assert with_image > plain and with_system > plain and with_tools > plain
+    assert with_image > plain
+    assert with_system > plain
+    assert with_tools > plain
     last = _count_requests(emulator)[-1].json
     assert last["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
 
@@ -245,7 +249,8 @@ def test_partner_model_estimated_offline(
 def test_async_count(make_model: MakeModel, emulator: Emulator, offline_tiktoken: None) -> None:
     model = make_model()
     count = asyncio.run(model.aget_num_tokens_from_messages([HumanMessage("hello async")]))
-    assert count > 0 and len(_count_requests(emulator)) == 1
+    assert count > 0
+    assert len(_count_requests(emulator)) == 1
 
 
 # -- 4. context overflow -----------------------------------------------------------------

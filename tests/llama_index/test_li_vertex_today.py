@@ -86,11 +86,16 @@ def test_unknown_keyword_warned(make_llm: Callable[..., Any]) -> None:
 def test_thinking_keywords_and_priority_header(
     make_llm: Callable[..., Any], emulator: Emulator, bodies: Callable[[], list[Any]]
 ) -> None:
-    llm = make_llm(include_thoughts=True, thinking_budget=256, location="global",
-                   shared_request_type="priority")
+    llm = make_llm(
+        include_thoughts=True,
+        thinking_budget=256,
+        location="global",
+        shared_request_type="priority",
+    )
     llm.chat([ChatMessage(role="user", content="hi")])
     assert bodies()[-1]["extra_body"]["google"]["thinking_config"] == {
-        "include_thoughts": True, "thinking_budget": 256
+        "include_thoughts": True,
+        "thinking_budget": 256,
     }
     last = [r for r in emulator.requests if r.path.endswith("/chat/completions")][-1]
     assert last.headers["x-vertex-ai-llm-shared-request-type"] == "priority"
@@ -98,8 +103,11 @@ def test_thinking_keywords_and_priority_header(
         make_llm(shared_request_type="priority")
 
 
-def test_model_turn_last_refused(make_llm: Callable[..., Any], bodies: Callable[[], list[Any]]) -> None:
+def test_model_turn_last_refused(
+    make_llm: Callable[..., Any], bodies: Callable[[], list[Any]]
+) -> None:
     llm = make_llm("google/gemini-3.6-flash", location="global")
+    prefill = [ChatMessage(role="user", content="hi"), ChatMessage(role="assistant", content="A")]
     with pytest.raises(VertexConfigError, match="model turn"):
-        llm.chat([ChatMessage(role="user", content="hi"), ChatMessage(role="assistant", content="A")])
+        llm.chat(prefill)
     assert bodies() == []

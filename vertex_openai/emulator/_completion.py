@@ -21,8 +21,8 @@ from ._errors import GOOGLE_HEADERS, JSON_CT, google_error, json_response, list_
 from ._model import (
     EFFORT_BUDGETS,
     ModelInput,
-    count_tokens,
     ModelOutput,
+    count_tokens,
     current_turn,
     is_gemini3,
     is_thinking_model,

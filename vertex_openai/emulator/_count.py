@@ -58,9 +58,7 @@ def count_tokens_response(
         return google_error(400, "Invalid JSON payload received. Unexpected token.")
     contents = body.get("contents")
     if not isinstance(contents, list) or not contents:
-        return google_error(
-            400, "Unable to submit request because it has an empty contents field."
-        )
+        return google_error(400, "Unable to submit request because it has an empty contents field.")
     texts: list[str] = []
     fixed = 0
     try:
