@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
@@ -33,6 +35,7 @@ from vertex_openai._constants import (
 from vertex_openai._errors import VertexConfigError
 
 __all__ = [
+    "EndpointRouter",
     "VertexEndpoint",
     "is_trusted_host",
     "parse_dedicated_dns",
@@ -375,3 +378,27 @@ class VertexEndpoint:
     def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
         """A copy that sends to a dedicated endpoint host learned from Vertex."""
         return replace(self, dedicated_endpoint_dns=parse_dedicated_dns(dns))
+
+
+class EndpointRouter:
+    """The endpoint requests go to; learns the project and dedicated DNS names at run time."""
+
+    def __init__(self, endpoint: VertexEndpoint) -> None:
+        self.endpoint = endpoint
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.endpoint = state["endpoint"]
+        self._lock = threading.Lock()
+
+    def learn_project(self, project: str) -> None:
+        with self._lock:
+            if self.endpoint.project is None:
+                self.endpoint = self.endpoint.with_project(project)
+
+    def learn_dedicated_dns(self, dns: str) -> None:
+        with self._lock:
+            self.endpoint = self.endpoint.with_dedicated_dns(dns)
