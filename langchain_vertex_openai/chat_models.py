@@ -64,7 +64,7 @@ from vertex_openai._messages import (
 )
 from vertex_openai._models import model_profile
 from vertex_openai._pickling import picklable_state, private_attr
-from vertex_openai._tokens import acount_message_tokens, count_message_tokens
+from vertex_openai._token_count import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
@@ -519,7 +519,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     # ------------------------------------------------------------------ token counting
     # The parent counts with tiktoken, which downloads an OpenAI tokenizer from a
-    # third-party host; these count with Vertex (Gemini) or offline (vertex_openai._tokens).
+    # third-party host; these count with Vertex (Gemini) or offline (vertex_openai._token_count).
 
     def _count_input(
         self, messages: Sequence[BaseMessage], tools: Sequence[Any] | None

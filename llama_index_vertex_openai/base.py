@@ -56,7 +56,7 @@ from vertex_openai._messages import (
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._sdk_objects import SdkChunkRewriter, ShapedChatClient
-from vertex_openai._tokens import acount_message_tokens, count_message_tokens
+from vertex_openai._token_count import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 

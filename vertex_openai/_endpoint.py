@@ -15,10 +15,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
@@ -36,6 +38,7 @@ from vertex_openai._errors import VertexConfigError
 
 __all__ = [
     "KNOWN_LOCATIONS",
+    "EndpointRouter",
     "VertexEndpoint",
     "check_known_location",
     "host_for_location",
@@ -476,3 +479,27 @@ class VertexEndpoint:
     def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
         """A copy that sends to a dedicated endpoint host learned from Vertex."""
         return replace(self, dedicated_endpoint_dns=parse_dedicated_dns(dns))
+
+
+class EndpointRouter:
+    """The endpoint requests go to; learns the project and dedicated DNS names at run time."""
+
+    def __init__(self, endpoint: VertexEndpoint) -> None:
+        self.endpoint = endpoint
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.endpoint = state["endpoint"]
+        self._lock = threading.Lock()
+
+    def learn_project(self, project: str) -> None:
+        with self._lock:
+            if self.endpoint.project is None:
+                self.endpoint = self.endpoint.with_project(project)
+
+    def learn_dedicated_dns(self, dns: str) -> None:
+        with self._lock:
+            self.endpoint = self.endpoint.with_dedicated_dns(dns)
