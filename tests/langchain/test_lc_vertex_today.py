@@ -24,6 +24,14 @@ from vertex_openai._errors import VertexConfigError
 from vertex_openai.emulator import Emulator
 
 
+@pytest.fixture(autouse=True)
+def _fresh_warn_once() -> None:
+    """Warnings are issued once per process; each test here checks its own."""
+    from vertex_openai import _gemini
+
+    _gemini._warned.clear()
+
+
 def _chat_requests(emulator: Emulator) -> list[Any]:
     return [r for r in emulator.requests if r.path.endswith("/chat/completions")]
 
