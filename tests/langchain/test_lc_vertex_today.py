@@ -364,3 +364,49 @@ def test_priority_paygo_header(make_model: MakeModel, emulator: Emulator) -> Non
         make_model(location="us-central1", shared_request_type="priority")
     with pytest.raises(ValueError):
         make_model(location="global", shared_request_type="urgent")
+
+
+def test_summarization_middleware_recovers_from_vertex_overflow(
+    make_model: MakeModel, emulator: Emulator
+) -> None:
+    """LangChain's SummarizationMiddleware retries a summary that overflowed Vertex's window."""
+    summarization = pytest.importorskip("langchain.agents.middleware.summarization")
+    from langchain.agents import create_agent
+
+    from vertex_openai.emulator._completion import _prompt_text
+    from vertex_openai.emulator._model import count_tokens
+
+    history = [
+        HumanMessage(f"Turn {i}: " + " ".join(f"fact{i}-{j}" for j in range(60)))
+        if i % 2 == 0
+        else AIMessage(f"Noted turn {i}.")
+        for i in range(8)
+    ]
+    history.append(HumanMessage("What did we discuss?"))
+
+    def run() -> Any:
+        middleware = summarization.SummarizationMiddleware(
+            model=make_model(model="google/gemini-2.5-flash-lite"),
+            trigger=("messages", 4),
+            keep=("messages", 1),
+        )
+        agent = create_agent(model=make_model(), middleware=[middleware])
+        return agent.invoke({"messages": list(history)})
+
+    run()  # no window: measure the summary request Vertex would count
+    summary_call = next(
+        r
+        for r in emulator.requests
+        if r.path.endswith("/chat/completions") and r.json["model"].endswith("flash-lite")
+    )
+    tokens = count_tokens(_prompt_text(summary_call.json["messages"], []))
+    emulator.reset()
+    emulator.config.context_windows = {"google/gemini-2.5-flash-lite": tokens - 1}
+    result = run()
+    statuses = [
+        r.status
+        for r in emulator.requests
+        if r.path.endswith("/chat/completions") and r.json["model"].endswith("flash-lite")
+    ]
+    assert statuses == [400, 200]  # overflow, then the shortened summary prompt
+    assert result["messages"][-1].content
