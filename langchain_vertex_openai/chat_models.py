@@ -78,6 +78,7 @@ class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowErro
     """
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
+_THINKING_KEYWORDS = ("include_thoughts", "thinking_budget", "thinking_level")
 _GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
 """Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
 `model_kwargs`, and `prepare_chat_request` moves it)."""
@@ -380,6 +381,22 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             values = {**values, name: extras.pop(name)}
             moved = True
         return {**values, "model_kwargs": extras} if moved else values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _thinking_keywords(cls, values: Any) -> Any:
+        """`include_thoughts=` / `thinking_budget=` / `thinking_level=` (ChatVertexAI style).
+
+        Taken as the same `thinking_config` fields, without the parent's "not default
+        parameter" warning (it would move them to `model_kwargs`, sent top level).
+        """
+        if not isinstance(values, dict):
+            return values
+        found = {k: values[k] for k in _THINKING_KEYWORDS if values.get(k) is not None}
+        if not found:
+            return values
+        rest = {k: v for k, v in values.items() if k not in _THINKING_KEYWORDS}
+        return {**rest, "thinking_config": {**found, **(values.get("thinking_config") or {})}}
 
     @model_validator(mode="before")
     @classmethod

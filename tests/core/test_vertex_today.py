@@ -126,3 +126,20 @@ def test_reasoning_effort_table() -> None:
                 "messages": [{"role": "user", "content": "hi"}],
             }
         )
+
+
+@pytest.mark.parametrize("location", ["us", "eu"])
+def test_count_tokens_and_embeddings_use_the_multi_region_host(location: str) -> None:
+    from vertex_openai._clients import VertexConnection
+    from vertex_openai._embeddings import VertexEmbeddingClient
+    from vertex_openai._endpoint import VertexEndpoint
+    from vertex_openai._token_count import count_tokens_url
+
+    endpoint = VertexEndpoint.resolve(project="p", location=location, environ={})
+    assert count_tokens_url(endpoint, "google/gemini-2.5-flash") == (
+        f"https://aiplatform.{location}.rep.googleapis.com/v1/projects/p/locations/{location}"
+        "/publishers/google/models/gemini-2.5-flash:countTokens"
+    )
+    connection = VertexConnection(project="p", location=location, credentials=None)
+    embeddings = VertexEmbeddingClient(connection, "text-embedding-005")
+    assert embeddings.url().startswith(f"https://aiplatform.{location}.rep.googleapis.com/")

@@ -300,7 +300,7 @@ def test_chatvertexai_thinking_keywords_map_to_thinking_config(
     make_model: MakeModel, emulator: Emulator
 ) -> None:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the parent's "not default parameter" note
+        warnings.simplefilter("error")  # taken as thinking_config, no parent warning
         model = make_model(include_thoughts=True, thinking_budget=512)
     model.invoke("hi")
     google = _chat_requests(emulator)[-1].json["extra_body"]["google"]
