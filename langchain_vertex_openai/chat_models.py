@@ -45,6 +45,7 @@ from vertex_openai._messages import (
     fix_accumulated_roles,
     normalize_usage,
     parse_message,
+    standard_block_part,
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
@@ -57,14 +58,25 @@ _GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "c
 """Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
 `model_kwargs`, and `prepare_chat_request` moves it)."""
 
-# The thought marker of the request being made in this context, set by
-# `_get_request_payload` and read when its response is parsed. A context variable, not
-# model state: one model object serves concurrent calls, and `_create_chat_result` runs
-# in an executor for async calls (LangChain copies the context there).
-_REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
-_STREAM_STATE: ContextVar[dict[str, Any] | None] = ContextVar(
-    "vertex_stream_state", default=None
-)
+
+
+class _Call:
+    """One call's state: the thought marker of its request, its stream's accumulator."""
+
+    __slots__ = ("acc", "marker", "refusal")
+
+    def __init__(self, acc: StreamAccumulator | None = None) -> None:
+        self.marker: str | None = None
+        self.acc = acc
+        self.refusal = ""
+
+
+# The call in progress, set (and reset) by `_generate` / `_stream` and their async twins
+# around the parent's work: `_get_request_payload` records the marker of the request it
+# built, and the parsing hooks the parent calls next read it. A context variable, not
+# model state: one model serves concurrent calls, and `_create_chat_result` runs in an
+# executor for async calls (LangChain copies the context there).
+_CALL: ContextVar[_Call | None] = ContextVar("vertex_openai_call", default=None)
 
 
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
@@ -264,6 +276,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     use_responses_api: bool | None = False
     """Vertex serves Chat Completions only; `True` is rejected."""
+
+    require_finish_reason: bool | None = None
+    """Raise when a stream ends without a `finish_reason` (it was cut off). None (default):
+    for Google-managed models, which always send one; not for self-deployed endpoints,
+    which may end with `[DONE]` alone (as the parent accepts)."""
 
     _connection: VertexConnection | None = PrivateAttr(default=None)
     _settings: VertexRequestSettings | None = PrivateAttr(default=None)
@@ -564,7 +581,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             for message, wire in zip(messages, payload["messages"], strict=True)
         ]
         payload = prepare_chat_request(payload, private_attr(self, "_settings"))
-        _REQUEST_MARKER.set(effective_thought_marker(payload))
+        if (call := _CALL.get()) is not None:
+            call.marker = effective_thought_marker(payload)
         return payload
 
     # ------------------------------------------------------------------ responses
@@ -577,7 +595,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         result = super()._create_chat_result(response, generation_info)
         # Read the SDK objects directly: the parent already paid for one model_dump.
         get = response.get if isinstance(response, dict) else partial(getattr, response)
-        marker = _REQUEST_MARKER.get()
+        call = _CALL.get()
+        # Outside a call (a direct use of this hook): the instance's own marker.
+        marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
         usage = normalize_usage(get("usage", None))
         for generation, choice in zip(result.generations, get("choices", None) or [], strict=False):
             message = generation.message
@@ -609,14 +629,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        state = _STREAM_STATE.get()
-        if state is None:  # not under our _stream / _astream
+        call = _CALL.get()
+        if call is None:  # not under our _stream / _astream
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
-        acc = state.get("acc")
+        acc = call.acc
         if acc is None:  # first chunk: the request (and its marker) was just built
-            acc = state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
+            acc = call.acc = StreamAccumulator(call.marker)
         raw, delta = acc.rewrite_chunk(chunk)
         converted = super()._convert_chunk_to_generation_chunk(
             raw, default_chunk_class, base_generation_info
@@ -626,12 +646,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
         if delta.refusal:
-            state["refusal"] = state.get("refusal", "") + delta.refusal
-        if delta.finish_reason and state.get("refusal"):
+            call.refusal += delta.refusal
+        if delta.finish_reason and call.refusal:
             # The parent drops streamed refusals. Kept whole on the finishing chunk: the
             # block translator makes it the refusal block langchain-openai's per-chunk
             # structured-output check raises on, with the full reason (as non-streaming).
-            message.additional_kwargs["refusal"] = state.pop("refusal")
+            message.additional_kwargs["refusal"], call.refusal = call.refusal, ""
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
         if delta.new_signatures:
@@ -643,22 +663,30 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.usage_metadata = _usage_metadata(delta.usage_increment)
         return converted
 
-    def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:
-        if "acc" not in state or not state["acc"].finished:
-            # Cut off before the last chunk: never hand back a half answer as complete.
-            raise incomplete_stream_error(self._chat_url())
-        rest = state["acc"].finish_chunk()
+    def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
+        if call.acc is None or not call.acc.finished:
+            if self._stream_cut_off():
+                # Cut off before the last chunk: never hand back a half answer as complete.
+                raise incomplete_stream_error(self._chat_url())
+            if call.acc is None:
+                return None
+        rest = call.acc.finish_chunk()
         if rest is None:
             return None
-        token = _STREAM_STATE.set({"acc": StreamAccumulator(None)})
+        token = _CALL.set(_Call(StreamAccumulator(None)))
         try:
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
         finally:
-            _STREAM_STATE.reset(token)
+            _CALL.reset(token)
 
-    # The per-stream state (split thought tags, tool-call ids, signatures) is handed to
-    # `_convert_chunk_to_generation_chunk` through a context variable set around each
-    # step of the parent's stream, so interleaved streams never share it.
+    def _stream_cut_off(self) -> bool:
+        if self.require_finish_reason is not None:
+            return self.require_finish_reason
+        assert self._connection is not None
+        return not self._connection.endpoint.is_self_deployed
+
+    # The parent's stream runs with the run manager, so callbacks see the chunks our
+    # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
 
     def _stream(
         self,
@@ -667,22 +695,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        state: dict[str, Any] = {}
-        parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
+        call = _Call()
+        parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
-                token = _STREAM_STATE.set(state)
+                token = _CALL.set(call)
                 try:
                     chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
-                    _STREAM_STATE.reset(token)
-                # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    _CALL.reset(token)
                 yield chunk
-        if (last := self._finish_chunk(state)) is not None:
+        if (last := self._finish_chunk(call)) is not None:
             if run_manager:
                 run_manager.on_llm_new_token(last.text, chunk=last)
             yield last
@@ -694,21 +719,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        state: dict[str, Any] = {}
-        parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
+        call = _Call()
+        parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
-                token = _STREAM_STATE.set(state)
+                token = _CALL.set(call)
                 try:
                     chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
-                    _STREAM_STATE.reset(token)
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    _CALL.reset(token)
                 yield chunk
-        if (last := self._finish_chunk(state)) is not None:
+        if (last := self._finish_chunk(call)) is not None:
             if run_manager:
                 await run_manager.on_llm_new_token(last.text, chunk=last)
             yield last
@@ -720,8 +743,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        token = _CALL.set(_Call())
+        try:
+            with translated_errors(self._chat_url):
+                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        finally:
+            _CALL.reset(token)
 
     async def _agenerate(
         self,
@@ -730,8 +757,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        token = _CALL.set(_Call())
+        try:
+            with translated_errors(self._chat_url):
+                return await super()._agenerate(
+                    messages, stop=stop, run_manager=run_manager, **kwargs
+                )
+        finally:
+            _CALL.reset(token)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -764,36 +797,14 @@ def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:
-    """Standard file/audio/video blocks given by URL, in a form Vertex accepts.
-
-    langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
-    part, but Vertex reads gs:// and https URIs in `image_url` (as image/*) and in
-    `input_audio` with any MIME type as `format` (wire facts §8). The core turns
-    `file_url` parts into `image_url` for images and `input_audio` for other MIME types
-    (a PDF or video keeps its type).
-    """
+    """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
     if not isinstance(message.content, list):
         return message
-    changed = False
-    content: list[Any] = []
-    for block in message.content:
-        if not isinstance(block, dict):
-            content.append(block)
-            continue
-        url, kind = block.get("url"), block.get("type")
-        if not isinstance(url, str) or kind not in ("file", "audio", "video"):
-            content.append(block)
-            continue
-        changed = True
-        if kind == "audio":
-            mime = block.get("mime_type") or "audio/mpeg"
-            content.append({"type": "input_audio", "input_audio": {"data": url, "format": mime}})
-        else:
-            file: dict[str, Any] = {"file_url": url}
-            if block.get("mime_type"):
-                file["mime_type"] = block["mime_type"]  # the core keeps it on the wire
-            content.append({"type": "file", "file": file})
-    return message.model_copy(update={"content": content}) if changed else message
+    parts = [standard_block_part(block) for block in message.content]
+    if not any(parts):
+        return message
+    content = [b if p is None else p for b, p in zip(message.content, parts, strict=True)]
+    return message.model_copy(update={"content": content})
 
 
 def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from contextvars import ContextVar
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
@@ -19,11 +18,11 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     TextBlock,
     ThinkingBlock,
+    VideoBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
-from llama_index.llms.openai.utils import from_openai_message, to_openai_message_dict
+from llama_index.llms.openai.utils import to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
-from openai import AsyncOpenAI
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
@@ -32,11 +31,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
-from vertex_openai._errors import (
-    VertexConfigError,
-    incomplete_stream_error,
-    translated_errors,
-)
+from vertex_openai._errors import VertexConfigError
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -44,23 +39,17 @@ from vertex_openai._gemini import (
     prepare_chat_request,
 )
 from vertex_openai._keys import split_api_key
-from vertex_openai._messages import (
-    ParsedMessage,
-    attach_signatures,
-    normalize_usage,
-    parse_message,
-    with_unique_tool_call_ids,
-)
+from vertex_openai._messages import attach_signatures, media_part, normalize_usage
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
-from vertex_openai._sdk_objects import SdkChunkRewriter, ShapedChatClient
+from vertex_openai._sdk_objects import CALL_KWARG, SdkCall, ShapedChatClient, shaped_client
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
-_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+_MEDIA = (ImageBlock, AudioBlock, DocumentBlock, VideoBlock)
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -164,8 +153,16 @@ class ChatVertexOpenAI(OpenAILike):
         "cause looping).",
     )
 
+    require_finish_reason: bool | None = Field(
+        default=None,
+        description="Raise when a stream ends without a finish_reason (it was cut off). "
+        "None (default): for Google-managed models, which always send one; not for "
+        "self-deployed endpoints, which may end with [DONE] alone.",
+    )
+
     _connection: VertexConnection = PrivateAttr()
     _settings: VertexRequestSettings = PrivateAttr()
+    _shaped: dict[bool, ShapedChatClient] = PrivateAttr(default_factory=dict)
     _express_key_dropped: bool = PrivateAttr(default=False)
 
     def __init__(
@@ -278,7 +275,7 @@ class ChatVertexOpenAI(OpenAILike):
         state = picklable_state(
             super().__getstate__(),
             clear_private=("_connection", "_client", "_aclient", "_http_client",
-                           "_async_http_client"),
+                           "_async_http_client", "_shaped"),
         )
         if self._connection.token_provider is None and not self._express_key_dropped:
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
@@ -314,39 +311,17 @@ class ChatVertexOpenAI(OpenAILike):
         # Precedence: instance fields < additional_kwargs < per-call kwargs (the parent
         # lets additional_kwargs override per-call kwargs), merged deeply so extra_body
         # from different levels combines.
+        call = kwargs.pop(CALL_KWARG, None)  # the call's own data, for our create()
         params = super()._get_model_kwargs()
         params = deep_merge(params, kwargs)
+        if call is not None:
+            params[CALL_KWARG] = call
         if not params.get("stream"):
             params.pop("stream_options", None)
         for key in ("tools", "tool_choice", "temperature"):
             if key in params and params[key] is None:
                 del params[key]
         return params
-
-    def _request(
-        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], str | None]:
-        """The create() kwargs for `messages`, and the thought marker in effect."""
-        params = {
-            "messages": [self._to_wire(m) for m in messages],
-            **self._get_model_kwargs(stream=stream, **kwargs),
-        }
-        params = prepare_chat_request(params, private_attr(self, "_settings"))
-        return params, effective_thought_marker(params)
-
-    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
-        """Parse a ChatCompletion as `_chat` does, without a server (tests use it).
-
-        The same steps as `_chat`: our normalisation, the parent's `from_openai_message`
-        and token counts, then what only we know.
-        """
-        call = _Call([])
-        call.marker = marker
-        response = call.normalize(response)
-        message = from_openai_message(response.choices[0].message, modalities=["text"])
-        counts = self._get_response_token_counts(response)
-        parsed = ChatResponse(message=message, raw=response, additional_kwargs=counts)
-        return call.finish_response(parsed)
 
     def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
         extras = message.additional_kwargs
@@ -356,11 +331,12 @@ class ChatVertexOpenAI(OpenAILike):
                 k: v for k, v in extras.items() if k not in _PRIVATE_KEYS
             }
         clean = message.model_copy(update=update) if update else message
-        url_blocks = any(_is_url_only(b) for b in message.blocks)
-        if url_blocks and message.role != MessageRole.ASSISTANT:
+        media = any(isinstance(b, _MEDIA) for b in message.blocks)
+        if media and message.role != MessageRole.ASSISTANT:
+            # Media by the core's one rule (the same parts as the LangChain class sends).
             wire: dict[str, Any] = {
                 "role": message.role.value,
-                "content": [self._part(b) for b in message.blocks],
+                "content": [_media_part(b) for b in message.blocks],
             }
         else:
             wire = dict(to_openai_message_dict(clean, model=self.model))
@@ -375,43 +351,43 @@ class ChatVertexOpenAI(OpenAILike):
                 wire[THOUGHTS_WIRE_KEY] = thoughts  # the core tags them or drops them
         return wire
 
-    def _part(self, block: ContentBlock) -> dict[str, Any]:
-        """One content part; URL-only audio/documents go by reference (gs://, https)."""
-        if isinstance(block, AudioBlock) and _is_url_only(block):
-            fmt = block.format or "mp3"
-            mime = fmt if "/" in fmt else _AUDIO_MIME.get(fmt, f"audio/{fmt}")
-            return {"type": "input_audio", "input_audio": {"data": str(block.url), "format": mime}}
-        if isinstance(block, DocumentBlock) and _is_url_only(block):
-            return {"type": "image_url", "image_url": {"url": str(block.url)}}
-        if isinstance(block, TextBlock):
-            return {"type": "text", "text": block.text}
-        part = to_openai_message_dict(ChatMessage(role=MessageRole.USER, blocks=[block, _EMPTY]))
-        content: Any = part["content"]
-        return dict(content[0])
-
     # -- the parent's conversion points ---------------------------------------------------
     #
-    # The parent's _chat / _stream_chat (with its retry decorator, additional_kwargs
-    # tool_calls, ToolCallBlocks, token counts, thinking_delta) run unchanged. They get
-    # their client from _get_client(); ours wraps it so that create() sends the request
-    # Vertex needs (built from the original ChatMessages) and hands the parent a response
-    # already normalised: thoughts moved to reasoning_content, unique tool-call ids, one
-    # tool call per stream chunk. _chat / _stream_chat then only add what the parent
-    # cannot know (signatures, images, thought token counts). The parent is handed no
-    # messages (_CONVERTED_BY_US): it would only convert them with
-    # to_openai_message_dicts, which cannot take gs:// audio/documents and drops
-    # signatures; create() converts the call's own messages instead.
+    # The parent's _chat / _stream_chat (retry decorator, additional_kwargs tool_calls,
+    # ToolCallBlocks, token counts, thinking_delta) run unchanged. Ours pass them the call
+    # (a _Call) as a keyword argument, which the parent forwards through _get_model_kwargs
+    # to chat.completions.create(); the client _get_client() returns (built once per SDK
+    # client) builds the request from the call's own ChatMessages (_shape) and hands the
+    # parent a normalised response. The parent gets no messages to convert: its
+    # to_openai_message_dicts would fetch URL-only documents and drop signatures.
+
+    def _shape(self, call: SdkCall, params: dict[str, Any]) -> dict[str, Any]:
+        """The create() kwargs for one call: its messages converted, the request shaped."""
+        wire = [self._to_wire(m) for m in call.messages]
+        params = prepare_chat_request({"messages": wire, **params}, private_attr(self, "_settings"))
+        call.marker = effective_thought_marker(params)
+        return params
+
+    def _stream_cut_off(self) -> bool:
+        if self.require_finish_reason is not None:
+            return self.require_finish_reason
+        return not self._connection.endpoint.is_self_deployed
+
+    def _shaped_client(self, inner: Any, is_async: bool) -> Any:
+        shaped = self._shaped.get(is_async)
+        if shaped is None or shaped._inner is not inner:
+            shaped = shaped_client(inner, self._shape, self._chat_url, self._stream_cut_off)
+            if self.reuse_client:
+                self._shaped[is_async] = shaped
+        return shaped
 
     def _get_client(self) -> Any:
-        return _vertex_client(super()._get_client(), self, _CALL.get())
+        return self._shaped_client(super()._get_client(), False)
 
     def _get_aclient(self) -> Any:
-        return _vertex_client(super()._get_aclient(), self, _CALL.get())
+        return self._shaped_client(super()._get_aclient(), True)
 
     def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
-        call = _CALL.get()
-        if call is not None and call.normalized is raw_response:
-            return _usage_kwargs(call.usage)  # normalised already, by create()
         usage = getattr(raw_response, "usage", None)
         if usage is None and isinstance(raw_response, Mapping):
             usage = raw_response.get("usage")
@@ -419,20 +395,15 @@ class ChatVertexOpenAI(OpenAILike):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call:
-            response = super()._chat(_CONVERTED_BY_US, **kwargs)
-        return call.finish_response(response)
+        return call.finish_response(super()._chat([], **{CALL_KWARG: call}, **kwargs))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call:
-            response = await super()._achat(_CONVERTED_BY_US, **kwargs)
-        return call.finish_response(response)
+        return call.finish_response(await super()._achat([], **{CALL_KWARG: call}, **kwargs))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         call = _Call(messages)
-        with call:
-            parent = super()._stream_chat(_CONVERTED_BY_US, **kwargs)
+        parent = super()._stream_chat([], **{CALL_KWARG: call}, **kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
             for response in parent:
@@ -444,8 +415,7 @@ class ChatVertexOpenAI(OpenAILike):
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         call = _Call(messages)
-        with call:
-            parent = await super()._astream_chat(_CONVERTED_BY_US, **kwargs)
+        parent = await super()._astream_chat([], **{CALL_KWARG: call}, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             async for response in parent:
@@ -457,15 +427,48 @@ class ChatVertexOpenAI(OpenAILike):
 VertexOpenAI = ChatVertexOpenAI
 """Alias in LlamaIndex's naming style (`OpenAI`, `AzureOpenAI`, `OpenAILike`)."""
 
-_EMPTY = TextBlock(text="")
+
+def _by_reference(block: ContentBlock) -> bool:
+    """A block given only by URL: sent as the URI (Vertex reads gs:// and https)."""
+    data = getattr(block, {AudioBlock: "audio", DocumentBlock: "data", VideoBlock: "video",
+                           ImageBlock: "image"}[type(block)])
+    return block.url is not None and data is None and block.path is None  # type: ignore[union-attr]
 
 
-def _is_url_only(block: ContentBlock) -> bool:
+def _media_part(block: ContentBlock) -> dict[str, Any]:
+    """One content part, by the core's rule (`media_part`); blocks only supply fields."""
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, ImageBlock):
+        if block.url is not None:
+            part = media_part("image", url=str(block.url))
+        else:
+            data = block.resolve_image(as_base64=True).read().decode()
+            part = media_part("image", data=data, mime_type=block.image_mimetype)
+        if block.detail:
+            part["image_url"]["detail"] = block.detail
+        return part
+    kind, mime, url = "audio", None, None
     if isinstance(block, AudioBlock):
-        return block.url is not None and block.audio is None and block.path is None
+        mime = block.format
+    elif isinstance(block, DocumentBlock):
+        kind, mime = "file", block.document_mimetype
+    elif isinstance(block, VideoBlock):
+        kind, mime = "video", block.video_mimetype
+    else:
+        msg = f"{type(block).__name__} cannot be sent to Vertex in a {kind} message."
+        raise VertexConfigError(msg)
+    if _by_reference(block):
+        url = str(block.url)  # type: ignore[union-attr]
+        return media_part(kind, url=url, mime_type=mime)
     if isinstance(block, DocumentBlock):
-        return block.url is not None and block.data is None and block.path is None
-    return False
+        data = block._get_b64_string(block.resolve_document())
+        mime = mime or block._guess_mimetype()
+    elif isinstance(block, AudioBlock):
+        data = block.resolve_audio(as_base64=True).read().decode()
+    else:
+        data = block.resolve_video(as_base64=True).read().decode()  # type: ignore[union-attr]
+    return media_part(kind, data=data, mime_type=mime)
 
 
 def _signature_kwargs(signatures: Mapping[str, str], message_sig: str | None) -> dict[str, Any]:
@@ -490,48 +493,8 @@ def _usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-class _Call:
+class _Call(SdkCall):
     """One chat call: its ChatMessages, and what the response held for _chat to add."""
-
-    def __init__(self, messages: Sequence[ChatMessage]) -> None:
-        self.messages = list(messages)
-        self.marker: str | None = None
-        self.parsed: ParsedMessage | None = None
-        self.usage: dict[str, Any] | None = None
-        self.chunks: SdkChunkRewriter | None = None
-        self.normalized: Any = None  # the response normalize() returned
-        self._token: Any = None
-
-    def __enter__(self) -> _Call:
-        # The current call, for the client our _get_client() hands the parent (a class,
-        # not a generator context manager: this runs on every call).
-        self._token = _CALL.set(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _CALL.reset(self._token)
-
-    # -- non-stream ----------------------------------------------------------------------
-
-    def normalize(self, response: Any) -> Any:
-        """The ChatCompletion as the parent should parse it (a copy when changed)."""
-        response = with_unique_tool_call_ids(response)
-        choices = getattr(response, "choices", None)
-        if not choices:
-            return response
-        parsed = parse_message(choices[0].message, self.marker)
-        self.parsed = parsed
-        self.usage = normalize_usage(getattr(response, "usage", None))
-        message = choices[0].message
-        answer = parsed.content or (None if parsed.tool_calls or parsed.images else "")
-        if message.content != answer or parsed.thoughts:
-            response = response.model_copy(deep=True)
-            message = response.choices[0].message
-            message.content = answer
-            if parsed.thoughts:
-                message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
-        self.normalized = response
-        return response
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
         parsed = self.parsed
@@ -555,8 +518,6 @@ class _Call:
             message.blocks.append(TextBlock(text=""))
         return response
 
-    # -- stream --------------------------------------------------------------------------
-
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
         if self.chunks is not None:
             acc = self.chunks.acc
@@ -564,83 +525,3 @@ class _Call:
                 _signature_kwargs(acc.signatures, acc.message_signature)
             )
         return response
-
-
-_CONVERTED_BY_US: tuple[ChatMessage, ...] = ()
-"""What the parent's _chat is given as messages: create() sends the call's own."""
-
-_CALL: ContextVar[_Call | None] = ContextVar("vertex_llama_index_call", default=None)
-
-
-class _VertexCompletions:
-    """`client.chat.completions` whose create() sends what Vertex needs."""
-
-    def __init__(self, inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> None:
-        self._inner = inner
-        self._llm = llm
-        self._call = call
-
-    def _params(self, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
-        call = self._call
-        params = dict(kwargs)
-        settings = private_attr(self._llm, "_settings")
-        if call is None:  # a parent path that did not go through _chat: dicts as given
-            call = _Call([])
-            messages = params.pop("messages", [])
-            params = prepare_chat_request({"messages": messages, **params}, settings)
-            call.marker = effective_thought_marker(params)
-            return call, params
-        params.pop("messages", None)
-        # The parent built these kwargs with our _get_model_kwargs already.
-        wire = [self._llm._to_wire(m) for m in call.messages]
-        params = prepare_chat_request({"messages": wire, **params}, settings)
-        call.marker = effective_thought_marker(params)
-        return call, params
-
-    def create(self, **kwargs: Any) -> Any:
-        call, params = self._params(kwargs)
-        url = self._llm._chat_url
-        with translated_errors(url):
-            response = self._inner.create(**params)
-        if not params.get("stream"):
-            return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
-
-        def chunks() -> Generator[Any, None, None]:
-            with translated_errors(url):
-                for chunk in response:
-                    yield from rewriter.rewrite(chunk)
-            if not rewriter.finished:
-                raise incomplete_stream_error(url())
-            yield from rewriter.rest()
-
-        return chunks()
-
-
-class _AsyncVertexCompletions(_VertexCompletions):
-    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        call, params = self._params(kwargs)
-        url = self._llm._chat_url
-        with translated_errors(url):
-            response = await self._inner.create(**params)
-        if not params.get("stream"):
-            return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
-
-        async def chunks() -> AsyncGenerator[Any, None]:
-            with translated_errors(url):
-                async for chunk in response:
-                    for piece in rewriter.rewrite(chunk):
-                        yield piece
-            if not rewriter.finished:
-                raise incomplete_stream_error(url())
-            for piece in rewriter.rest():
-                yield piece
-
-        return chunks()
-
-
-def _vertex_client(inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> Any:
-    """The parent's openai client, with `chat.completions.create` shaped for Vertex."""
-    kind = _AsyncVertexCompletions if isinstance(inner, AsyncOpenAI) else _VertexCompletions
-    return ShapedChatClient(inner, kind(inner.chat.completions, llm, call))
