@@ -13,7 +13,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -23,29 +23,28 @@ from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import (
-    MESSAGE_SIGNATURE_KEY,
-    PLACEHOLDER_API_KEY,
-    SIGNATURES_KEY,
-    THOUGHTS_WIRE_KEY,
-)
+from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._errors import incomplete_stream_error, translated_errors
 from vertex_openai._gemini import (
     VertexRequestSettings,
+    check_chat_api_options,
     deep_merge,
     effective_thought_marker,
+    google_fields_from_model_kwargs,
     prepare_chat_request,
     search_tool_options,
 )
-from vertex_openai._keys import is_oauth_access_token, split_api_key
+from vertex_openai._keys import oauth_token_as_credentials
 from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
-    attach_signatures,
     fix_accumulated_roles,
     normalize_usage,
     parse_message,
+    replay_fields,
+    signature_fields,
     standard_block_part,
+    usage_metadata,
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
@@ -54,9 +53,6 @@ from vertex_openai._pickling import picklable_state, private_attr
 __all__ = ["ChatVertexOpenAI"]
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
-_GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
-"""Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
-`model_kwargs`, and `prepare_chat_request` moves it)."""
 
 
 
@@ -346,70 +342,25 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     @model_validator(mode="before")
     @classmethod
     def _google_model_kwargs(cls, values: Any) -> Any:
-        """Take Gemini extras given in `model_kwargs` as the typed fields, silently.
-
-        `model_kwargs={"safety_settings": ...}` is how existing apps pass extras (README,
-        docs/gemini-extras.md); the parent would move them to the same-named fields with a
-        "should be specified explicitly" warning. Runs before the parent's `build_extra`.
-        """
-        if not isinstance(values, dict) or not isinstance(values.get("model_kwargs"), dict):
-            return values
-        extras = dict(values["model_kwargs"])
-        moved = False
-        for name in _GOOGLE_FIELDS:
-            if name not in extras:
-                continue
-            if values.get(name) is not None:
-                msg = (
-                    f"{name} was given both as an argument and in model_kwargs; pass it once "
-                    f"(as {name}=...)."
-                )
-                raise ValueError(msg)
-            values = {**values, name: extras.pop(name)}
-            moved = True
-        return {**values, "model_kwargs": extras} if moved else values
+        """Gemini extras in `model_kwargs` taken as the typed fields, without the parent's
+        warning (runs before the parent's `build_extra`)."""
+        return google_fields_from_model_kwargs(values)
 
     @model_validator(mode="before")
     @classmethod
     def _oauth_token_as_api_key(cls, values: Any) -> Any:
-        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token.
-
-        An OAuth access token is not an express-mode key (Vertex would answer `400 API
-        key not valid`); it becomes `credentials`, with a warning that it expires
-        (`vertex_openai._keys.split_api_key`).
-        """
-        if not isinstance(values, dict):
-            return values
-        for name in ("api_key", "openai_api_key"):
-            value = values.get(name)
-            token = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if is_oauth_access_token(token):
-                _, credentials = split_api_key(token, values.get("credentials"))
-                values = {k: v for k, v in values.items() if k != name}
-                return {**values, "credentials": credentials}
-        return values
+        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token."""
+        return oauth_token_as_credentials(values, ("api_key", "openai_api_key"))
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
         """Check Vertex-specific options and build openai clients signed for Vertex."""
-        if self.use_responses_api:
-            msg = (
-                "use_responses_api=True is not supported: Vertex AI serves only the Chat "
-                "Completions API. Remove it (reasoning=... maps to reasoning_effort)."
-            )
-            raise ValueError(msg)
-        if self.output_version == "responses/v1":
-            msg = (
-                "output_version='responses/v1' is not supported: Vertex AI serves only the "
-                "Chat Completions API. Use output_version='v0' or 'v1'."
-            )
-            raise ValueError(msg)
-        if self.n is not None and self.n < 1:
-            msg = "n must be at least 1."
-            raise ValueError(msg)
-        if self.n is not None and self.n > 1 and self.streaming:
-            msg = "n must be 1 when streaming."
-            raise ValueError(msg)
+        check_chat_api_options(
+            use_responses_api=self.use_responses_api,
+            output_version=self.output_version,
+            n=self.n,
+            streaming=self.streaming,
+        )
         name = self.model_name
         self._build_clients()
         if self.model_name != name and self.profile == model_profile(name):
@@ -577,8 +528,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
-            _with_signatures(message, wire)
-            for message, wire in zip(messages, payload["messages"], strict=True)
+            replay_fields(m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content"))
+            if isinstance(m, AIMessage)
+            else wire
+            for m, wire in zip(messages, payload["messages"], strict=True)
         ]
         payload = prepare_chat_request(payload, private_attr(self, "_settings"))
         if (call := _CALL.get()) is not None:
@@ -605,7 +558,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             if isinstance(message, AIMessage):
                 _apply_parsed(message, parse_message(raw or {}, marker))
                 if usage is not None:
-                    message.usage_metadata = _usage_metadata(usage)
+                    message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
         if result.llm_output is not None:
             result.llm_output["model_provider"] = MODEL_PROVIDER
@@ -654,13 +607,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             message.additional_kwargs["refusal"], call.refusal = call.refusal, ""
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
-        if delta.new_signatures:
-            message.additional_kwargs[SIGNATURES_KEY] = dict(delta.new_signatures)
-        if delta.message_signature:
-            message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = delta.message_signature
+        message.additional_kwargs.update(
+            signature_fields(delta.new_signatures, delta.message_signature)
+        )
         if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
             # Chunk usage is added up on merge: report what this chunk adds.
-            message.usage_metadata = _usage_metadata(delta.usage_increment)
+            message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
         return converted
 
     def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
@@ -807,20 +759,6 @@ def _uri_blocks(message: BaseMessage) -> BaseMessage:
     return message.model_copy(update={"content": content})
 
 
-def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:
-    """Put the thought signatures and thoughts kept on an AIMessage back on its wire dict."""
-    if not isinstance(message, AIMessage):
-        return wire
-    signatures = message.additional_kwargs.get(SIGNATURES_KEY)
-    message_signature = message.additional_kwargs.get(MESSAGE_SIGNATURE_KEY)
-    thoughts = message.additional_kwargs.get("reasoning_content")
-    if signatures or message_signature:
-        wire = attach_signatures(wire, signatures, message_signature)
-    if isinstance(thoughts, str) and thoughts:
-        wire = {**wire, THOUGHTS_WIRE_KEY: thoughts}  # the core tags them or drops them
-    return wire
-
-
 def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
     if isinstance(message.content, str):
         message.content = parsed.content
@@ -835,17 +773,6 @@ def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
         message.additional_kwargs.pop("audio", None)
     if parsed.thoughts:
         message.additional_kwargs["reasoning_content"] = parsed.thoughts
-    if parsed.tool_call_signatures:
-        message.additional_kwargs[SIGNATURES_KEY] = dict(parsed.tool_call_signatures)
-    if parsed.message_signature:
-        message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = parsed.message_signature
-
-
-def _usage_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
-    return UsageMetadata(
-        input_tokens=usage["input_tokens"],
-        output_tokens=usage["output_tokens"],
-        total_tokens=usage["total_tokens"],
-        input_token_details={"cache_read": usage["cached_tokens"]},
-        output_token_details={"reasoning": usage["reasoning_tokens"]},
+    message.additional_kwargs.update(
+        signature_fields(parsed.tool_call_signatures, parsed.message_signature)
     )

@@ -29,7 +29,6 @@ from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
-    THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._gemini import (
@@ -39,7 +38,13 @@ from vertex_openai._gemini import (
     prepare_chat_request,
 )
 from vertex_openai._keys import split_api_key
-from vertex_openai._messages import attach_signatures, media_part, normalize_usage
+from vertex_openai._messages import (
+    media_part,
+    normalize_usage,
+    replay_fields,
+    signature_fields,
+    usage_counts,
+)
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._sdk_objects import CALL_KWARG, SdkCall, ShapedChatClient, shaped_client
@@ -49,7 +54,12 @@ __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
-_MEDIA = (ImageBlock, AudioBlock, DocumentBlock, VideoBlock)
+_MEDIA = {  # block class: (kind, data field, MIME field, resolver)
+    ImageBlock: ("image", "image", "image_mimetype", "resolve_image"),
+    AudioBlock: ("audio", "audio", "format", "resolve_audio"),
+    DocumentBlock: ("file", "data", "document_mimetype", "resolve_document"),
+    VideoBlock: ("video", "video", "video_mimetype", "resolve_video"),
+}
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -331,7 +341,7 @@ class ChatVertexOpenAI(OpenAILike):
                 k: v for k, v in extras.items() if k not in _PRIVATE_KEYS
             }
         clean = message.model_copy(update=update) if update else message
-        media = any(isinstance(b, _MEDIA) for b in message.blocks)
+        media = any(isinstance(b, tuple(_MEDIA)) for b in message.blocks)
         if media and message.role != MessageRole.ASSISTANT:
             # Media by the core's one rule (the same parts as the LangChain class sends).
             wire: dict[str, Any] = {
@@ -341,14 +351,10 @@ class ChatVertexOpenAI(OpenAILike):
         else:
             wire = dict(to_openai_message_dict(clean, model=self.model))
         if message.role == MessageRole.ASSISTANT:
-            wire = attach_signatures(
-                wire, extras.get(SIGNATURES_KEY), extras.get(MESSAGE_SIGNATURE_KEY)
-            )
             thoughts = "".join(
                 b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock)
             )
-            if thoughts:
-                wire[THOUGHTS_WIRE_KEY] = thoughts  # the core tags them or drops them
+            wire = replay_fields(extras, wire, thoughts)  # the core tags thoughts or drops them
         return wire
 
     # -- the parent's conversion points ---------------------------------------------------
@@ -391,7 +397,7 @@ class ChatVertexOpenAI(OpenAILike):
         usage = getattr(raw_response, "usage", None)
         if usage is None and isinstance(raw_response, Mapping):
             usage = raw_response.get("usage")
-        return _usage_kwargs(normalize_usage(usage))
+        return usage_counts(normalize_usage(usage))
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
@@ -428,69 +434,29 @@ VertexOpenAI = ChatVertexOpenAI
 """Alias in LlamaIndex's naming style (`OpenAI`, `AzureOpenAI`, `OpenAILike`)."""
 
 
-def _by_reference(block: ContentBlock) -> bool:
-    """A block given only by URL: sent as the URI (Vertex reads gs:// and https)."""
-    data = getattr(block, {AudioBlock: "audio", DocumentBlock: "data", VideoBlock: "video",
-                           ImageBlock: "image"}[type(block)])
-    return block.url is not None and data is None and block.path is None  # type: ignore[union-attr]
-
-
 def _media_part(block: ContentBlock) -> dict[str, Any]:
     """One content part, by the core's rule (`media_part`); blocks only supply fields."""
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text}
-    if isinstance(block, ImageBlock):
-        if block.url is not None:
-            part = media_part("image", url=str(block.url))
-        else:
-            data = block.resolve_image(as_base64=True).read().decode()
-            part = media_part("image", data=data, mime_type=block.image_mimetype)
-        if block.detail:
-            part["image_url"]["detail"] = block.detail
-        return part
-    kind, mime, url = "audio", None, None
-    if isinstance(block, AudioBlock):
-        mime = block.format
-    elif isinstance(block, DocumentBlock):
-        kind, mime = "file", block.document_mimetype
-    elif isinstance(block, VideoBlock):
-        kind, mime = "video", block.video_mimetype
-    else:
-        msg = f"{type(block).__name__} cannot be sent to Vertex in a {kind} message."
+    spec = next((v for cls, v in _MEDIA.items() if isinstance(block, cls)), None)
+    if spec is None:
+        msg = f"{type(block).__name__} cannot be sent to Vertex in a user message."
         raise VertexConfigError(msg)
-    if _by_reference(block):
-        url = str(block.url)  # type: ignore[union-attr]
-        return media_part(kind, url=url, mime_type=mime)
-    if isinstance(block, DocumentBlock):
+    kind, data_attr, mime_attr, resolve = spec
+    mime = getattr(block, mime_attr)
+    url = block.url  # type: ignore[union-attr]
+    by_reference = getattr(block, data_attr) is None and block.path is None  # type: ignore[union-attr]
+    if url is not None and (kind == "image" or by_reference):
+        part = media_part(kind, url=str(url), mime_type=mime)  # sent by reference
+    elif isinstance(block, DocumentBlock):
         data = block._get_b64_string(block.resolve_document())
-        mime = mime or block._guess_mimetype()
-    elif isinstance(block, AudioBlock):
-        data = block.resolve_audio(as_base64=True).read().decode()
+        part = media_part(kind, data=data, mime_type=mime or block._guess_mimetype())
     else:
-        data = block.resolve_video(as_base64=True).read().decode()  # type: ignore[union-attr]
-    return media_part(kind, data=data, mime_type=mime)
-
-
-def _signature_kwargs(signatures: Mapping[str, str], message_sig: str | None) -> dict[str, Any]:
-    extras: dict[str, Any] = {}
-    if signatures:
-        extras[SIGNATURES_KEY] = dict(signatures)
-    if message_sig:
-        extras[MESSAGE_SIGNATURE_KEY] = message_sig
-    return extras
-
-
-def _usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
-    """LlamaIndex's token-count keys; completion includes reasoning (what is billed)."""
-    if not usage:
-        return {}
-    return {
-        "prompt_tokens": usage["input_tokens"],
-        "completion_tokens": usage["output_tokens"],
-        "total_tokens": usage["total_tokens"],
-        "reasoning_tokens": usage["reasoning_tokens"],
-        "cached_tokens": usage["cached_tokens"],
-    }
+        data = getattr(block, resolve)(as_base64=True).read().decode()
+        part = media_part(kind, data=data, mime_type=mime)
+    if isinstance(block, ImageBlock) and block.detail:
+        part["image_url"]["detail"] = block.detail
+    return part
 
 
 class _Call(SdkCall):
@@ -502,7 +468,7 @@ class _Call(SdkCall):
             return response
         message = response.message
         message.additional_kwargs.update(
-            _signature_kwargs(parsed.tool_call_signatures, parsed.message_signature)
+            signature_fields(parsed.tool_call_signatures, parsed.message_signature)
         )
         if parsed.thoughts:
             response.additional_kwargs["thinking"] = parsed.thoughts
@@ -522,6 +488,6 @@ class _Call(SdkCall):
         if self.chunks is not None:
             acc = self.chunks.acc
             response.message.additional_kwargs.update(
-                _signature_kwargs(acc.signatures, acc.message_signature)
+                signature_fields(acc.signatures, acc.message_signature)
             )
         return response

@@ -49,7 +49,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from vertex_openai._constants import SIGNATURE_SENTINEL
+from vertex_openai._constants import (
+    MESSAGE_SIGNATURE_KEY,
+    SIGNATURE_SENTINEL,
+    SIGNATURES_KEY,
+    THOUGHTS_WIRE_KEY,
+)
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._models import ModelInfo
 from vertex_openai._thoughts import ThoughtParser, split_thoughts
@@ -66,9 +71,13 @@ __all__ = [
     "original_tool_call_id",
     "parse_message",
     "prepare_wire_messages",
+    "replay_fields",
+    "signature_fields",
     "standard_block_part",
     "strip_signatures",
     "unique_tool_call_ids",
+    "usage_counts",
+    "usage_metadata",
     "with_unique_tool_call_ids",
 ]
 
@@ -904,6 +913,37 @@ def attach_signatures(
     return out
 
 
+def signature_fields(
+    signatures: Mapping[str, str] | None, message_signature: str | None
+) -> dict[str, Any]:
+    """The private `additional_kwargs` keys a framework message keeps signatures under."""
+    fields: dict[str, Any] = {}
+    if signatures:
+        fields[SIGNATURES_KEY] = dict(signatures)
+    if message_signature:
+        fields[MESSAGE_SIGNATURE_KEY] = message_signature
+    return fields
+
+
+def replay_fields(
+    kept: Mapping[str, Any], wire: dict[str, Any], thoughts: str | None
+) -> dict[str, Any]:
+    """An assistant wire dict with what its framework message kept put back.
+
+    Args:
+        kept: The message's `additional_kwargs` (the `signature_fields` keys).
+        wire: The parent's wire dict for the message.
+        thoughts: The message's thoughts (sent tagged, or dropped, by the core).
+    """
+    signatures = kept.get(SIGNATURES_KEY)
+    message_signature = kept.get(MESSAGE_SIGNATURE_KEY)
+    if signatures or message_signature:
+        wire = attach_signatures(wire, signatures, message_signature)
+    if isinstance(thoughts, str) and thoughts:
+        wire = {**wire, THOUGHTS_WIRE_KEY: thoughts}
+    return wire
+
+
 _AUDIO_MIME = {
     "wav": "audio/wav",
     "mp3": "audio/mpeg",
@@ -1223,6 +1263,30 @@ def _field(obj: Any, key: str) -> Any:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_counts(usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalised usage under OpenAI's count names (LlamaIndex's response keys)."""
+    if not usage:
+        return {}
+    return {
+        "prompt_tokens": usage["input_tokens"],
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "reasoning_tokens": usage["reasoning_tokens"],
+        "cached_tokens": usage["cached_tokens"],
+    }
+
+
+def usage_metadata(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalised usage in LangChain's `UsageMetadata` shape (a plain dict)."""
+    return {
+        "input_tokens": usage["input_tokens"],
+        "output_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "input_token_details": {"cache_read": usage["cached_tokens"]},
+        "output_token_details": {"reasoning": usage["reasoning_tokens"]},
+    }
 
 
 def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | None:
