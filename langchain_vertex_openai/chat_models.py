@@ -75,6 +75,19 @@ class _Call:
 _CALL: ContextVar[_Call | None] = ContextVar("vertex_openai_call", default=None)
 
 
+class _InCall:
+    """`with _InCall():` a new call for the block (a class: this runs on every call)."""
+
+    def __init__(self, acc: StreamAccumulator | None = None) -> None:
+        self._token = _CALL.set(_Call(acc))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _CALL.reset(self._token)
+
+
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     r"""Gemini and Model Garden chat models on Vertex AI (OpenAI-compatible endpoint).
 
@@ -84,47 +97,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     tool-call indices, usage accounting and readable errors.
 
     Setup:
-        Install the package and set up Application Default Credentials:
-
         ```bash
         pip install "vertex-openai[langchain]"
         gcloud auth application-default login
-        export GOOGLE_CLOUD_PROJECT="my-project"
-        export GOOGLE_CLOUD_LOCATION="global"   # optional; default "global"
+        export GOOGLE_CLOUD_PROJECT="my-project"   # GOOGLE_CLOUD_LOCATION: default "global"
         ```
 
     Key init args — completion params:
-        model:
-            Model id, e.g. `"google/gemini-2.5-flash"` (`"gemini-2.5-flash"` works too)
-            or a Model Garden id such as `"meta/llama-3.3-70b-instruct-maas"`.
-        temperature, max_tokens, top_p, stop, n, seed, ...:
-            As for `ChatOpenAI`.
-        reasoning_effort:
-            `"minimal" | "low" | "medium" | "high"`, or `"none"` (thinking budget 0 where
-            the model allows it). `reasoning={"effort": ...}` is accepted as well.
-        thinking_config:
-            Gemini `thinking_config`, e.g. `{"include_thoughts": True, "thinking_budget": 1024}`.
-        thought_tag_marker:
-            Tag Vertex wraps thoughts in; set automatically when thoughts are requested.
-        safety_settings, cached_content:
-            Gemini extras, sent as `extra_body.google`.
+        model: `"google/gemini-2.5-flash"` (`"gemini-2.5-flash"` works too) or a Model
+            Garden id such as `"meta/llama-3.3-70b-instruct-maas"`.
+        temperature, max_tokens, top_p, stop, n, seed, ...: As for `ChatOpenAI`.
+        reasoning_effort: `"minimal" | "low" | "medium" | "high"`, or `"none"`.
+        thinking_config, thought_tag_marker, safety_settings, cached_content: Gemini
+            extras, sent as `extra_body.google` (docs/gemini-extras.md).
 
     Key init args — client params:
-        project:
-            Google Cloud project (env `GOOGLE_CLOUD_PROJECT`).
-        location:
-            Region or `"global"` (env `GOOGLE_CLOUD_LOCATION`).
-        credentials:
-            A google-auth `Credentials`, a path to a JSON key, or its dict; Application
+        project, location: Env `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`.
+        credentials: google-auth `Credentials`, a JSON key path or its dict; Application
             Default Credentials when omitted (env `GOOGLE_APPLICATION_CREDENTIALS`).
-        api_key:
-            A Vertex express-mode API key (instead of `credentials`).
+        api_key: A Vertex express-mode API key (instead of `credentials`).
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
-        quota_project:
-            Self-deployed / dedicated endpoints, `v1beta1`, PSC or proxies, billing.
-        timeout, max_retries, default_headers, http_client:
-            As for `ChatOpenAI`. A given `http_client` / `http_async_client` is used to
-            send, never modified (its proxy, CA, limits and hooks apply).
+        quota_project: Self-deployed / dedicated endpoints, `v1beta1`, PSC, billing.
+        timeout, max_retries, default_headers, http_client: As for `ChatOpenAI`; a given
+            `http_client` is used to send, never modified.
 
     Instantiate:
         ```python
@@ -133,82 +128,39 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         llm = ChatVertexOpenAI(model="google/gemini-2.5-flash", temperature=0)
         ```
 
-    Invoke:
+    Invoke and stream:
         ```python
         messages = [("system", "Translate to French."), ("human", "I love programming.")]
-        llm.invoke(messages).text
-        # "J'adore la programmation."
-        ```
-
-    Stream:
-        ```python
+        llm.invoke(messages).text  # "J'adore la programmation."
         for chunk in llm.stream(messages):
             print(chunk.text, end="")
         ```
 
-    Async:
+    Tool calling and structured output:
         ```python
-        await llm.ainvoke(messages)
-        async for chunk in llm.astream(messages):
-            ...
-        ```
-
-    Tool calling:
-        ```python
-        from pydantic import BaseModel, Field
+        from pydantic import BaseModel
 
 
         class GetWeather(BaseModel):
             '''Get the current weather in a given location.'''
 
-            location: str = Field(..., description="City, e.g. Paris")
+            location: str
 
 
-        llm_with_tools = llm.bind_tools([GetWeather], tool_choice="auto")
-        llm_with_tools.invoke("Weather in Paris?").tool_calls
-        # Google Search grounding:
-        llm.bind_tools([{"google_search": {}}]).invoke("Who won yesterday?")
+        llm.bind_tools([GetWeather]).invoke("Weather in Paris?").tool_calls
+        llm.bind_tools([{"google_search": {}}]).invoke("Who won yesterday?")  # grounding
+        llm.with_structured_output(GetWeather).invoke("Paris, please")
         ```
 
         Gemini 3 thought signatures are kept on the returned `AIMessage` and sent back
         automatically, so `langchain.agents.create_agent` tool loops need no extra code.
 
-    Structured output:
+    Thoughts and usage:
         ```python
-        class Joke(BaseModel):
-            setup: str
-            punchline: str
-
-
-        llm.with_structured_output(Joke).invoke("Tell me a joke about cats")
-        # method="json_schema" (default), "function_calling" or "json_mode"
-        ```
-
-    Thoughts:
-        ```python
-        llm = ChatVertexOpenAI(
-            model="google/gemini-2.5-flash", thinking_config={"include_thoughts": True}
-        )
+        llm = ChatVertexOpenAI(thinking_config={"include_thoughts": True})
         msg = llm.invoke("Why is the sky blue?")
-        msg.text  # the answer only
         [b for b in msg.content_blocks if b["type"] == "reasoning"]  # the thoughts
-        ```
-
-    Token usage:
-        ```python
-        msg.usage_metadata
-        # {"input_tokens": 9, "output_tokens": 120, "total_tokens": 129,
-        #  "output_token_details": {"reasoning": 100},
-        #  "input_token_details": {"cache_read": 0}}
-        ```
-
-        `output_tokens` includes thinking; streaming reports usage in the last chunk.
-
-    Response metadata:
-        ```python
-        msg.response_metadata
-        # {"model_provider": "google_vertex_openai", "model_name": "google/gemini-2.5-flash",
-        #  "finish_reason": "stop", ...}
+        msg.usage_metadata  # output_tokens include thinking ("reasoning" detail)
         ```
     """
 
@@ -625,11 +577,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         rest = call.acc.finish_chunk()
         if rest is None:
             return None
-        token = _CALL.set(_Call(StreamAccumulator(None)))
-        try:
+        with _InCall(StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
-        finally:
-            _CALL.reset(token)
 
     def _stream_cut_off(self) -> bool:
         if self.require_finish_reason is not None:
@@ -695,12 +644,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        token = _CALL.set(_Call())
-        try:
-            with translated_errors(self._chat_url):
-                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        finally:
-            _CALL.reset(token)
+        with _InCall(), translated_errors(self._chat_url):
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     async def _agenerate(
         self,
@@ -709,14 +654,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        token = _CALL.set(_Call())
-        try:
-            with translated_errors(self._chat_url):
-                return await super()._agenerate(
-                    messages, stop=stop, run_manager=run_manager, **kwargs
-                )
-        finally:
-            _CALL.reset(token)
+        with _InCall(), translated_errors(self._chat_url):
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
 # ---------------------------------------------------------------------- helpers
