@@ -227,6 +227,11 @@ class ChatVertexOpenAI(OpenAILike):
         kwargs.setdefault("is_chat_model", True)
         # The parent defaults to 0.1 and sends it on every request; send none unless set.
         kwargs.setdefault("temperature", None)
+        if (extra_body := kwargs.pop("extra_body", None)) is not None:
+            # Newer OpenAILike releases take extra_body= into additional_kwargs; older ones
+            # (and pydantic) would drop it silently.
+            extra = {"extra_body": extra_body}
+            kwargs["additional_kwargs"] = deep_merge(kwargs.get("additional_kwargs") or {}, extra)
         super().__init__(
             model=model,
             project=project,
