@@ -228,8 +228,7 @@ class ChatVertexOpenAI(OpenAILike):
         # The parent defaults to 0.1 and sends it on every request; send none unless set.
         kwargs.setdefault("temperature", None)
         if (extra_body := kwargs.pop("extra_body", None)) is not None:
-            # Newer OpenAILike releases take extra_body= into additional_kwargs; older ones
-            # (and pydantic) would drop it silently.
+            # As newer OpenAILike releases do; older ones would drop it silently.
             extra = {"extra_body": extra_body}
             kwargs["additional_kwargs"] = deep_merge(kwargs.get("additional_kwargs") or {}, extra)
         super().__init__(
@@ -385,11 +384,12 @@ class ChatVertexOpenAI(OpenAILike):
         return not self._connection.endpoint.is_self_deployed
 
     def _shaped_client(self, inner: Any, is_async: bool) -> Any:
-        shaped = self._shaped.get(is_async)
+        cache = self._shaped if self._shaped is not None else {}  # None after unpickling
+        shaped = cache.get(is_async)
         if shaped is None or shaped._inner is not inner:
             shaped = shaped_client(inner, self._shape, self._chat_url, self._stream_cut_off)
             if self.reuse_client:
-                self._shaped[is_async] = shaped
+                self._shaped = {**cache, is_async: shaped}
         return shaped
 
     def _get_client(self) -> Any:

@@ -222,3 +222,11 @@ def test_extra_body_argument_is_sent_as_newer_openai_like_does(make_llm, bodies)
     google = bodies()[0]["extra_body"]["google"]
     assert google["safety_settings"] == [
         {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}]
+
+
+def test_pickle_after_calls_and_call_again(make_llm) -> None:  # type: ignore[no-untyped-def]
+    llm = make_llm()
+    assert llm.complete("Say hi").text  # the shaped clients exist now
+    again = pickle.loads(pickle.dumps(llm))
+    assert again.complete("Say hi").text
+    assert "".join(r.delta or "" for r in again.stream_complete("Say hi"))
