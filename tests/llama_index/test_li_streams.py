@@ -50,6 +50,13 @@ def parent(url: str) -> OpenAILike:
                       is_chat_model=True, is_function_calling_model=True, max_retries=0)
 
 
+async def collect(llm: Any, text: str, async_: bool) -> list[Any]:
+    messages = [ChatMessage(role="user", content=text)]
+    if async_:
+        return [r async for r in await llm.astream_chat(messages)]
+    return list(llm.stream_chat(messages))
+
+
 def calls_of(llm: Any, responses: list[Any]) -> list[tuple[str, dict[str, Any]]]:
     last = responses[-1]
     return [(c.tool_name, c.tool_kwargs) for c in llm.get_tool_calls_from_response(
@@ -63,11 +70,7 @@ async def test_chunks_without_id_or_created(sse_server: Any, async_: bool) -> No
                             max_retries=0)
     results = []
     for llm in (parent(sse_server.url), ours):
-        messages = [ChatMessage(role="user", content="Weather in Paris and Rome?")]
-        if async_:
-            responses = [r async for r in await llm.astream_chat(messages)]
-        else:
-            responses = list(llm.stream_chat(messages))
+        responses = await collect(llm, "Weather in Paris and Rome?", async_)
         results.append((responses[-1].message.content, calls_of(llm, responses)))
     (parent_text, parent_calls), (text, calls) = results
     assert text == parent_text
@@ -88,12 +91,7 @@ async def test_self_deployed_stream_without_finish_reason(sse_server: Any, async
                             endpoint_id="1234567890", api_key=TOKEN, max_retries=0)
     texts = []
     for llm in (parent(sse_server.url), ours):
-        messages = [ChatMessage(role="user", content="Hi")]
-        if async_:
-            responses = [r async for r in await llm.astream_chat(messages)]
-        else:
-            responses = list(llm.stream_chat(messages))
-        texts.append(responses[-1].message.content)
+        texts.append((await collect(llm, "Hi", async_))[-1].message.content)
     assert texts == ["Hello there", "Hello there"]
 
 
