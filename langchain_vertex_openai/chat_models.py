@@ -746,7 +746,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
+        with _InCall(), translated_errors(self._chat_url, ContextOverflowError):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     async def _agenerate(
@@ -756,7 +756,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
+        with _InCall(), translated_errors(self._chat_url, ContextOverflowError):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
