@@ -30,6 +30,7 @@ from vertex_openai._constants import (
     THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -114,6 +115,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
         quota_project:
             Self-deployed / dedicated endpoints, `v1beta1`, PSC or proxies, billing.
+        fallback_locations:
+            Locations to resend to on 429 / 503, in order (default none: requests stay
+            in `location`). See docs/failover.md.
         timeout, max_retries, default_headers, http_client:
             As for `ChatOpenAI`. A given `http_client` / `http_async_client` is used to
             send, never modified (its proxy, CA, limits and hooks apply).
@@ -258,6 +262,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     cached_content: str | None = None
     """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
+
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. `["europe-west4", "global"]`). Default
+    `None`: requests never leave `location` (data residency). The answering location is in
+    `response_metadata["vertex_location"]`. See docs/failover.md."""
 
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
@@ -427,6 +437,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             quota_project=self.quota_project,
             timeout=self.request_timeout,
             api_key_transport=self.api_key_transport,
+            fallback_locations=self.fallback_locations,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start
@@ -444,6 +455,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            fallback_locations=tuple(self.fallback_locations or ()),
         )
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
@@ -668,16 +680,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         state: dict[str, Any] = {}
+        where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _STREAM_STATE.set(state)
                 try:
-                    chunk = next(parent)
+                    with answered_location(where):
+                        chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
                     _STREAM_STATE.reset(token)
+                _tag_location(chunk, where.location)
                 # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -695,16 +710,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         state: dict[str, Any] = {}
+        where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _STREAM_STATE.set(state)
                 try:
-                    chunk = await parent.__anext__()
+                    with answered_location(where):
+                        chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
                     _STREAM_STATE.reset(token)
+                _tag_location(chunk, where.location)
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
@@ -720,8 +738,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with translated_errors(self._chat_url), answered_location() as where:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return _result_location(result, where.location)
 
     async def _agenerate(
         self,
@@ -730,11 +749,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with translated_errors(self._chat_url), answered_location() as where:
+            result = await super()._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        return _result_location(result, where.location)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _result_location(result: ChatResult, location: str | None) -> ChatResult:
+    # Set only with fallback_locations (the transport records it then): which location
+    # answered, for residency audits and to see failover happen.
+    if location is not None:
+        for generation in result.generations:
+            generation.message.response_metadata[LOCATION_KEY] = location
+    return result
+
+
+def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
+    # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
+    if location is not None and (chunk.generation_info or {}).get("finish_reason"):
+        chunk.message.response_metadata[LOCATION_KEY] = location
 
 
 def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:

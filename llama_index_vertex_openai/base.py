@@ -37,6 +37,7 @@ from vertex_openai._errors import (
     incomplete_stream_error,
     translated_errors,
 )
+from vertex_openai._failover import LOCATION_KEY, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -144,6 +145,14 @@ class ChatVertexOpenAI(OpenAILike):
     cached_content: str | None = Field(
         default=None, description="Context cache resource name (regional locations only)."
     )
+    fallback_locations: list[str] | None = Field(
+        default=None,
+        description="Locations that get the same request, in order, when the one in use "
+        "answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. ['europe-west4', 'global']). "
+        "Default None: requests never leave `location` (data residency). The answering "
+        "location is in ChatResponse.additional_kwargs['vertex_location']. See "
+        "docs/failover.md.",
+    )
     reasoning_effort: str | None = Field(  # type: ignore[assignment]
         default=None,
         description="none, minimal, low, medium or high ('none' turns thinking off where the "
@@ -183,6 +192,7 @@ class ChatVertexOpenAI(OpenAILike):
         api_key: str | None = None,
         quota_project: str | None = None,
         api_key_transport: Literal["header", "query"] = "header",
+        fallback_locations: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -202,6 +212,7 @@ class ChatVertexOpenAI(OpenAILike):
             "quota_project": quota_project,
             "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
+            "fallback_locations": fallback_locations,
         }
         connection = VertexConnection(base_url=base_url, **endpoint_args)
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -232,6 +243,7 @@ class ChatVertexOpenAI(OpenAILike):
             credentials=credentials,
             quota_project=quota_project,
             api_key_transport=api_key_transport,
+            fallback_locations=fallback_locations,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
             api_key=PLACEHOLDER_API_KEY,
@@ -249,6 +261,7 @@ class ChatVertexOpenAI(OpenAILike):
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            fallback_locations=tuple(fallback_locations or ()),
         )
 
     @classmethod
@@ -500,6 +513,7 @@ class _Call:
         self.usage: dict[str, Any] | None = None
         self.chunks: SdkChunkRewriter | None = None
         self.normalized: Any = None  # the response normalize() returned
+        self.location: str | None = None  # which location answered (with failover)
         self._token: Any = None
 
     def __enter__(self) -> _Call:
@@ -534,6 +548,8 @@ class _Call:
         return response
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         parsed = self.parsed
         if parsed is None:
             return response
@@ -558,6 +574,8 @@ class _Call:
     # -- stream --------------------------------------------------------------------------
 
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         if self.chunks is not None:
             acc = self.chunks.acc
             response.message.additional_kwargs.update(
@@ -600,8 +618,9 @@ class _VertexCompletions:
     def create(self, **kwargs: Any) -> Any:
         call, params = self._params(kwargs)
         url = self._llm._chat_url
-        with translated_errors(url):
+        with translated_errors(url), answered_location() as where:
             response = self._inner.create(**params)
+        call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
         rewriter = call.chunks = SdkChunkRewriter(call.marker)
@@ -621,8 +640,9 @@ class _AsyncVertexCompletions(_VertexCompletions):
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         call, params = self._params(kwargs)
         url = self._llm._chat_url
-        with translated_errors(url):
+        with translated_errors(url), answered_location() as where:
             response = await self._inner.create(**params)
+        call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
         rewriter = call.chunks = SdkChunkRewriter(call.marker)
