@@ -331,9 +331,13 @@ class FailoverPlan:
         order = self.order(project.decode("ascii", "replace"))
         return match, project, order
 
-    def _failed(self, response: Any, project: bytes, location: str, following: str) -> None:
+    def _failed(
+        self, response: Any, project: bytes, location: str, following: str | None
+    ) -> None:
         seconds = retry_after_seconds(response.headers)
         COOLING.cool(self._key(project.decode("ascii", "replace"), location), seconds)
+        if following is None:
+            return  # the last one: its error goes to the SDK, whose retries decide
         # No URL, header or body: the URL can hold an express key.
         logger.debug(
             "Vertex location %s answered %d; it cools for %.1f s; sending the same "
@@ -355,6 +359,8 @@ class FailoverPlan:
             self._route(request, location, project, match)
             response = send(request)
             last = i == len(order) - 1
+            if response.status_code in FAILOVER_STATUSES and last:
+                self._failed(response, project, location, None)
             if response.status_code not in FAILOVER_STATUSES or last:
                 _record(location)
                 return response
@@ -376,6 +382,8 @@ class FailoverPlan:
             self._route(request, location, project, match)
             response = await send(request)
             last = i == len(order) - 1
+            if response.status_code in FAILOVER_STATUSES and last:
+                self._failed(response, project, location, None)
             if response.status_code not in FAILOVER_STATUSES or last:
                 _record(location)
                 return response
