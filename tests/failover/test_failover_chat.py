@@ -33,7 +33,7 @@ PRIMARY = "us-central1"
 FALLBACKS = ["europe-west4", "global"]
 
 
-def _params(emu: Emulator, sa_file: pathlib.Path, **overrides: Any) -> dict[str, Any]:
+def _params(emu: Emulator, sa_file: pathlib.Path | None, **overrides: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": "gemini-2.5-flash",
         "project": emu.project,
@@ -50,7 +50,7 @@ def _params(emu: Emulator, sa_file: pathlib.Path, **overrides: Any) -> dict[str,
     return params
 
 
-def lc(emu: Emulator, sa_file: pathlib.Path, **overrides: Any) -> LCChat:
+def lc(emu: Emulator, sa_file: pathlib.Path | None, **overrides: Any) -> LCChat:
     return LCChat(**_params(emu, sa_file, **overrides))
 
 
@@ -91,7 +91,8 @@ def test_lc_invoke_fails_over_on_429_with_same_body_and_credentials(
     assert chat_locations(emulator) == [(PRIMARY, 429), ("europe-west4", 200)]
     first, second = emulator.requests
     assert first.json == second.json
-    assert first.token_id is not None and first.token_id == second.token_id
+    assert first.token_id is not None
+    assert first.token_id == second.token_id
 
 
 def test_lc_fails_over_on_503_to_the_next_listed(emulator: Emulator, sa_file: pathlib.Path) -> None:
@@ -116,7 +117,8 @@ def test_lc_stream_fails_over_before_first_byte(emulator: Emulator, sa_file: pat
     behave(emulator, us_central1="quota")
     chunks = list(lc(emulator, sa_file).stream("hello there"))
     tagged = [c for c in chunks if "vertex_location" in c.response_metadata]
-    assert len(tagged) == 1 and tagged[0].response_metadata["finish_reason"] == "stop"
+    assert len(tagged) == 1
+    assert tagged[0].response_metadata["finish_reason"] == "stop"
     assert tagged[0].response_metadata["vertex_location"] == "europe-west4"
     whole = chunks[0]
     for chunk in chunks[1:]:
@@ -152,7 +154,8 @@ async def test_li_achat_and_astream_fail_over(emulator: Emulator, sa_file: pathl
     last = None
     async for last in await llm.astream_chat(MSG):
         assert last.additional_kwargs["vertex_location"] == "europe-west4"
-    assert last is not None and "hello there" in (last.message.content or "")
+    assert last is not None
+    assert "hello there" in (last.message.content or "")
     assert chat_locations(emulator) == [(PRIMARY, 429), ("europe-west4", 200)]
 
 
@@ -199,10 +202,9 @@ def test_stream_cut_after_first_byte_is_not_resent(
     emulator: Emulator, sa_file: pathlib.Path
 ) -> None:
     behave(emulator, us_central1={"kind": "stream_cut", "after_chunks": 1})
-    received: list[str] = []
+    stream = lc(emulator, sa_file).stream("hello there, a longer prompt to stream")
     with pytest.raises(openai.APIError):
-        for chunk in lc(emulator, sa_file).stream("hello there, a longer prompt to stream"):
-            received.append(chunk.text)
+        list(stream)
     # One request only: never a duplicated or spliced answer from another location.
     assert [loc for loc, _ in chat_locations(emulator)] == [PRIMARY]
 
@@ -278,7 +280,7 @@ def test_cooling_skips_the_location_then_returns_to_it(
 def test_default_cooling_without_retry_after(emulator: Emulator, sa_file: pathlib.Path) -> None:
     behave(emulator, us_central1="quota")
     lc(emulator, sa_file).invoke("hello there")
-    left = COOLING.cooling(("%s" % emulator.url, emulator.project, PRIMARY))
+    left = COOLING.cooling((f"{emulator.url}", emulator.project, PRIMARY))
     assert DEFAULT_COOLDOWN - 5 < left <= DEFAULT_COOLDOWN
 
 
@@ -333,8 +335,10 @@ def test_debug_log_per_failover_without_secrets(
     assert message.response_metadata["vertex_location"] == "global"
     lines = [r.getMessage() for r in caplog.records if r.name == "vertex_openai.failover"]
     assert len(lines) == 2
-    assert "us-central1 answered 429" in lines[0] and "europe-west4" in lines[0]
-    assert "europe-west4 answered 503" in lines[1] and "global" in lines[1]
+    assert "us-central1 answered 429" in lines[0]
+    assert "europe-west4" in lines[0]
+    assert "europe-west4 answered 503" in lines[1]
+    assert "global" in lines[1]
     assert all(emulator.api_key not in line for line in caplog.text.splitlines())
     # The express key went with every resend (same credentials), by query as configured.
     assert [r.auth_kind for r in emulator.requests] == ["api_key"] * 3
@@ -366,7 +370,8 @@ def test_refused_at_construction(
     with pytest.raises((VertexConfigError, pydantic.ValidationError)) as info:
         make(emulator, sa_file, **overrides)
     text = str(info.value)
-    assert "fallback_locations" in text and words in text
+    assert "fallback_locations" in text
+    assert words in text
     if make is li and words != "list":
         assert isinstance(info.value, VertexConfigError)
     assert emulator.requests == []
@@ -377,7 +382,9 @@ def test_cached_content_per_request_refused_before_sending(
 ) -> None:
     cache = "projects/p/locations/us-central1/cachedContents/1"
     with pytest.raises(VertexConfigError, match="fallback_locations"):
-        lc(emulator, sa_file).invoke("hello there", extra_body={"google": {"cached_content": cache}})
+        lc(emulator, sa_file).invoke(
+            "hello there", extra_body={"google": {"cached_content": cache}}
+        )
     with pytest.raises(VertexConfigError, match="fallback_locations"):
         li(emulator, sa_file).chat(MSG, extra_body={"google": {"cached_content": cache}})
     assert emulator.requests == []
@@ -393,7 +400,7 @@ def test_plain_chat_openai_fails_where_ours_fails_over(
     plain = ChatOpenAI(
         model="google/gemini-2.5-flash",
         base_url=emulator.base_url(PRIMARY),
-        api_key=emulator.issue_token(),
+        api_key=pydantic.SecretStr(emulator.issue_token()),
         max_retries=1,
     )
     with pytest.raises(openai.RateLimitError):
