@@ -46,6 +46,7 @@ __all__ = [
     "CoolingRegistry",
     "FailoverPlan",
     "answered_location",
+    "clear_failover_cooling",
     "failover_plan",
 ]
 
@@ -138,6 +139,14 @@ class CoolingRegistry:
 
 COOLING = CoolingRegistry()
 """The process-wide registry."""
+
+
+def clear_failover_cooling() -> None:
+    """Forget every location that answered 429/503 in this process.
+
+    For tests (each starts as a fresh process would) and after a quota increase.
+    """
+    COOLING.clear()
 
 if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=COOLING._after_fork)
