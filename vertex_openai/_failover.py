@@ -33,8 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_openai._constants import GLOBAL_HOST
-from vertex_openai._endpoint import _LOCATION_RE, VertexEndpoint
+from vertex_openai._endpoint import _LOCATION_RE, VertexEndpoint, host_for_location
 from vertex_openai._errors import VertexConfigError
 
 __all__ = [
@@ -68,28 +67,6 @@ LOCATION_KEY = "vertex_location"
 """Where both frameworks report the location that answered (with ``fallback_locations``)."""
 
 _PATH_LOCATION = re.compile(rb"/projects/([^/]+)/locations/([^/?]+)")
-_MULTI_REGIONS = ("us", "eu")
-
-
-def host_for_location(location: str) -> str:
-    """Google's API host serving ``location``.
-
-    Regional ``{loc}-aiplatform.googleapis.com``, ``global`` ``aiplatform.googleapis.com``,
-    the jurisdictional multi-regions ``aiplatform.{us,eu}.rep.googleapis.com`` (Google's
-    "Multi-region endpoints" on the Vertex AI locations page).
-    """
-    try:  # one rule for every caller once the endpoint module has it
-        from vertex_openai._endpoint import host_for_location as shared  # type: ignore[attr-defined]
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return str(shared(location))
-    if location == "global":
-        return GLOBAL_HOST
-    if location in _MULTI_REGIONS:
-        return f"aiplatform.{location}.rep.googleapis.com"
-    return f"{location}-{GLOBAL_HOST}"
-
 
 # -- the cooling registry -------------------------------------------------------------------
 
