@@ -168,6 +168,10 @@ def run(total: int = 2000) -> Section:
         "straight to the fallback. Without it, the SDK's retries wait out `Retry-After` "
         "and try the same location again: they ride out a 30 % refusal rate but not a "
         "window in which the location refuses everything.",
+        "",
+        "Latency includes queueing: with 20 requests in flight, a request waits while others "
+        "back off, so the two clients without failover differ in p50 by when their retries "
+        "happen to land; success rates and p99 are the stable figures.",
     ]
     return section
 
