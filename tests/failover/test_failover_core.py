@@ -115,10 +115,10 @@ def test_retry_after_http_date_in_the_future() -> None:
 
 def test_cooling_keeps_the_later_deadline_and_expires() -> None:
     key = ("origin", "p", "us-central1")
-    COOLING.cool(key, 0.2)
-    COOLING.cool(key, 0.05)  # an earlier deadline does not shorten it
-    assert COOLING.cooling(key) > 0.1
-    time.sleep(0.25)
+    COOLING.cool(key, 1.0)
+    COOLING.cool(key, 0.01)  # an earlier deadline does not shorten it
+    assert COOLING.cooling(key) > 0.5
+    time.sleep(1.05)
     assert COOLING.cooling(key) == 0.0
 
 
