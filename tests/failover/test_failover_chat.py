@@ -409,3 +409,35 @@ def test_plain_chat_openai_fails_where_ours_fails_over(
     emulator.reset()
     ours = lc(emulator, sa_file, max_retries=1).invoke("hello there")
     assert ours.response_metadata["vertex_location"] == "europe-west4"
+
+
+# -- the user's own http client, pickles --------------------------------------------------
+
+
+def test_fails_over_through_the_users_own_http_client(
+    emulator: Emulator, sa_file: pathlib.Path
+) -> None:
+    import httpx
+
+    seen: list[str] = []
+    with httpx.Client(event_hooks={"request": [lambda r: seen.append(r.url.path)]}) as client:
+        behave(emulator, us_central1="quota")
+        message = lc(emulator, sa_file, http_client=client).invoke("hello there")
+    assert message.response_metadata["vertex_location"] == "europe-west4"
+    # Both sends went through the app's client (its hooks saw each location).
+    assert [p.split("/locations/")[1].split("/")[0] for p in seen] == [PRIMARY, "europe-west4"]
+
+
+def test_fallback_locations_survive_pickling(emulator: Emulator, sa_file: pathlib.Path) -> None:
+    import pickle
+
+    behave(emulator, us_central1="quota")
+    for model in (lc(emulator, sa_file), li(emulator, sa_file)):
+        COOLING.clear()
+        copy = pickle.loads(pickle.dumps(model))  # noqa: S301 - our own object
+        assert copy.fallback_locations == FALLBACKS
+        if isinstance(copy, LCChat):
+            where = copy.invoke("hello there").response_metadata["vertex_location"]
+        else:
+            where = copy.chat(MSG).additional_kwargs["vertex_location"]
+        assert where == "europe-west4"
