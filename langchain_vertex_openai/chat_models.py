@@ -34,6 +34,7 @@ from vertex_openai._errors import (
     incomplete_stream_error,
     translated_errors,
 )
+from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
     check_chat_api_options,
@@ -138,6 +139,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         api_key: A Vertex express-mode API key (instead of `credentials`).
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
         quota_project: Self-deployed / dedicated endpoints, `v1beta1`, PSC, billing.
+        fallback_locations: Locations to resend to on 429 / 503, in order (default none:
+            requests stay in `location`). See docs/failover.md.
         timeout, max_retries, default_headers, http_client: As for `ChatOpenAI`; a given
             `http_client` is used to send, never modified.
 
@@ -238,6 +241,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     cached_content: str | None = None
     """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
+
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. `["europe-west4", "global"]`). Default
+    `None`: requests never leave `location` (data residency). The answering location is in
+    `response_metadata["vertex_location"]`. See docs/failover.md."""
 
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
@@ -387,6 +396,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             quota_project=self.quota_project,
             timeout=self.request_timeout,
             api_key_transport=self.api_key_transport,
+            fallback_locations=self.fallback_locations,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start
@@ -405,6 +415,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
             shared_request_type=self.shared_request_type,
+            fallback_locations=tuple(self.fallback_locations or ()),
         )
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
@@ -699,16 +710,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = next(parent)
+                    with answered_location(where):
+                        chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -723,16 +737,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = await parent.__anext__()
+                    with answered_location(where):
+                        chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -746,8 +763,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url, ContextOverflowError):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with (
+            _InCall(),
+            translated_errors(self._chat_url, ContextOverflowError),
+            answered_location() as where,
+        ):
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return _result_location(result, where.location)
 
     async def _agenerate(
         self,
@@ -756,11 +778,33 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url, ContextOverflowError):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with (
+            _InCall(),
+            translated_errors(self._chat_url, ContextOverflowError),
+            answered_location() as where,
+        ):
+            result = await super()._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        return _result_location(result, where.location)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _result_location(result: ChatResult, location: str | None) -> ChatResult:
+    # Set only with fallback_locations (the transport records it then): which location
+    # answered, for residency audits and to see failover happen.
+    if location is not None:
+        for generation in result.generations:
+            generation.message.response_metadata[LOCATION_KEY] = location
+    return result
+
+
+def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
+    # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
+    if location is not None and (chunk.generation_info or {}).get("finish_reason"):
+        chunk.message.response_metadata[LOCATION_KEY] = location
 
 
 def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         VertexConfigError,
         VertexContextOverflowError,
     )
+    from vertex_openai._failover import clear_failover_cooling
     from vertex_openai._tokens import TokenProvider
 
 _LAZY = {
@@ -50,6 +51,7 @@ _LAZY = {
     "VertexEmbeddingClient": "vertex_openai._embeddings",
     "VertexEmbeddingInputError": "vertex_openai._embeddings",
     "VertexEndpoint": "vertex_openai._endpoint",
+    "clear_failover_cooling": "vertex_openai._failover",
 }
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "VertexEmbeddingClient",
     "VertexEmbeddingInputError",
     "VertexEndpoint",
+    "clear_failover_cooling",
 ]
 
 __version__ = "0.1.0"

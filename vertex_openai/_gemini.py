@@ -401,7 +401,20 @@ def _normalize_google(google: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_cached_content_location(google: Mapping[str, Any], location: str | None) -> None:
+def _check_cached_content_location(
+    google: Mapping[str, Any], location: str | None, fallback_locations: Sequence[str] = ()
+) -> None:
+    if google.get("cached_content") and fallback_locations:
+        # A context cache lives in the location that created it
+        # (https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview):
+        # a resend elsewhere would name a cache that does not exist there.
+        msg = (
+            f"cached_content={google['cached_content']!r} cannot be used with "
+            f"fallback_locations={list(fallback_locations)!r}: a context cache exists only in "
+            "its own location. Use a model object without fallback_locations for cached "
+            "requests, or drop cached_content."
+        )
+        raise VertexConfigError(msg)
     # Context caching is regional only (fact sheet §1.1, NB-intro).
     if google.get("cached_content") and (location or "").lower() == "global":
         msg = (
@@ -669,6 +682,8 @@ class VertexRequestSettings:
         extra_google: Other `extra_body.google` fields (e.g. `media_resolution`).
         shared_request_type: `"priority"` for Priority pay-as-you-go (sent as the
             `X-Vertex-AI-LLM-Shared-Request-Type` header; global endpoint only).
+        fallback_locations: The connection's failover locations (none by default); with
+            them, `cached_content` is refused (a cache is regional).
     """
 
     model: str | None = None
@@ -681,6 +696,7 @@ class VertexRequestSettings:
     reasoning_effort: str | None = None
     extra_google: Mapping[str, Any] = field(default_factory=dict)
     shared_request_type: str | None = None
+    fallback_locations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Normalise the fields, then `validate()`."""
@@ -716,8 +732,18 @@ class VertexRequestSettings:
         if self.reasoning_effort is not None and thinking:
             msg = _BOTH_THINKING_KNOBS.format(effort=self.reasoning_effort, config=dict(thinking))
             raise VertexConfigError(msg)
-        _check_cached_content_location(self.google_body(), self.location)
+        _check_cached_content_location(
+            self.google_body(), self.location, self.fallback_locations
+        )
         check_shared_request_type(self.shared_request_type, self.location)
+        regional = [loc for loc in self.fallback_locations if loc != "global"]
+        if self.shared_request_type is not None and regional:
+            msg = (
+                f"shared_request_type={self.shared_request_type!r} is served on the global "
+                f"endpoint only, but fallback_locations includes {regional!r}; drop those "
+                "fallback locations or shared_request_type."
+            )
+            raise VertexConfigError(msg)
         if self.model and is_self_deployed(self.endpoint_id):
             check_self_deployed_model(self.model, self.endpoint_id)
         elif self.model:
@@ -1036,7 +1062,7 @@ def prepare_chat_request(
             "send several requests instead."
         )
         raise VertexConfigError(msg)
-    _check_cached_content_location(google, settings.location)
+    _check_cached_content_location(google, settings.location, settings.fallback_locations)
     _check_model_extras(google, info)
     _check_model_turn_last(out.get("messages"), info)
     _drop_fixed_sampling(out, info)
