@@ -143,3 +143,13 @@ def test_count_tokens_and_embeddings_use_the_multi_region_host(location: str) ->
     connection = VertexConnection(project="p", location=location, credentials=None)
     embeddings = VertexEmbeddingClient(connection, "text-embedding-005")
     assert embeddings.url().startswith(f"https://aiplatform.{location}.rep.googleapis.com/")
+
+
+def test_priority_paygo_is_global_only_also_with_failover() -> None:
+    from vertex_openai._gemini import VertexRequestSettings
+
+    assert VertexRequestSettings(location="global", shared_request_type="priority")
+    with pytest.raises(ValueError, match="global endpoint only"):
+        VertexRequestSettings(
+            location="global", shared_request_type="priority", fallback_locations=("us-east1",)
+        )
