@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from langchain_openai import OpenAIEmbeddings
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from vertex_openai._clients import VertexConnection
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
     VertexEmbeddingClient,
     embedding_location,
 )
+from vertex_openai._options import ConnectionOptions
 from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbeddings"]
@@ -89,8 +89,11 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
 
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")  # type: ignore[assignment]
-    """A Vertex express-mode API key (never read from `OPENAI_API_KEY`)."""
+    openai_api_key: (  # type: ignore[assignment]
+        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    ) = Field(default=None, alias="api_key")
+    """A Vertex express-mode API key, or a sync / async callable returning an OAuth access
+    token, called per request (never read from `OPENAI_API_KEY`)."""
 
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Full base URL (`.../locations/L` or `.../endpoints/openapi`); never from env."""
@@ -163,25 +166,21 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     def _express_key(self) -> str | None:
         key = self.openai_api_key
-        if key is None:
-            return None
-        if not isinstance(key, SecretStr):
-            msg = "api_key must be a Vertex express-mode API key string."
-            raise ValueError(msg)
-        return key.get_secret_value()
+        return key.get_secret_value() if isinstance(key, SecretStr) else None
 
     def _build(self) -> None:
         location = embedding_location(self.location)
-        connection = VertexConnection(
+        connection = ConnectionOptions.build(
             project=self.project,
             location=location,
             api_version=self.api_version,
             api_endpoint=self.api_endpoint,
             base_url=self.openai_api_base,
             credentials=self.credentials,
-            api_key=self._express_key(),
+            api_key=self.openai_api_key,
             quota_project=self.quota_project,
-        )
+            timeout=self.request_timeout,
+        ).connect()
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location
         headers = dict(self.default_headers or {})
@@ -216,7 +215,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     # Pickling: no clients, no live credentials, never an express-mode key.
     def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None:
+        if self._express_key() is not None or callable(self.openai_api_key):
             msg = (
                 "A VertexOpenAIEmbeddings using an express-mode api_key cannot be pickled "
                 "(the key would be written out). Build it in the worker instead."
