@@ -1,4 +1,4 @@
-"""7. A model object per request: build a new model and call it once, ours vs the parent.
+"""8. A model object per request: build a new model and call it once, ours vs the parent.
 
 Web handlers, LangGraph nodes and agents that pick a model per call build a model object
 for every request. Each iteration builds a new model of each variant and calls it once
@@ -19,7 +19,7 @@ from _models import lc_messages, lc_openai, lc_vertex, li_messages, li_openai_li
 
 GOAL_LANGCHAIN = 1.5
 GOAL_LLAMA_INDEX = 1.0
-BENCH = "7 model per request"
+BENCH = "8 model per request"
 
 
 class _CountingCredentials:
@@ -59,12 +59,12 @@ def _row(label: str, times: dict[str, Timings], ours: str, base: str, goal: floa
 
 
 def run(origin: str, n: int, warmup: int = 5) -> Section:
-    section = Section("7. A model object per request (new model + one call, interleaved)")
+    section = Section("8. A model object per request (new model + one call, interleaved)")
     cred = _CountingCredentials()
     creds = cred.credentials
     msgs_lc, msgs_li = lc_messages(), li_messages()
 
-    log(f"  [7] LangChain sync x{n}")
+    log(f"  [8] LangChain sync x{n}")
     times = interleaved(
         {
             "new ChatVertexOpenAI + invoke": lambda: lc_vertex(origin, creds).invoke(msgs_lc),
@@ -76,7 +76,7 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
     section.rows.append(_row("LangChain, sync", times, "new ChatVertexOpenAI + invoke",
                              "new ChatOpenAI + invoke", GOAL_LANGCHAIN))
 
-    log(f"  [7] LangChain async x{n}")
+    log(f"  [8] LangChain async x{n}")
 
     async def lc_async() -> dict[str, Timings]:
         async def ours() -> Any:
@@ -95,7 +95,7 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
     section.rows.append(_row("LangChain, async", times, "new ChatVertexOpenAI + ainvoke",
                              "new ChatOpenAI + ainvoke", GOAL_LANGCHAIN))
 
-    log(f"  [7] LlamaIndex sync x{n}")
+    log(f"  [8] LlamaIndex sync x{n}")
     times = interleaved(
         {
             "new ChatVertexOpenAI + chat": lambda: li_vertex(origin, creds).chat(msgs_li),
@@ -107,7 +107,7 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
     section.rows.append(_row("LlamaIndex, sync", times, "new ChatVertexOpenAI + chat",
                              "new OpenAILike + chat", GOAL_LLAMA_INDEX))
 
-    log(f"  [7] LlamaIndex async x{n}")
+    log(f"  [8] LlamaIndex async x{n}")
 
     async def li_async() -> dict[str, Timings]:
         async def ours() -> Any:
