@@ -277,6 +277,10 @@ def _inner_client_factory(
 
 
 _SHARED_TRANSPORTS: dict[tuple[Any, ...], Any] = {}
+_CLIENT_ENV = (
+    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+    "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)
 _SHARED_LOCK = threading.Lock()
 
 
@@ -294,7 +298,10 @@ def _shared_transport(
     loop for async, per fork), so a model built per request reuses warm TLS connections
     and builds no SSL context of its own.
     """
-    key = (client_class, async_, proxy, tuple(socket_options or ()))
+    # The environment our inner clients read when made (proxies, CA bundle): a model built
+    # after it changed gets a pool made under the new values, as a new client would.
+    env = tuple(os.environ.get(name) for name in _CLIENT_ENV)
+    key = (client_class, async_, proxy, tuple(socket_options or ()), env)
     transport = _SHARED_TRANSPORTS.get(key)
     if transport is not None:
         return transport

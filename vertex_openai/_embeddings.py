@@ -348,32 +348,30 @@ class VertexEmbeddingClient:
     # -- clients and URLs -------------------------------------------------------------
 
     def _sdk(self, async_: bool) -> Any:
-        # A user's client is wrapped, never modified: it must not sign other traffic.
-        user = self._async_http_client if async_ else self._http_client
-        kwargs: dict[str, Any] = {"http_client": user, "proxy": self._proxy or None}
-        return self.connection.sdk_client(async_, **kwargs, **self._sdk_kwargs)
+        """The (sync or async) SDK client, made once for this client and its copies."""
+        lazy = self._lazy
+        client = lazy.clients[async_]
+        if client is None:
+            with lazy.lock:
+                client = lazy.clients[async_]
+                if client is None:
+                    # A user's client is wrapped, never modified: it must not sign other
+                    # traffic.
+                    user = self._async_http_client if async_ else self._http_client
+                    client = lazy.clients[async_] = self.connection.sdk_client(
+                        async_, http_client=user, proxy=self._proxy or None, **self._sdk_kwargs
+                    )
+        return client
 
     @property
     def sync_client(self) -> openai.OpenAI:
         """The openai SDK client requests go through (built on first use)."""
-        client = self._lazy.sync
-        if client is None:
-            with self._lazy.lock:
-                client = self._lazy.sync
-                if client is None:
-                    client = self._lazy.sync = self._sdk(False)
-        return client
+        return self._sdk(False)  # type: ignore[no-any-return]
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
         """The async openai SDK client (its pool is kept per event loop)."""
-        client = self._lazy.async_
-        if client is None:
-            with self._lazy.lock:
-                client = self._lazy.async_
-                if client is None:
-                    client = self._lazy.async_ = self._sdk(True)
-        return client
+        return self._sdk(True)  # type: ignore[no-any-return]
 
     def url(self) -> str:
         """Where a request for this model goes (project may still be the placeholder)."""
@@ -680,8 +678,8 @@ class _LazyClients:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.sync: openai.OpenAI | None = None
-        self.async_: openai.AsyncOpenAI | None = None
+        self.clients: dict[bool, Any] = {False: None, True: None}
+        """By ``async_``: the ``openai.OpenAI`` and ``openai.AsyncOpenAI``."""
         reset_after_fork(self)
 
     def _reset_after_fork(self) -> None:
