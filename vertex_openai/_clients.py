@@ -281,7 +281,20 @@ _CLIENT_ENV = (
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
     "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
 )
-_SHARED_LOCK = threading.Lock()
+
+
+class _SharedLock:
+    """The lock of the pool cache; replaced in a forked child (a parent thread may hold it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        reset_after_fork(self)
+
+    def _reset_after_fork(self) -> None:
+        self.lock = threading.Lock()
+
+
+_SHARED_LOCK = _SharedLock()
 
 
 def _shared_transport(
@@ -310,7 +323,7 @@ def _shared_transport(
         client_class, module, async_=async_, proxy=proxy, socket_options=socket_options,
         verify=None,
     )
-    with _SHARED_LOCK:
+    with _SHARED_LOCK.lock:
         transport = _SHARED_TRANSPORTS.get(key)
         if transport is None:
             transport_class = per_loop if async_ else forwarding

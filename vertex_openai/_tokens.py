@@ -600,8 +600,8 @@ def shared_token_provider(
     different credential (or scopes, quota project, refresh budget) gets its own. No I/O.
     """
     identity = credential_identity(credentials)
-    source = CredentialsSource(credentials, scopes=scopes, quota_project=quota_project)
     if identity is None:
+        source = CredentialsSource(credentials, scopes=scopes, quota_project=quota_project)
         return TokenProvider(source, refresh_timeout=refresh_timeout)
     key = (identity, scopes, quota_project, float(refresh_timeout))
     with _SHARED.lock:
@@ -609,6 +609,7 @@ def shared_token_provider(
         if provider is not None:
             _SHARED.entries.move_to_end(key)
             return provider
+    source = CredentialsSource(credentials, scopes=scopes, quota_project=quota_project)
     provider = TokenProvider(source, refresh_timeout=refresh_timeout)
     with _SHARED.lock:
         # Another thread may have made one meanwhile: keep the first.
