@@ -54,7 +54,7 @@ _OPENAI_ONLY_HEADERS = ("openai-organization", "openai-project")
 _PLACEHOLDER_BYTES = PROJECT_PLACEHOLDER.encode()
 _DEDICATED_RE = re.compile(r"dedicated dns name '([^']+)'")
 # What the shared flow asks its driver for.
-_SEND, _READ, _TOKEN, _PROJECT, _CALL = "send", "read", "token", "project", "call"
+_READ, _TOKEN, _PROJECT, _CALL = "read", "token", "project", "call"
 _MAX_401_ROUNDS = 2
 
 _AUTH_BASES: tuple[type, ...] = (httpx.Auth,)
@@ -216,13 +216,13 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
 
     # -- flows --------------------------------------------------------------------
 
-    def _flow(self, request: Any) -> Generator[tuple[Any, ...], Any, None]:
+    def _flow(self, request: Any) -> Generator[Any, Any, None]:
         """The auth flow itself, shared by the sync and async flows.
 
-        It yields what needs I/O as ``(op, ...)`` tuples and is sent back the result:
-        ``(_SEND, request)`` -> the response; ``(_READ, response)`` -> ``None`` once the
-        body is read; ``(_TOKEN, stale, sent_at)`` -> a token; ``(_PROJECT,)`` -> the
-        credentials' project. A fresh token is taken without yielding (no I/O).
+        It yields what needs I/O and is sent back the result: the request (to send) -> the
+        response; ``(_READ, response)`` -> once the body is read; ``(_TOKEN, stale,
+        sent_at)`` -> a token; ``(_PROJECT,)`` -> the credentials' project; ``(_CALL,)`` ->
+        the ``api_key`` callable's token. A fresh token is taken without yielding (no I/O).
         """
         provider = self.token_provider
         project = None
@@ -240,7 +240,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             token = yield (_CALL,)
         clean_url = self._sign(request, token)
         try:
-            response = yield (_SEND, request)
+            response = yield request
         finally:
             # Also when httpx closes the flow on a timeout or connection error.
             self._unsign(request, clean_url)
@@ -252,7 +252,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 self._target(request, project)
                 clean_url = self._sign(request, token)
                 try:
-                    response = yield (_SEND, request)
+                    response = yield request
                 finally:
                     self._unsign(request, clean_url)
         # A 401 for a token that expired in flight: resend with a token issued after the
@@ -266,7 +266,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             sent_at = provider.now()
             clean_url = self._sign(request, token)
             try:
-                response = yield (_SEND, request)
+                response = yield request
             finally:
                 self._unsign(request, clean_url)
         if needs_chat_body_check(request, response):
@@ -279,10 +279,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         try:
             op = next(flow)
             while True:
+                if op.__class__ is not tuple:  # a request to send: the common step
+                    op = flow.send((yield op))
+                    continue
                 kind = op[0]
-                if kind is _SEND:
-                    result = yield op[1]
-                elif kind is _READ:
+                if kind is _READ:
                     result = op[1].read()
                 elif kind is _TOKEN:
                     assert self.token_provider is not None
@@ -304,10 +305,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         try:
             op = next(flow)
             while True:
+                if op.__class__ is not tuple:  # a request to send: the common step
+                    op = flow.send((yield op))
+                    continue
                 kind = op[0]
-                if kind is _SEND:
-                    result = yield op[1]
-                elif kind is _READ:
+                if kind is _READ:
                     result = await op[1].aread()
                 elif kind is _TOKEN:
                     assert self.token_provider is not None
