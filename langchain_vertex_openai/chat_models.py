@@ -768,8 +768,9 @@ def _uri_blocks(message: BaseMessage) -> BaseMessage:
 
     langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
     part, but Vertex reads gs:// and https URIs in `image_url` (as image/*) and in
-    `input_audio` with any MIME type as `format` (wire facts §8). The core turns
-    `file_url` parts into `image_url` for images and `input_audio` for other MIME types
+    `input_audio` with any MIME type as `format` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
+    The core turns `file_url` parts into `image_url` for images and `input_audio` for other MIME
+    types
     (a PDF or video keeps its type).
     """
     if not isinstance(message.content, list):

@@ -14,8 +14,9 @@
   ``GET|POST config``, ``POST revoke``, ``POST reset``, ``POST token``.
 * Anything else: Google's HTML 404 page.
 
-The wire follows docs ``vertex-wire-facts.md``: sorted keys, non-``chatcmpl`` ids,
-``system_fingerprint: ""``, usage on the final stream chunk, list-wrapped backend errors,
+The wire follows Vertex's documented and captured samples (docs/internals.md): sorted keys,
+non-``chatcmpl`` ids, ``system_fingerprint: ""``, usage on the final stream chunk, list-wrapped
+backend errors,
 plain-object auth errors. The deterministic model is described in
 :mod:`vertex_openai.emulator._model`; in short: tools are called when the user names them (or
 ``tool_choice`` forces it) with arguments built from the schema and the user's literals, tool
