@@ -304,7 +304,7 @@ def incomplete_stream_error(url: str) -> openai.APIConnectionError:
     return openai.APIConnectionError(message=msg, request=httpx.Request("POST", url))
 
 
-class translated_errors:  # lower case: used like a function, `with translated_errors(url):`
+class translated_errors:  # noqa: N801 - used like a function: `with translated_errors(url):`
     """Re-raise Vertex failures as readable openai exceptions of the right class.
 
     Wraps a call or the iteration of a stream: status errors get

@@ -68,8 +68,11 @@ class _Printer:
 
 
 def _against_target(args: argparse.Namespace, step: Any) -> int:
-    """Run ``step(out, args, api_endpoint=, credentials=, project=)`` against the
-    configured Vertex target, or the bundled emulator with ``--emulator``."""
+    """Run a demo step against the configured Vertex target.
+
+    ``step(out, args, api_endpoint=, credentials=, project=)`` runs against the bundled
+    emulator instead with ``--emulator``.
+    """
     out = _Printer()
     if args.emulator:
         with local_emulator() as (emu, key):
@@ -376,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``vertex-openai`` command line; returns the process exit code."""
     from vertex_openai._extras import MissingExtraError
 
     args = build_parser().parse_args(argv)

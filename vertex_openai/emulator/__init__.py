@@ -34,10 +34,10 @@ from __future__ import annotations
 from vertex_openai._extras import raise_for_missing_extra
 
 try:
-    from ._config import EmulatorConfig
-    from ._process import EmulatorProcess
-    from ._server import Emulator, serve
-    from ._state import RecordedRequest
+    from vertex_openai.emulator._config import EmulatorConfig
+    from vertex_openai.emulator._process import EmulatorProcess
+    from vertex_openai.emulator._server import Emulator, serve
+    from vertex_openai.emulator._state import RecordedRequest
 except ModuleNotFoundError as err:
     raise_for_missing_extra(err, feature="The Vertex AI emulator", extra="emulator")
     raise

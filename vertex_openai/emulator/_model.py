@@ -61,7 +61,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._shapes import is_react_prompt, react_step, same_function_values
+from vertex_openai.emulator._shapes import is_react_prompt, react_step, same_function_values
 
 EFFORT_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 MAX_DEPTH = 4
