@@ -189,3 +189,23 @@ def test_no_import_circle_between_cli_and_demo() -> None:
     demo = ast.parse((ROOT / "vertex_openai/_demo.py").read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(demo) if isinstance(n, ast.ImportFrom)}
     assert not {m for m in imported if m and m.startswith("vertex_openai.emulator")}
+
+
+def test_core_all_is_the_public_api() -> None:
+    import vertex_openai
+
+    assert sorted(vertex_openai.__all__) == [
+        "CLOUD_PLATFORM_SCOPE",
+        "DEFAULT_API_VERSION",
+        "DEFAULT_ENDPOINT_ID",
+        "DEFAULT_LOCATION",
+        "VertexAuthError",
+        "VertexConfigError",
+        "VertexConnection",
+        "VertexEmbeddingClient",
+        "VertexEmbeddingInputError",
+        "VertexEndpoint",
+    ]
+    # Internal building blocks are not re-exported (import them from their modules).
+    for internal in ("TokenProvider", "EndpointRouter", "CredentialsSource", "VertexAuth"):
+        assert not hasattr(vertex_openai, internal), internal
