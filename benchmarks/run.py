@@ -36,7 +36,7 @@ PACKAGES = (
 )
 BENCHES = (
     "parser", "overhead", "stream", "concurrency", "import", "memory", "embeddings",
-    "alternatives",
+    "failover", "alternatives",
 )
 # Not part of --quick (and so never of the CI guard): needs its own virtualenv and minutes.
 FULL_ONLY = ("alternatives",)
@@ -46,10 +46,11 @@ def _params(quick: bool) -> dict[str, Any]:
     if quick:
         return {"overhead_n": 100, "stream_n": 6, "conc_total": 400, "conc_rounds": 4,
                 "import_n": 3, "memory_n": 2000, "parser_mb": 1.0, "emb_samples": 3,
-                "explain": False}
+                "failover_n": 400, "explain": False}
     return {"overhead_n": 1000, "stream_n": 30, "conc_total": 2000, "conc_rounds": 16,
             "import_n": 15, "memory_n": 20000, "parser_mb": 10.0, "emb_samples": 9,
-            "explain": True, "alt_calls_n": 300, "alt_stream_n": 12, "alt_cold_n": 7}
+            "failover_n": 2000, "explain": True, "alt_calls_n": 300, "alt_stream_n": 12,
+            "alt_cold_n": 7}
 
 
 # ------------------------------------------------------------------ running
@@ -60,6 +61,7 @@ def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str 
     import bench_alternatives
     import bench_concurrency
     import bench_embeddings
+    import bench_failover
     import bench_import
     import bench_overhead
     import bench_parser
@@ -74,6 +76,7 @@ def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str 
                                                    explain=p["explain"]),
         "memory": lambda: bench_import.run_memory(origin(), p["memory_n"]),
         "embeddings": lambda: bench_embeddings.run(p["emb_samples"]),
+        "failover": lambda: bench_failover.run(p["failover_n"]),
         "alternatives": lambda: bench_alternatives.run(
             alternatives_python, p["alt_calls_n"], p["alt_stream_n"], p["alt_cold_n"]
         ),

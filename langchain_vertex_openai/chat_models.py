@@ -25,6 +25,7 @@ from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
     check_chat_api_options,
@@ -118,6 +119,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         api_key: A Vertex express-mode API key (instead of `credentials`).
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
         quota_project: Self-deployed / dedicated endpoints, `v1beta1`, PSC, billing.
+        fallback_locations: Locations to resend to on 429 / 503, in order (default none:
+            requests stay in `location`). See docs/failover.md.
         timeout, max_retries, default_headers, http_client: As for `ChatOpenAI`; a given
             `http_client` is used to send, never modified.
 
@@ -218,6 +221,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     cached_content: str | None = None
     """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
+
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. `["europe-west4", "global"]`). Default
+    `None`: requests never leave `location` (data residency). The answering location is in
+    `response_metadata["vertex_location"]`. See docs/failover.md."""
 
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
@@ -347,6 +356,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             quota_project=self.quota_project,
             timeout=self.request_timeout,
             api_key_transport=self.api_key_transport,
+            fallback_locations=self.fallback_locations,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start
@@ -364,6 +374,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            fallback_locations=tuple(self.fallback_locations or ()),
         )
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
@@ -597,16 +608,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = next(parent)
+                    with answered_location(where):
+                        chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -621,16 +635,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = await parent.__anext__()
+                    with answered_location(where):
+                        chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -644,8 +661,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return _result_location(result, where.location)
 
     async def _agenerate(
         self,
@@ -654,11 +672,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+            result = await super()._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        return _result_location(result, where.location)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _result_location(result: ChatResult, location: str | None) -> ChatResult:
+    # Set only with fallback_locations (the transport records it then): which location
+    # answered, for residency audits and to see failover happen.
+    if location is not None:
+        for generation in result.generations:
+            generation.message.response_metadata[LOCATION_KEY] = location
+    return result
+
+
+def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
+    # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
+    if location is not None and (chunk.generation_info or {}).get("finish_reason"):
+        chunk.message.response_metadata[LOCATION_KEY] = location
 
 
 def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:

@@ -91,6 +91,11 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
 
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default `None`: requests never leave `location`
+    (data residency). See docs/failover.md."""
+
     openai_api_key: SecretStr | None = Field(default=None, alias="api_key")  # type: ignore[assignment]
     """A Vertex express-mode API key (never read from `OPENAI_API_KEY`)."""
 
@@ -183,6 +188,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             credentials=self.credentials,
             api_key=self._express_key(),
             quota_project=self.quota_project,
+            fallback_locations=self.fallback_locations,
         )
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location

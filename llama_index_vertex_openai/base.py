@@ -31,6 +31,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
 )
 from vertex_openai._errors import VertexConfigError
+from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -143,6 +144,14 @@ class ChatVertexOpenAI(OpenAILike):
     cached_content: str | None = Field(
         default=None, description="Context cache resource name (regional locations only)."
     )
+    fallback_locations: list[str] | None = Field(
+        default=None,
+        description="Locations that get the same request, in order, when the one in use "
+        "answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. ['europe-west4', 'global']). "
+        "Default None: requests never leave `location` (data residency). The answering "
+        "location is in ChatResponse.additional_kwargs['vertex_location']. See "
+        "docs/failover.md.",
+    )
     reasoning_effort: str | None = Field(  # type: ignore[assignment]
         default=None,
         description="none, minimal, low, medium or high ('none' turns thinking off where the "
@@ -190,6 +199,7 @@ class ChatVertexOpenAI(OpenAILike):
         api_key: str | None = None,
         quota_project: str | None = None,
         api_key_transport: Literal["header", "query"] = "header",
+        fallback_locations: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -209,6 +219,7 @@ class ChatVertexOpenAI(OpenAILike):
             "quota_project": quota_project,
             "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
+            "fallback_locations": fallback_locations,
         }
         connection = VertexConnection(base_url=base_url, **endpoint_args)
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -243,6 +254,7 @@ class ChatVertexOpenAI(OpenAILike):
             credentials=credentials,
             quota_project=quota_project,
             api_key_transport=api_key_transport,
+            fallback_locations=fallback_locations,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
             api_key=PLACEHOLDER_API_KEY,
@@ -260,6 +272,7 @@ class ChatVertexOpenAI(OpenAILike):
             safety_settings=self.safety_settings,
             cached_content=self.cached_content,
             reasoning_effort=self.reasoning_effort,
+            fallback_locations=tuple(fallback_locations or ()),
         )
 
     @classmethod
@@ -468,6 +481,8 @@ class _Call(SdkCall):
     """One chat call: its ChatMessages, and what the response held for _chat to add."""
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         parsed = self.parsed
         if parsed is None:
             return response
@@ -490,6 +505,8 @@ class _Call(SdkCall):
         return response
 
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         if self.chunks is not None:
             acc = self.chunks.acc
             response.message.additional_kwargs.update(

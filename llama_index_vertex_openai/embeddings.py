@@ -61,6 +61,12 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         description="google.auth Credentials, a key file path or an info dict; ADC if omitted.",
     )
     quota_project: str | None = Field(default=None, description="Project billed for quota.")
+    fallback_locations: list[str] | None = Field(
+        default=None,
+        description="Locations that get the same request, in order, when the one in use "
+        "answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default None: requests never "
+        "leave `location` (data residency). See docs/failover.md.",
+    )
     output_dimensionality: int | None = Field(
         default=None, description="Output size (also accepted as `dimensions`)."
     )
@@ -131,6 +137,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             credentials=self.credentials,
             api_key=self._api_key,
             quota_project=self.quota_project,
+            fallback_locations=self.fallback_locations,
         )
         self._embedder = VertexEmbeddingClient(
             connection,

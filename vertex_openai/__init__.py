@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
     from vertex_openai._endpoint import VertexEndpoint
     from vertex_openai._errors import VertexAuthError, VertexConfigError
+    from vertex_openai._failover import clear_failover_cooling
 
 _LAZY = {
     "CLOUD_PLATFORM_SCOPE": "vertex_openai._constants",
@@ -42,6 +43,7 @@ _LAZY = {
     "VertexEmbeddingClient": "vertex_openai._embeddings",
     "VertexEmbeddingInputError": "vertex_openai._embeddings",
     "VertexEndpoint": "vertex_openai._endpoint",
+    "clear_failover_cooling": "vertex_openai._failover",
 }
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "VertexEmbeddingClient",
     "VertexEmbeddingInputError",
     "VertexEndpoint",
+    "clear_failover_cooling",
 ]
 
 __version__ = "0.1.0"

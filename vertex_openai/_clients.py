@@ -21,6 +21,7 @@ from vertex_openai._auth_flow import VertexAuth
 from vertex_openai._credentials import CredentialsSource
 from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
 from vertex_openai._errors import VertexConfigError, redact
+from vertex_openai._failover import FailoverPlan, failover_plan
 from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider
 
 __all__ = ["VertexConnection"]
@@ -109,12 +110,15 @@ def _transport_classes(module: Any) -> tuple[type, type]:
         return cached
 
     class ForwardingTransport(module.BaseTransport):  # type: ignore[misc,name-defined]
-        def __init__(self, client: Any = None, factory: Any = None) -> None:
+        def __init__(
+            self, client: Any = None, factory: Any = None, failover: FailoverPlan | None = None
+        ) -> None:
             # Exactly one of `client` (the user's: shared, never closed by us) or
             # `factory` (ours: rebuilt in a forked child, closed with the outer client).
             self._user_client = client
             self._factory = factory
             self._own: tuple[int, Any] | None = None
+            self._failover = failover
 
         def _client(self) -> Any:
             if self._user_client is not None:
@@ -129,6 +133,12 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             return own[1]
 
         def handle_request(self, request: Any) -> Any:
+            if self._failover is not None:
+                # 429/503 -> the same signed request to the next location (_failover.py).
+                return self._failover.send(request, self._send)
+            return self._send(request)
+
+        def _send(self, request: Any) -> Any:
             user = self._user_client
             if user is not None:
                 # The app's client sends it: its event hooks, mounts and logging apply.
@@ -161,11 +171,14 @@ def _transport_classes(module: Any) -> tuple[type, type]:
         way are dropped the next time any loop sends a request.
         """
 
-        def __init__(self, client: Any = None, factory: Any = None) -> None:
+        def __init__(
+            self, client: Any = None, factory: Any = None, failover: FailoverPlan | None = None
+        ) -> None:
             self._user_client = client
             self._factory = factory
             self._by_loop: dict[Any, tuple[Any, Any]] = {}
             self._generation = _FORK_GENERATION
+            self._failover = failover
 
         async def _client(self) -> Any:
             if self._user_client is not None:
@@ -200,6 +213,11 @@ def _transport_classes(module: Any) -> tuple[type, type]:
                 await client.aclose()
 
         async def handle_async_request(self, request: Any) -> Any:
+            if self._failover is not None:
+                return await self._failover.asend(request, self._send)
+            return await self._send(request)
+
+        async def _send(self, request: Any) -> Any:
             client = await self._client()
             if client is self._user_client:
                 return await client.send(request, stream=True, follow_redirects=False)
@@ -297,6 +315,9 @@ class VertexConnection:
             bounds each token refresh as a whole (default 30 s when not a number).
         api_key_transport: ``"header"`` (default: ``x-goog-api-key``) or ``"query"``
             (``?key=``) for an express-mode key.
+        fallback_locations: Locations to resend a request to, in order, when the one in
+            use answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default none: requests
+            never leave ``location`` (docs/failover.md).
     """
 
     def __init__(
@@ -315,6 +336,7 @@ class VertexConnection:
         environ: Mapping[str, str] | None = None,
         timeout: Any = None,
         api_key_transport: str = "header",
+        fallback_locations: Sequence[str] | None = None,
     ) -> None:
         if api_key is not None and credentials is not None:
             msg = (
@@ -341,6 +363,7 @@ class VertexConnection:
                 "GOOGLE_CLOUD_PROJECT."
             )
             raise VertexConfigError(msg)
+        self.failover = failover_plan(self.endpoint_at_start, fallback_locations)
         self.router = EndpointRouter(self.endpoint_at_start)
         self.token_provider: TokenProvider | None = None
         if api_key is None:
@@ -443,7 +466,7 @@ class VertexConnection:
                     "not both."
                 )
                 raise VertexConfigError(msg)
-            transport = transport_class(client=user_client)
+            transport = transport_class(client=user_client, failover=self.failover)
             # What the SDK would have taken from the user's client when building requests.
             kwargs.update(
                 timeout=user_client.timeout,
@@ -460,7 +483,7 @@ class VertexConnection:
                 socket_options=socket_options,
                 verify=None,
             )
-            transport = transport_class(factory=factory)
+            transport = transport_class(factory=factory, failover=self.failover)
         if timeout is not _NOT_GIVEN:
             kwargs["timeout"] = timeout
         # The outer client only signs: no proxies or redirects of its own (the inner

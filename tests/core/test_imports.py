@@ -205,6 +205,7 @@ def test_core_all_is_the_public_api() -> None:
         "VertexEmbeddingClient",
         "VertexEmbeddingInputError",
         "VertexEndpoint",
+        "clear_failover_cooling",
     ]
     # Internal building blocks are not re-exported (import them from their modules).
     for internal in ("TokenProvider", "EndpointRouter", "CredentialsSource", "VertexAuth"):
