@@ -1,4 +1,4 @@
-"""8. Failover: 2,000 chat requests while the primary location runs out of quota.
+"""9. Failover: 2,000 chat requests while the primary location runs out of quota.
 
 The Vertex emulator runs in its own process. Its primary location (``us-central1``)
 answers 429 RESOURCE_EXHAUSTED (Vertex's body, ``Retry-After: 1``) to 30 % of the
@@ -101,7 +101,7 @@ def run(total: int = 2000) -> Section:
     from vertex_openai._failover import COOLING
     from vertex_openai.emulator._process import EmulatorProcess
 
-    section = Section(f"8. Failover: {total:,} requests, primary location out of quota")
+    section = Section(f"9. Failover: {total:,} requests, primary location out of quota")
     window = int(total * WINDOW)
     results: dict[str, dict[str, Any]] = {}
     with EmulatorProcess() as emu:
@@ -139,7 +139,7 @@ def run(total: int = 2000) -> Section:
     ):
         base = plain[key]
         section.rows.append(Row(
-            bench="8 failover", name=label, ours=ours[key], baseline=base, unit=unit,
+            bench="9 failover", name=label, ours=ours[key], baseline=base, unit=unit,
             ratio=ours[key] / base if base else float("nan"), goal=None,
             direction=direction, ours_label="ChatVertexOpenAI + fallback_locations",
             baseline_label="ChatOpenAI, max_retries=2", guard=False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, Literal, cast
@@ -49,6 +49,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
+from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 
 __all__ = ["ChatVertexOpenAI"]
@@ -173,9 +174,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # Redeclared so the parent's default never applies: langchain-openai 1.0-1.4 filled
     # this field from OPENAI_API_KEY, which would have sent an OpenAI key to Google as an
     # express-mode `?key=` and switched the auth mode away from the Google credentials.
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """Vertex AI express-mode API key. Never read from the environment (in particular not
-    from `OPENAI_API_KEY`); omit it to sign with Google credentials."""
+    openai_api_key: (
+        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    ) = Field(default=None, alias="api_key")
+    """Vertex AI express-mode API key, or (as for `ChatOpenAI`) a sync or async callable
+    returning a Google OAuth access token, called per request and sent as `Bearer`. Never
+    read from the environment (in particular not from `OPENAI_API_KEY`); omit it to sign
+    with Google credentials."""
 
     project: str | None = None
     """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT` (also `GCLOUD_PROJECT`,
@@ -331,65 +336,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     def _express_key(self) -> str | None:
         key = self.openai_api_key
-        if key is None:
-            return None
         if not isinstance(key, SecretStr):
-            msg = (
-                "api_key must be a Vertex express-mode API key string; for OAuth tokens pass "
-                "`credentials=` (google-auth refreshes them per request)."
-            )
-            raise ValueError(msg)
+            return None
         value = key.get_secret_value()
         return None if value == PLACEHOLDER_API_KEY else value
 
     def _build_clients(self) -> None:
-        conn = VertexConnection(
-            project=self.project,
-            location=self.location,
-            endpoint_id=self.endpoint_id,
-            api_version=self.api_version,
-            api_endpoint=self.api_endpoint,
-            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
-            base_url=self.openai_api_base,
-            credentials=self.credentials,
-            api_key=self._express_key(),
-            quota_project=self.quota_project,
-            timeout=self.request_timeout,
-            api_key_transport=self.api_key_transport,
-            fallback_locations=self.fallback_locations,
-        )
-        self._connection = conn
-        endpoint = conn.endpoint_at_start
-        if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
-            # A self-deployed endpoint serves its own model: send none rather than Gemini.
-            self.model_name = ""
-        self.project = self.project or endpoint.project
-        self.location = self.location or endpoint.location
-        self._settings = VertexRequestSettings(
-            model=self.model_name,
-            endpoint_id=endpoint.endpoint_id,
-            location=endpoint.location,
-            thought_tag_marker=self.thought_tag_marker,
-            thinking_config=self.thinking_config,
-            safety_settings=self.safety_settings,
-            cached_content=self.cached_content,
-            reasoning_effort=self.reasoning_effort,
-            fallback_locations=tuple(self.fallback_locations or ()),
-        )
-        google = self._settings.google_body()
-        self._google_identity = {"google": google} if google else {}
-        client_params: dict[str, Any] = {
-            "base_url": conn.base_url,
-            # Never OPENAI_API_KEY: VertexAuth signs each request instead.
-            "api_key": PLACEHOLDER_API_KEY,
-            "organization": None,
-            "project": None,
-            "timeout": self.request_timeout,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-        }
-        if self.max_retries is not None:
-            client_params["max_retries"] = self.max_retries
         if self.openai_proxy and (self.http_client or self.http_async_client):
             # The parent's rule, with the parent's message: a proxy is set on one place.
             msg = (
@@ -399,19 +351,48 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                 f"http_async_client={self.http_async_client!r}"
             )
             raise ValueError(msg)
-        http_kwargs: dict[str, Any] = {
+        conn = self._connection = ConnectionOptions.build(
+            project=self.project,
+            location=self.location,
+            endpoint_id=self.endpoint_id,
+            api_version=self.api_version,
+            api_endpoint=self.api_endpoint,
+            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
+            base_url=self.openai_api_base,
+            credentials=self.credentials,
+            api_key=self.openai_api_key,
+            quota_project=self.quota_project,
+            timeout=self.request_timeout,
+            api_key_transport=self.api_key_transport,
+            fallback_locations=self.fallback_locations,
+        ).connect()
+        endpoint = conn.endpoint_at_start
+        if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
+            # A self-deployed endpoint serves its own model: send none rather than Gemini.
+            self.model_name = ""
+        self.project = self.project or endpoint.project
+        self.location = self.location or endpoint.location
+        self._settings = request_settings(self, model=self.model_name, endpoint=endpoint)
+        google = self._settings.google_body()
+        self._google_identity = {"google": google} if google else {}
+        sdk_args: dict[str, Any] = {
+            "timeout": self.request_timeout,
+            "default_headers": self.default_headers,
+            "default_query": self.default_query,
             "proxy": self.openai_proxy or None,
             "socket_options": _socket_options(self),
         }
+        if self.max_retries is not None:
+            sdk_args["max_retries"] = self.max_retries
         # The user's own clients are never modified (another model or the app may share
         # them): ours sign each request and send it through theirs.
         if not self.client:
-            http_client = conn.http_client(self.http_client, **http_kwargs)
-            self.root_client = openai.OpenAI(**client_params, http_client=http_client)
+            self.root_client = conn.sdk_client(False, http_client=self.http_client, **sdk_args)
             self.client = self.root_client.chat.completions
         if not self.async_client:
-            async_client = conn.async_http_client(self.http_async_client, **http_kwargs)
-            self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
+            self.root_async_client = conn.sdk_client(
+                True, http_client=self.http_async_client, **sdk_args
+            )
             self.async_client = self.root_async_client.chat.completions
 
     def _chat_url(self) -> str:
@@ -427,9 +408,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # `credentials` objects and dicts are dropped (re-resolved through ADC, as the core
     # does); a path is kept. An express-mode API key is never pickled.
     def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None:
+        if self._express_key() is not None or callable(self.openai_api_key):
             msg = (
-                "A ChatVertexOpenAI using an express-mode api_key cannot be pickled (the key "
+                "A ChatVertexOpenAI using an express-mode (or callable) api_key cannot be "
+                "pickled (the key "
                 "would be written out). Build the model in the worker instead."
             )
             raise TypeError(msg)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr
 
-from vertex_openai._clients import VertexConnection
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -15,6 +15,7 @@ from vertex_openai._embeddings import (
     embedding_location,
     embedding_model_spec,
 )
+from vertex_openai._options import ConnectionOptions
 from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbedding"]
@@ -90,7 +91,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
     timeout: float = Field(default=60.0, description="Seconds per request.")
 
     _embedder: VertexEmbeddingClient = PrivateAttr()
-    _api_key: str | None = PrivateAttr(default=None)
+    _api_key: Any = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -98,7 +99,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         *,
         project: str | None = None,
         location: str | None = None,
-        api_key: str | None = None,
+        api_key: str | Callable[[], Any] | None = None,
         credentials: Any = None,
         api_base: str | None = None,
         base_url: str | None = None,
@@ -128,7 +129,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     def _build(self) -> None:
         location = embedding_location(self.location)
-        connection = VertexConnection(
+        options = ConnectionOptions.build(
             project=self.project,
             location=location,
             api_version=self.api_version,
@@ -138,7 +139,13 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             api_key=self._api_key,
             quota_project=self.quota_project,
             fallback_locations=self.fallback_locations,
+            timeout=self.timeout,
         )
+        if self._api_key is not None and options.credentials is not None:
+            # An OAuth token given as api_key: it is now the (static) credentials.
+            self._api_key = None
+            self.credentials = options.credentials
+        connection = options.connect()
         self._embedder = VertexEmbeddingClient(
             connection,
             self.model_name,
