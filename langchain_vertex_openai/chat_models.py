@@ -66,11 +66,13 @@ __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
 
 class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowError):
-    """Vertex's "The input token count (N) exceeds the maximum number of tokens allowed (M)."
+    """Vertex's context-overflow 400, as LangChain's context-overflow error.
 
-    langchain-openai's ``OpenAIContextOverflowError`` (a LangChain ``ContextOverflowError``,
-    which ``SummarizationMiddleware`` catches to summarise and retry) and the core's
-    ``VertexContextOverflowError``; both are ``openai.BadRequestError``.
+    Vertex answers "The input token count (N) exceeds the maximum number of tokens allowed
+    (M)."; this class is langchain-openai's ``OpenAIContextOverflowError`` (a LangChain
+    ``ContextOverflowError``, which ``SummarizationMiddleware`` catches to summarise and
+    retry) and the core's ``VertexContextOverflowError``; both are
+    ``openai.BadRequestError``.
     """
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
@@ -339,10 +341,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     @model_validator(mode="before")
     @classmethod
     def _thinking_keywords(cls, values: Any) -> Any:
-        """`include_thoughts=` / `thinking_budget=` / `thinking_level=` (ChatVertexAI style).
+        """Take ChatVertexAI-style thinking keywords as `thinking_config` fields.
 
-        Taken as the same `thinking_config` fields, without the parent's "not default
-        parameter" warning (it would move them to `model_kwargs`, sent top level).
+        `include_thoughts=`, `thinking_budget=` and `thinking_level=` are taken without
+        the parent's "not default parameter" warning (it would move them to
+        `model_kwargs`, sent top level).
         """
         if not isinstance(values, dict):
             return values

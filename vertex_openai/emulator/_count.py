@@ -18,9 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._errors import google_error, json_response
-from ._model import count_tokens
-from ._state import EmulatorState
+from vertex_openai.emulator._errors import google_error, json_response
+from vertex_openai.emulator._model import count_tokens
+from vertex_openai.emulator._state import EmulatorState
 
 IMAGE_TOKENS = 258
 
