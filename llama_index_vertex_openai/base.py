@@ -80,7 +80,7 @@ def _tool_dicts(tools: Sequence[Any] | None) -> list[dict[str, Any]] | None:
 
 # Keywords the parent's __init__ takes that are not pydantic fields.
 _INIT_ONLY_KWARGS = frozenset(
-    {"http_client", "async_http_client", "openai_client", "async_openai_client"}
+    {"http_client", "async_http_client", "openai_client", "async_openai_client", "extra_body"}
 )
 
 
