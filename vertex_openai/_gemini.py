@@ -816,7 +816,7 @@ def prepare_chat_request(
     return out
 
 
-_MANAGED_MODEL = re.compile(r"^(publishers/google/models/|models/)?(google/)?gemini-|-maas$")
+_MANAGED_MODEL = re.compile(r"^(publishers/google/models/|models/)?(google/)?gemini-|-maas\Z")
 
 
 def check_self_deployed_model(model: str | None, endpoint_id: str) -> None:
