@@ -578,9 +578,8 @@ class VertexEmbeddingClient:
                     raise self._invalid(
                         response, None, f"no `{where}.embeddings` object (got {_kind(embeddings)})"
                     )
-                vectors.append(
-                    self._vector(response, embeddings.get("values"), f"{where}.embeddings.values", dims)
-                )
+                values = embeddings.get("values")
+                vectors.append(self._vector(response, values, f"{where}.embeddings.values", dims))
                 stats = embeddings.get("statistics")
                 if isinstance(stats, dict):
                     tokens += _count(stats.get("token_count"))

@@ -132,9 +132,7 @@ def test_model_id_is_validated_before_it_reaches_the_predict_url(model: str) -> 
         for make in (lc_embedder, li_embedder):
             # pydantic wraps it for LangChain: both are ValueErrors naming the fix
             with pytest.raises(ValueError, match="Malformed embedding model id"):
-                emb = make(server.url, model)
-                emb.embed_documents(["a"]) if hasattr(emb, "embed_documents") else (
-                    emb.get_text_embedding("a"))
+                make(server.url, model)
     assert server.requests == []
 
 
