@@ -49,6 +49,7 @@ from vertex_openai._messages import (
 )
 from vertex_openai._models import model_profile
 from vertex_openai._pickling import picklable_state, private_attr
+from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = ["ChatVertexOpenAI"]
 
@@ -614,6 +615,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
+        # Events of the parent's `beta.chat.completions.stream` carry the chunk inside.
+        wire = chunk.get("chunk") if "type" in chunk else chunk
+        if isinstance(wire, dict) and not usable_stream_chunk(wire, url=self._stream_url()):
+            return None  # a keep-alive without `choices`, skipped as the parent does
         acc = state.get("acc")
         if acc is None:  # first chunk: the request (and its marker) was just built
             acc = state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
@@ -642,6 +647,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             # Chunk usage is added up on merge: report what this chunk adds.
             message.usage_metadata = _usage_metadata(delta.usage_increment)
         return converted
+
+    def _stream_url(self) -> str | None:
+        return self._connection.base_url if self._connection is not None else None
 
     def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:
         if "acc" not in state or not state["acc"].finished:

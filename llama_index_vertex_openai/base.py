@@ -604,7 +604,7 @@ class _VertexCompletions:
             response = self._inner.create(**params)
         if not params.get("stream"):
             return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
 
         def chunks() -> Generator[Any, None, None]:
             with translated_errors(url):
@@ -625,7 +625,7 @@ class _AsyncVertexCompletions(_VertexCompletions):
             response = await self._inner.create(**params)
         if not params.get("stream"):
             return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
 
         async def chunks() -> AsyncGenerator[Any, None]:
             with translated_errors(url):

@@ -18,6 +18,7 @@ from typing import Any
 from openai.types.chat import ChatCompletionChunk
 
 from vertex_openai._messages import StreamAccumulator
+from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = ["SdkChunkRewriter", "ShapedChatClient", "one_call_per_chunk", "sdk_chunk_dict"]
 
@@ -66,8 +67,10 @@ class SdkChunkRewriter:
         marker: The ``thought_tag_marker`` in effect for the request, or None.
     """
 
-    def __init__(self, marker: str | None) -> None:
+    def __init__(self, marker: str | None, response: Any = None) -> None:
         self.acc = StreamAccumulator(marker)
+        self.response = response
+        """The stream's httpx response, named by the error for a malformed chunk."""
 
     @property
     def finished(self) -> bool:
@@ -77,6 +80,8 @@ class SdkChunkRewriter:
     def rewrite(self, chunk: Any) -> list[Any]:
         """The chunks to hand on for one wire chunk (the same object when nothing changes)."""
         acc = self.acc
+        if not usable_stream_chunk(chunk, self.response):
+            return []  # a keep-alive without `choices`
         if acc.passes_unchanged(chunk):  # plain answer text, most chunks: no dump
             return [chunk]
         data = sdk_chunk_dict(chunk)
