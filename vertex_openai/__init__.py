@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from vertex_openai._extras import lazy_attributes
 
 if TYPE_CHECKING:
-    from vertex_openai._auth import CredentialsSource, EndpointRouter, TokenProvider, VertexAuth
+    from vertex_openai._auth_flow import VertexAuth
     from vertex_openai._clients import VertexConnection
     from vertex_openai._constants import (
         CLOUD_PLATFORM_SCOPE,
@@ -24,19 +24,21 @@ if TYPE_CHECKING:
         DEFAULT_ENDPOINT_ID,
         DEFAULT_LOCATION,
     )
+    from vertex_openai._credentials import CredentialsSource
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
-    from vertex_openai._endpoint import VertexEndpoint
+    from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
     from vertex_openai._errors import VertexAuthError, VertexConfigError
+    from vertex_openai._tokens import TokenProvider
 
 _LAZY = {
     "CLOUD_PLATFORM_SCOPE": "vertex_openai._constants",
     "DEFAULT_API_VERSION": "vertex_openai._constants",
     "DEFAULT_ENDPOINT_ID": "vertex_openai._constants",
     "DEFAULT_LOCATION": "vertex_openai._constants",
-    "CredentialsSource": "vertex_openai._auth",
-    "EndpointRouter": "vertex_openai._auth",
-    "TokenProvider": "vertex_openai._auth",
-    "VertexAuth": "vertex_openai._auth",
+    "CredentialsSource": "vertex_openai._credentials",
+    "EndpointRouter": "vertex_openai._endpoint",
+    "TokenProvider": "vertex_openai._tokens",
+    "VertexAuth": "vertex_openai._auth_flow",
     "VertexAuthError": "vertex_openai._errors",
     "VertexConfigError": "vertex_openai._errors",
     "VertexConnection": "vertex_openai._clients",

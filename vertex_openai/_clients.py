@@ -17,15 +17,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vertex_openai._auth import (
-    DEFAULT_REFRESH_TIMEOUT,
-    CredentialsSource,
-    EndpointRouter,
-    TokenProvider,
-    VertexAuth,
-)
-from vertex_openai._endpoint import VertexEndpoint
+from vertex_openai._auth_flow import VertexAuth
+from vertex_openai._credentials import CredentialsSource
+from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
 from vertex_openai._errors import VertexConfigError, redact
+from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider
 
 __all__ = ["VertexConnection"]
 

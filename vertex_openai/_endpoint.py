@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from vertex_openai._constants import (
@@ -33,7 +35,9 @@ from vertex_openai._constants import (
 from vertex_openai._errors import VertexConfigError
 
 __all__ = [
+    "EndpointRouter",
     "VertexEndpoint",
+    "host_for_location",
     "is_trusted_host",
     "parse_dedicated_dns",
     "resolve_location",
@@ -53,6 +57,43 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
 # dedicated DNS or redirect pointing elsewhere must not receive a token).
 _GOOGLE_HOST_SUFFIXES = (".googleapis.com", ".prediction.vertexai.goog")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+# Multi-region locations have their own host, not "{loc}-aiplatform.googleapis.com":
+# https://cloud.google.com/vertex-ai/generative-ai/docs/learn/locations#multi-region-endpoints
+# (and epam/ai-dial-adapter-vertexai#471 for a client that got "eu" wrong).
+_MULTI_REGION_HOSTS = {
+    "us": "aiplatform.us.rep.googleapis.com",
+    "eu": "aiplatform.eu.rep.googleapis.com",
+}
+
+
+def host_for_location(location: str) -> str:
+    """The Vertex AI host (no scheme) that serves ``location``.
+
+    ``global`` -> ``aiplatform.googleapis.com``; the multi-regions ``us`` / ``eu`` ->
+    ``aiplatform.{us,eu}.rep.googleapis.com``; a region such as ``europe-west4`` ->
+    ``europe-west4-aiplatform.googleapis.com``. The request path keeps
+    ``locations/{location}`` in every case.
+
+    Args:
+        location: A resolved location (see :func:`resolve_location`).
+
+    Raises:
+        VertexConfigError: if ``location`` is not a well-formed location name.
+    """
+    if location == "global":
+        return GLOBAL_HOST
+    multi = _MULTI_REGION_HOSTS.get(location)
+    if multi is not None:
+        return multi
+    if not _LOCATION_RE.match(location):
+        msg = (
+            f"Malformed location {location!r}. Use 'global', 'us', 'eu' or a region "
+            "such as 'us-central1'."
+        )
+        raise VertexConfigError(msg)
+    return f"{location}-{GLOBAL_HOST}"
 
 
 def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -337,9 +378,7 @@ class VertexEndpoint:
             return self.dedicated_endpoint_dns
         if self.api_endpoint:
             return self.api_endpoint
-        if self.location == "global":
-            return f"https://{GLOBAL_HOST}"
-        return f"https://{self.location}-{GLOBAL_HOST}"
+        return f"https://{host_for_location(self.location)}"
 
     @property
     def resource_path(self) -> str:
@@ -375,3 +414,27 @@ class VertexEndpoint:
     def with_dedicated_dns(self, dns: str) -> VertexEndpoint:
         """A copy that sends to a dedicated endpoint host learned from Vertex."""
         return replace(self, dedicated_endpoint_dns=parse_dedicated_dns(dns))
+
+
+class EndpointRouter:
+    """The endpoint requests go to; learns the project and dedicated DNS names at run time."""
+
+    def __init__(self, endpoint: VertexEndpoint) -> None:
+        self.endpoint = endpoint
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.endpoint = state["endpoint"]
+        self._lock = threading.Lock()
+
+    def learn_project(self, project: str) -> None:
+        with self._lock:
+            if self.endpoint.project is None:
+                self.endpoint = self.endpoint.with_project(project)
+
+    def learn_dedicated_dns(self, dns: str) -> None:
+        with self._lock:
+            self.endpoint = self.endpoint.with_dedicated_dns(dns)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from vertex_openai._constants import PROJECT_PLACEHOLDER
-from vertex_openai._endpoint import VertexEndpoint, is_trusted_host, resolve_location
+from vertex_openai._endpoint import (
+    VertexEndpoint,
+    host_for_location,
+    is_trusted_host,
+    resolve_location,
+)
 from vertex_openai._errors import VertexConfigError
 
 
@@ -31,6 +36,34 @@ def test_regional_host() -> None:
         "https://us-central1-aiplatform.googleapis.com/v1/projects/my-proj/"
         "locations/us-central1/endpoints/openapi"
     )
+
+
+@pytest.mark.parametrize(
+    ("location", "host"),
+    [
+        ("global", "aiplatform.googleapis.com"),
+        ("us", "aiplatform.us.rep.googleapis.com"),
+        ("eu", "aiplatform.eu.rep.googleapis.com"),
+        ("europe-west4", "europe-west4-aiplatform.googleapis.com"),
+    ],
+)
+def test_host_for_location(location: str, host: str) -> None:
+    assert host_for_location(location) == host
+
+
+@pytest.mark.parametrize("location", ["us", "eu"])
+def test_multi_region_host_keeps_the_location_in_the_path(location: str) -> None:
+    # Vertex serves us/eu at aiplatform.{us,eu}.rep.googleapis.com, not us-aiplatform...
+    endpoint = resolve(project="p1", location=location)
+    assert endpoint.base_url == (
+        f"https://aiplatform.{location}.rep.googleapis.com/v1/projects/p1/"
+        f"locations/{location}/endpoints/openapi"
+    )
+
+
+def test_host_for_location_refuses_a_malformed_location() -> None:
+    with pytest.raises(VertexConfigError, match="Malformed location"):
+        host_for_location("us-central1.example.com")
 
 
 def test_v1beta1() -> None:

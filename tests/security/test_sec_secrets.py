@@ -207,7 +207,7 @@ def test_llama_index_surfaces(
 
 
 KEY_IN_TIMEOUT_BUG = (
-    "vertex_openai/_auth.py VertexAuth.sync_auth_flow/async_auth_flow: when no response "
+    "vertex_openai/_auth_flow.py VertexAuth._flow: when no response "
     "arrives (timeout, connection error) the flow is closed at `response = yield request` "
     "and _unsign() never runs, so APITimeoutError.request / httpx.ReadTimeout.request keep "
     "the URL with ?key=<express API key> (visible in repr(err.request)); fix: wrap each "
