@@ -29,6 +29,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
+from vertex_openai._credential_policy import refuse_manifest_credentials
 from vertex_openai._errors import incomplete_stream_error, translated_errors
 from vertex_openai._gemini import (
     VertexRequestSettings,
@@ -247,6 +248,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     """How an express-mode `api_key` is sent: `"header"` (`x-goog-api-key`, in no URL) or
     `"query"` (`?key=`, visible in URLs that tracing records)."""
 
+    allow_non_google_token_urls: bool = False
+    """Accept `external_account` credentials whose token / impersonation URL is not a Google
+    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
+
     thought_tag_marker: str | None = None
     """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
     automatically when `thinking_config.include_thoughts` is on."""
@@ -355,6 +360,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @model_validator(mode="before")
     @classmethod
+    def _no_credentials_from_manifests(cls, values: Any) -> Any:
+        refuse_manifest_credentials(values, cls.__name__)
+        return values
+
+    @model_validator(mode="before")
+    @classmethod
     def _oauth_token_as_api_key(cls, values: Any) -> Any:
         """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token.
 
@@ -428,6 +439,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             quota_project=self.quota_project,
             timeout=self.request_timeout,
             api_key_transport=self.api_key_transport,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         )
         self._connection = conn
         endpoint = conn.endpoint_at_start

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from vertex_openai._clients import VertexConnection
+from vertex_openai._credential_policy import refuse_manifest_credentials
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -89,6 +90,10 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
 
+    allow_non_google_token_urls: bool = False
+    """Accept `external_account` credentials whose token / impersonation URL is not a Google
+    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
+
     openai_api_key: SecretStr | None = Field(default=None, alias="api_key")  # type: ignore[assignment]
     """A Vertex express-mode API key (never read from `OPENAI_API_KEY`)."""
 
@@ -129,6 +134,12 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     """Let Vertex truncate too-long inputs; off: a clear error naming the input."""
 
     _embedder: VertexEmbeddingClient | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials_from_manifests(cls, values: Any) -> Any:
+        refuse_manifest_credentials(values, cls.__name__)
+        return values
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -181,6 +192,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             credentials=self.credentials,
             api_key=self._express_key(),
             quota_project=self.quota_project,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         )
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location

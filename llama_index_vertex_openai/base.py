@@ -127,6 +127,11 @@ class ChatVertexOpenAI(OpenAILike):
         description="How an express-mode api_key is sent: 'header' (x-goog-api-key, in no "
         "URL) or 'query' (?key=, visible in URLs that tracing records).",
     )
+    allow_non_google_token_urls: bool = Field(
+        default=False,
+        description="Accept external_account credentials whose token / impersonation URL is "
+        "not a Google STS / IAM Credentials host (refused by default).",
+    )
     thought_tag_marker: str | None = Field(
         default=None,
         description="Tag Gemini wraps thoughts in; set to 'thought' automatically when "
@@ -183,6 +188,7 @@ class ChatVertexOpenAI(OpenAILike):
         api_key: str | None = None,
         quota_project: str | None = None,
         api_key_transport: Literal["header", "query"] = "header",
+        allow_non_google_token_urls: bool = False,
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -202,6 +208,7 @@ class ChatVertexOpenAI(OpenAILike):
             "quota_project": quota_project,
             "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
+            "allow_non_google_token_urls": allow_non_google_token_urls,
         }
         connection = VertexConnection(base_url=base_url, **endpoint_args)
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -232,6 +239,7 @@ class ChatVertexOpenAI(OpenAILike):
             credentials=credentials,
             quota_project=quota_project,
             api_key_transport=api_key_transport,
+            allow_non_google_token_urls=allow_non_google_token_urls,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
             api_key=PLACEHOLDER_API_KEY,

@@ -61,6 +61,11 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         description="google.auth Credentials, a key file path or an info dict; ADC if omitted.",
     )
     quota_project: str | None = Field(default=None, description="Project billed for quota.")
+    allow_non_google_token_urls: bool = Field(
+        default=False,
+        description="Accept external_account credentials whose token / impersonation URL is "
+        "not a Google STS / IAM Credentials host (refused by default).",
+    )
     output_dimensionality: int | None = Field(
         default=None, description="Output size (also accepted as `dimensions`)."
     )
@@ -131,6 +136,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             credentials=self.credentials,
             api_key=self._api_key,
             quota_project=self.quota_project,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         )
         self._embedder = VertexEmbeddingClient(
             connection,

@@ -297,6 +297,9 @@ class VertexConnection:
             bounds each token refresh as a whole (default 30 s when not a number).
         api_key_transport: ``"header"`` (default: ``x-goog-api-key``) or ``"query"``
             (``?key=``) for an express-mode key.
+        allow_non_google_token_urls: Accept an ``external_account`` credentials file or
+            dict whose ``token_url`` / ``service_account_impersonation_url`` is not a Google
+            STS / IAM Credentials host (refused by default: docs/security.md).
     """
 
     def __init__(
@@ -315,6 +318,7 @@ class VertexConnection:
         environ: Mapping[str, str] | None = None,
         timeout: Any = None,
         api_key_transport: str = "header",
+        allow_non_google_token_urls: bool = False,
     ) -> None:
         if api_key is not None and credentials is not None:
             msg = (
@@ -345,7 +349,11 @@ class VertexConnection:
         self.token_provider: TokenProvider | None = None
         if api_key is None:
             self.token_provider = TokenProvider(
-                CredentialsSource(credentials, quota_project=quota_project),
+                CredentialsSource(
+                    credentials,
+                    quota_project=quota_project,
+                    allow_non_google_token_urls=allow_non_google_token_urls,
+                ),
                 refresh_timeout=refresh_timeout(timeout),
             )
         self.auth = VertexAuth(
