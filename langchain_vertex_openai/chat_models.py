@@ -29,7 +29,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
-from vertex_openai._credential_policy import refuse_manifest_credentials
+from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._errors import incomplete_stream_error, translated_errors
 from vertex_openai._gemini import (
     VertexRequestSettings,
@@ -523,6 +523,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build_clients()
 
     # ------------------------------------------------------------------ requests

@@ -10,7 +10,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from vertex_openai._clients import VertexConnection
-from vertex_openai._credential_policy import refuse_manifest_credentials
+from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -238,6 +238,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build()
 
     # ------------------------------------------------------------------ embedding

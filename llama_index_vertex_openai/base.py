@@ -32,6 +32,7 @@ from vertex_openai._constants import (
     SIGNATURES_KEY,
     THOUGHTS_WIRE_KEY,
 )
+from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import (
     VertexConfigError,
     incomplete_stream_error,
@@ -241,8 +242,13 @@ class ChatVertexOpenAI(OpenAILike):
             api_key_transport=api_key_transport,
             allow_non_google_token_urls=allow_non_google_token_urls,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
-            # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
-            api_key=PLACEHOLDER_API_KEY,
+            # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE. An
+            # express-mode model stores the marker instead, so a to_dict() / from_dict()
+            # copy stays an express model that asks for its key, never one signing with
+            # the machine's ADC (issue 22).
+            api_key=_EXPRESS_KEY_DROPPED
+            if api_key is not None or express_key_dropped
+            else PLACEHOLDER_API_KEY,
             api_base=connection.base_url,
             **kwargs,
         )
@@ -292,13 +298,18 @@ class ChatVertexOpenAI(OpenAILike):
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
+
     # -- clients and request params ------------------------------------------------------
 
     def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
         if self._express_key_dropped:
             msg = (
-                "This ChatVertexOpenAI was unpickled from an express-mode instance; API keys "
-                "are never pickled. Create it again with api_key=..."
+                "This ChatVertexOpenAI was unpickled (or rebuilt by from_dict) from an "
+                "express-mode instance; API keys are never written out. Create it again with "
+                "api_key=..."
             )
             raise VertexConfigError(msg)
         conn = self._connection

@@ -8,6 +8,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr
 
 from vertex_openai._clients import VertexConnection
+from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -172,8 +173,24 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             raise TypeError(msg)
         return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """LlamaIndex's dict form; refused for an express-mode key, as pickling is.
+
+        The key is never written out, and a copy built by ``from_dict`` without it would
+        sign with the machine's Application Default Credentials instead: another principal.
+        """
+        if self._api_key is not None:
+            msg = (
+                "A VertexOpenAIEmbedding using an express-mode api_key cannot be written by "
+                "to_dict()/to_json() (the key would be dropped and the copy would sign with "
+                "Application Default Credentials). Build it where it is used instead."
+            )
+            raise TypeError(msg)
+        return super().to_dict(**kwargs)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build()
 
     # -- embedding ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ one-line hook.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -29,8 +30,13 @@ from vertex_openai._errors import VertexAuthError
 
 __all__ = [
     "ALLOW_KEYWORD",
+    "DROPPED_CREDENTIALS_KEY",
+    "built_by_manifest_loader",
     "check_external_account_urls",
+    "dropped_credentials_kind",
     "google_service_host",
+    "refuse_manifest_credentials",
+    "warn_principal_switch",
 ]
 
 ALLOW_KEYWORD = "allow_non_google_token_urls"
@@ -160,3 +166,38 @@ def refuse_manifest_credentials(values: Any, class_name: str) -> None:
             "after reviewing the credentials file."
         )
         raise ValueError(msg)
+
+
+DROPPED_CREDENTIALS_KEY = "vertex_openai_dropped_credentials"
+"""Key in a pickled model's state naming the kind of credentials left out of it."""
+
+_logger = logging.getLogger("vertex_openai")
+
+
+def dropped_credentials_kind(credentials: Any) -> str | None:
+    """What a pickle leaves out: the kind of a credentials object or dict, else ``None``."""
+    if credentials is None or isinstance(credentials, str | os.PathLike):
+        return None
+    if isinstance(credentials, Mapping):
+        kind = credentials.get("type")
+        return f"{kind} credentials dict" if isinstance(kind, str) else "credentials dict"
+    return f"{type(credentials).__module__}.{type(credentials).__name__} credentials object"
+
+
+def warn_principal_switch(state: Any, class_name: str) -> None:
+    """Log, when a model is unpickled, that it now signs as another principal.
+
+    Credentials objects and dicts hold private keys and are never pickled; the copy
+    resolves Application Default Credentials in the process that loads it, which may be
+    a different identity (and project) than the one that pickled it.
+    """
+    kind = state.get(DROPPED_CREDENTIALS_KEY) if isinstance(state, Mapping) else None
+    if kind:
+        _logger.warning(
+            "Unpickled %s was built with a %s, which is never pickled: it now signs requests "
+            "with this process's Application Default Credentials, possibly another principal "
+            "(and project). Pass credentials= again after loading, or build the model with "
+            "a key file path, which is pickled.",
+            class_name,
+            kind,
+        )

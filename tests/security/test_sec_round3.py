@@ -200,3 +200,78 @@ def test_lookalike_hosts_fail_the_check(url: str, monkeypatch: pytest.MonkeyPatc
     check_external_account_urls(
         {"token_url": "https://sts.my-universe.example/v1/token"}, "test", allow=False
     )
+
+
+# -- express mode and pickles never switch the principal silently --------------------------
+
+
+def test_llama_index_express_model_after_from_dict_never_signs_with_adc(
+    emulator: Emulator, sa_file: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("llama_index.core")
+    from llama_index_vertex_openai import ChatVertexOpenAI, VertexOpenAIEmbedding
+
+    # The machine's ADC is a working service account: a silent switch would succeed.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa_file))
+    model = _model("llama_index", emulator, api_key=emulator.api_key)
+    data = model.to_dict()
+    assert emulator.api_key not in json.dumps(data, default=str)
+    copy = ChatVertexOpenAI.from_dict(data)
+    with pytest.raises(VertexConfigError, match="api_key"):
+        _ask("llama_index", copy)
+    assert _chat(emulator) == []
+    assert "Bearer" not in copy.describe_credentials()
+    emb = VertexOpenAIEmbedding(model="text-embedding-005", project=emulator.project,
+                                location="us-central1", api_endpoint=emulator.url,
+                                api_key=emulator.api_key)
+    with pytest.raises(TypeError, match="express-mode api_key"):
+        emb.to_dict()
+    with pytest.raises(TypeError, match="express-mode api_key"):
+        emb.to_json()
+
+
+def _unpickle_cases(emulator: Emulator) -> list[Any]:
+    pytest.importorskip("llama_index.core")
+    from langchain_vertex_openai import ChatVertexOpenAI, VertexOpenAIEmbeddings
+    from llama_index_vertex_openai import ChatVertexOpenAI as LIChat
+    from llama_index_vertex_openai import VertexOpenAIEmbedding
+
+    common = {"project": emulator.project, "location": "us-central1",
+              "api_endpoint": emulator.url}
+    return [
+        lambda c: ChatVertexOpenAI(model="gemini-2.5-flash", credentials=c, **common),
+        lambda c: LIChat(model="gemini-2.5-flash", credentials=c, **common),
+        lambda c: VertexOpenAIEmbeddings(model="text-embedding-005", credentials=c, **common),
+        lambda c: VertexOpenAIEmbedding(model="text-embedding-005", credentials=c, **common),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4), ids=["lc-chat", "li-chat", "lc-emb", "li-emb"])
+def test_unpickling_without_the_credentials_warns_of_the_principal_switch(
+    emulator: Emulator, sa_file: pathlib.Path, caplog: pytest.LogCaptureFixture, index: int
+) -> None:
+    import logging
+    import pickle
+
+    import google.auth.credentials
+
+    make = _unpickle_cases(emulator)[index]
+    info = emulator.service_account_info()
+    for credentials, kind in (
+        (info, "service_account credentials dict"),
+        (google.auth.credentials.AnonymousCredentials(), "AnonymousCredentials"),
+    ):
+        blob = pickle.dumps(make(credentials))
+        assert info["private_key"].encode() not in blob
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="vertex_openai"):
+            pickle.loads(blob)
+        text = caplog.text
+        assert kind in text, text
+        assert "Application Default Credentials" in text
+        assert "another principal" in text
+    # A key file path is pickled as it is: same principal, no warning.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vertex_openai"):
+        pickle.loads(pickle.dumps(make(str(sa_file))))
+    assert "principal" not in caplog.text
