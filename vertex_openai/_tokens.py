@@ -439,11 +439,19 @@ class TokenProvider:
         *,
         lifetime_margin: bool = False,
     ) -> str:
+        received = self._clock()
         if expires_at is None:
             refresh_at = expires_at = float("inf")
         else:
+            if lifetime_margin:
+                # google-auth dates the expiry from when the answer was parsed
+                # (utcnow() + expires_in); the token's life began when the server issued
+                # it, somewhere after `started`. On a loaded machine the token request
+                # can queue for a good part of a short lifetime, so it is counted from
+                # `started`: never later than the server's own clock would say.
+                expires_at -= max(received - started, 0.0)
             margin = _helpers_threshold() if threshold is None else threshold
-            lifetime = max(expires_at - started, 0.0)
+            lifetime = max(expires_at - (received if lifetime_margin else started), 0.0)
             if lifetime_margin and lifetime <= margin:
                 # google-auth calls such a token stale from the start (its `valid` is False
                 # within REFRESH_THRESHOLD of expiry); following it would refresh on every
@@ -454,7 +462,7 @@ class TokenProvider:
                 margin = lifetime / 2
             refresh_at = expires_at - margin
         # Installed "now": a request signed before this moment used the previous token.
-        self._snapshot = (token, refresh_at, expires_at, self._clock())
+        self._snapshot = (token, refresh_at, expires_at, received)
         self._failure = None
         return token
 
