@@ -27,6 +27,7 @@ from openai import AsyncOpenAI
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
+    EXPRESS_KEY_DROPPED,
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
@@ -60,7 +61,7 @@ __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
-_EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
+_EXPRESS_KEY_DROPPED = EXPRESS_KEY_DROPPED
 _AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
 

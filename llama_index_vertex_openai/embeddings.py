@@ -8,6 +8,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr
 
 from vertex_openai._clients import VertexConnection
+from vertex_openai._constants import EXPRESS_KEY_DROPPED
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
@@ -16,6 +17,7 @@ from vertex_openai._embeddings import (
     embedding_location,
     embedding_model_spec,
 )
+from vertex_openai._errors import VertexConfigError
 from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbedding"]
@@ -91,6 +93,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     _embedder: VertexEmbeddingClient = PrivateAttr()
     _api_key: str | None = PrivateAttr(default=None)
+    _express_key_dropped: bool = PrivateAttr(default=False)
 
     def __init__(
         self,
@@ -123,6 +126,9 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             **kwargs,
         }
         super().__init__(**fields)
+        if api_key == EXPRESS_KEY_DROPPED:
+            api_key = None  # a to_dict() copy of an express model: refused on use
+            self._express_key_dropped = True
         self._api_key = api_key
         self._build()
 
@@ -174,19 +180,22 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
     def to_dict(self, **kwargs: Any) -> dict[str, Any]:
-        """LlamaIndex's dict form; refused for an express-mode key, as pickling is.
+        """LlamaIndex's dict form. An express-mode key is never written: a marker is, so a
+        ``from_dict`` copy asks for the key instead of signing with the machine's
+        Application Default Credentials (another principal)."""
+        data = super().to_dict(**kwargs)
+        if self._api_key is not None or self._express_key_dropped:
+            data["api_key"] = EXPRESS_KEY_DROPPED
+        return data
 
-        The key is never written out, and a copy built by ``from_dict`` without it would
-        sign with the machine's Application Default Credentials instead: another principal.
-        """
-        if self._api_key is not None:
+    def _client(self) -> VertexEmbeddingClient:
+        if self._express_key_dropped:
             msg = (
-                "A VertexOpenAIEmbedding using an express-mode api_key cannot be written by "
-                "to_dict()/to_json() (the key would be dropped and the copy would sign with "
-                "Application Default Credentials). Build it where it is used instead."
+                "This VertexOpenAIEmbedding was rebuilt by from_dict() from an express-mode "
+                "instance; API keys are never written out. Create it again with api_key=..."
             )
-            raise TypeError(msg)
-        return super().to_dict(**kwargs)
+            raise VertexConfigError(msg)
+        return self._embedder
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -208,7 +217,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     def _batch_client(self) -> VertexEmbeddingClient:
         # embed_batch_size is the per-request size (capped at the model's limit).
-        client = self._embedder
+        client = self._client()
         size = max(1, min(self.embed_batch_size, client.spec.max_batch))
         if size == client.batch_size:
             return client
@@ -218,10 +227,11 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         return copy
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embedder.embed([query], task_type=self._query_task()).vectors[0]
+        return self._client().embed([query], task_type=self._query_task()).vectors[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return (await self._embedder.aembed([query], task_type=self._query_task())).vectors[0]
+        client = self._client()
+        return (await client.aembed([query], task_type=self._query_task())).vectors[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
         return self._get_text_embeddings([text])[0]

@@ -224,10 +224,13 @@ def test_llama_index_express_model_after_from_dict_never_signs_with_adc(
     emb = VertexOpenAIEmbedding(model="text-embedding-005", project=emulator.project,
                                 location="us-central1", api_endpoint=emulator.url,
                                 api_key=emulator.api_key)
-    with pytest.raises(TypeError, match="express-mode api_key"):
-        emb.to_dict()
-    with pytest.raises(TypeError, match="express-mode api_key"):
-        emb.to_json()
+    assert emulator.api_key not in emb.to_json()
+    emb_copy = VertexOpenAIEmbedding.from_dict(emb.to_dict())
+    with pytest.raises(VertexConfigError, match="api_key"):
+        emb_copy.get_query_embedding("x")
+    with pytest.raises(VertexConfigError, match="api_key"):
+        emb_copy.get_text_embedding_batch(["x", "y"])
+    assert emulator.requests == []
 
 
 def _unpickle_cases(emulator: Emulator) -> list[Any]:
