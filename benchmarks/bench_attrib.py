@@ -16,6 +16,8 @@ from _common import median
 from _models import lc_messages, lc_vertex, li_messages, li_vertex
 from _server import _COMPLETION
 
+from vertex_openai._sdk_objects import SdkCall
+
 
 def _time(fns: dict[str, Callable[[], Any]], n: int, inner: int = 20) -> dict[str, float]:
     """Median CPU µs per call of each function (blocks of ``inner`` calls, interleaved)."""
@@ -103,19 +105,21 @@ def attribution(origin: str, n: int = 30) -> list[tuple[str, float, float]]:
     lv.chat(lmsgs)
     t = _time(
         {
-            "req": lambda: lv._request(lmsgs, False, {}),
+            "req": lambda: lv._shape(SdkCall(lmsgs), lv._get_model_kwargs(stream=False)),
             "req_parent": lambda: (to_openai_message_dicts(lmsgs, model=lv.model),
                                    LIOpenAI._get_model_kwargs(lv)),
-            "resp": lambda: lv._chat_response(completion, None),
+            "resp": lambda: (SdkCall(lmsgs).normalize(completion),
+                             from_openai_message(completion.choices[0].message,
+                                                 modalities=["text"])),
             "resp_parent": lambda: from_openai_message(completion.choices[0].message,
                                                        modalities=["text"]),
         },
         n,
     )
     rows += [
-        ("LlamaIndex `_request` (messages + kwargs + `prepare_chat_request`)", t["req"],
+        ("LlamaIndex `_shape` (messages + kwargs + `prepare_chat_request`)", t["req"],
          t["req_parent"]),
-        ("LlamaIndex `_chat_response` (parse + blocks + usage)", t["resp"], t["resp_parent"]),
+        ("LlamaIndex response (`SdkCall.normalize` + parent's parse)", t["resp"], t["resp_parent"]),
     ]
     return rows
 

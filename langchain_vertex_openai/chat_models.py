@@ -13,7 +13,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, UsageMetadata
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -23,29 +23,29 @@ from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import (
-    MESSAGE_SIGNATURE_KEY,
-    PLACEHOLDER_API_KEY,
-    SIGNATURES_KEY,
-    THOUGHTS_WIRE_KEY,
-)
+from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._errors import incomplete_stream_error, translated_errors
 from vertex_openai._gemini import (
     VertexRequestSettings,
+    check_chat_api_options,
     deep_merge,
     effective_thought_marker,
+    google_fields_from_model_kwargs,
     prepare_chat_request,
     search_tool_options,
 )
-from vertex_openai._keys import is_oauth_access_token, split_api_key
+from vertex_openai._keys import oauth_token_as_credentials
 from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
-    attach_signatures,
     fix_accumulated_roles,
     normalize_usage,
     parse_message,
+    replay_fields,
+    signature_fields,
+    standard_block_part,
+    usage_metadata,
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
@@ -55,18 +55,39 @@ from vertex_openai._wire_checks import usable_stream_chunk
 __all__ = ["ChatVertexOpenAI"]
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
-_GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
-"""Gemini extras that are also declared fields (the rest of `extra_body.google` stays in
-`model_kwargs`, and `prepare_chat_request` moves it)."""
 
-# The thought marker of the request being made in this context, set by
-# `_get_request_payload` and read when its response is parsed. A context variable, not
-# model state: one model object serves concurrent calls, and `_create_chat_result` runs
-# in an executor for async calls (LangChain copies the context there).
-_REQUEST_MARKER: ContextVar[str | None] = ContextVar("vertex_thought_marker", default=None)
-_STREAM_STATE: ContextVar[dict[str, Any] | None] = ContextVar(
-    "vertex_stream_state", default=None
-)
+
+
+class _Call:
+    """One call's state: the thought marker of its request, its stream's accumulator."""
+
+    __slots__ = ("acc", "marker", "refusal")
+
+    def __init__(self, acc: StreamAccumulator | None = None) -> None:
+        self.marker: str | None = None
+        self.acc = acc
+        self.refusal = ""
+
+
+# The call in progress, set (and reset) by `_generate` / `_stream` and their async twins
+# around the parent's work: `_get_request_payload` records the marker of the request it
+# built, and the parsing hooks the parent calls next read it. A context variable, not
+# model state: one model serves concurrent calls, and `_create_chat_result` runs in an
+# executor for async calls (LangChain copies the context there).
+_CALL: ContextVar[_Call | None] = ContextVar("vertex_openai_call", default=None)
+
+
+class _InCall:
+    """`with _InCall():` a new call for the block (a class: this runs on every call)."""
+
+    def __init__(self, acc: StreamAccumulator | None = None) -> None:
+        self._token = _CALL.set(_Call(acc))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _CALL.reset(self._token)
 
 
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
@@ -78,47 +99,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     tool-call indices, usage accounting and readable errors.
 
     Setup:
-        Install the package and set up Application Default Credentials:
-
         ```bash
         pip install "vertex-openai[langchain]"
         gcloud auth application-default login
-        export GOOGLE_CLOUD_PROJECT="my-project"
-        export GOOGLE_CLOUD_LOCATION="global"   # optional; default "global"
+        export GOOGLE_CLOUD_PROJECT="my-project"   # GOOGLE_CLOUD_LOCATION: default "global"
         ```
 
     Key init args — completion params:
-        model:
-            Model id, e.g. `"google/gemini-2.5-flash"` (`"gemini-2.5-flash"` works too)
-            or a Model Garden id such as `"meta/llama-3.3-70b-instruct-maas"`.
-        temperature, max_tokens, top_p, stop, n, seed, ...:
-            As for `ChatOpenAI`.
-        reasoning_effort:
-            `"minimal" | "low" | "medium" | "high"`, or `"none"` (thinking budget 0 where
-            the model allows it). `reasoning={"effort": ...}` is accepted as well.
-        thinking_config:
-            Gemini `thinking_config`, e.g. `{"include_thoughts": True, "thinking_budget": 1024}`.
-        thought_tag_marker:
-            Tag Vertex wraps thoughts in; set automatically when thoughts are requested.
-        safety_settings, cached_content:
-            Gemini extras, sent as `extra_body.google`.
+        model: `"google/gemini-2.5-flash"` (`"gemini-2.5-flash"` works too) or a Model
+            Garden id such as `"meta/llama-3.3-70b-instruct-maas"`.
+        temperature, max_tokens, top_p, stop, n, seed, ...: As for `ChatOpenAI`.
+        reasoning_effort: `"minimal" | "low" | "medium" | "high"`, or `"none"`.
+        thinking_config, thought_tag_marker, safety_settings, cached_content: Gemini
+            extras, sent as `extra_body.google` (docs/gemini-extras.md).
 
     Key init args — client params:
-        project:
-            Google Cloud project (env `GOOGLE_CLOUD_PROJECT`).
-        location:
-            Region or `"global"` (env `GOOGLE_CLOUD_LOCATION`).
-        credentials:
-            A google-auth `Credentials`, a path to a JSON key, or its dict; Application
+        project, location: Env `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`.
+        credentials: google-auth `Credentials`, a JSON key path or its dict; Application
             Default Credentials when omitted (env `GOOGLE_APPLICATION_CREDENTIALS`).
-        api_key:
-            A Vertex express-mode API key (instead of `credentials`).
+        api_key: A Vertex express-mode API key (instead of `credentials`).
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
-        quota_project:
-            Self-deployed / dedicated endpoints, `v1beta1`, PSC or proxies, billing.
-        timeout, max_retries, default_headers, http_client:
-            As for `ChatOpenAI`. A given `http_client` / `http_async_client` is used to
-            send, never modified (its proxy, CA, limits and hooks apply).
+        quota_project: Self-deployed / dedicated endpoints, `v1beta1`, PSC, billing.
+        timeout, max_retries, default_headers, http_client: As for `ChatOpenAI`; a given
+            `http_client` is used to send, never modified.
 
     Instantiate:
         ```python
@@ -127,82 +130,39 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         llm = ChatVertexOpenAI(model="google/gemini-2.5-flash", temperature=0)
         ```
 
-    Invoke:
+    Invoke and stream:
         ```python
         messages = [("system", "Translate to French."), ("human", "I love programming.")]
-        llm.invoke(messages).text
-        # "J'adore la programmation."
-        ```
-
-    Stream:
-        ```python
+        llm.invoke(messages).text  # "J'adore la programmation."
         for chunk in llm.stream(messages):
             print(chunk.text, end="")
         ```
 
-    Async:
+    Tool calling and structured output:
         ```python
-        await llm.ainvoke(messages)
-        async for chunk in llm.astream(messages):
-            ...
-        ```
-
-    Tool calling:
-        ```python
-        from pydantic import BaseModel, Field
+        from pydantic import BaseModel
 
 
         class GetWeather(BaseModel):
             '''Get the current weather in a given location.'''
 
-            location: str = Field(..., description="City, e.g. Paris")
+            location: str
 
 
-        llm_with_tools = llm.bind_tools([GetWeather], tool_choice="auto")
-        llm_with_tools.invoke("Weather in Paris?").tool_calls
-        # Google Search grounding:
-        llm.bind_tools([{"google_search": {}}]).invoke("Who won yesterday?")
+        llm.bind_tools([GetWeather]).invoke("Weather in Paris?").tool_calls
+        llm.bind_tools([{"google_search": {}}]).invoke("Who won yesterday?")  # grounding
+        llm.with_structured_output(GetWeather).invoke("Paris, please")
         ```
 
         Gemini 3 thought signatures are kept on the returned `AIMessage` and sent back
         automatically, so `langchain.agents.create_agent` tool loops need no extra code.
 
-    Structured output:
+    Thoughts and usage:
         ```python
-        class Joke(BaseModel):
-            setup: str
-            punchline: str
-
-
-        llm.with_structured_output(Joke).invoke("Tell me a joke about cats")
-        # method="json_schema" (default), "function_calling" or "json_mode"
-        ```
-
-    Thoughts:
-        ```python
-        llm = ChatVertexOpenAI(
-            model="google/gemini-2.5-flash", thinking_config={"include_thoughts": True}
-        )
+        llm = ChatVertexOpenAI(thinking_config={"include_thoughts": True})
         msg = llm.invoke("Why is the sky blue?")
-        msg.text  # the answer only
         [b for b in msg.content_blocks if b["type"] == "reasoning"]  # the thoughts
-        ```
-
-    Token usage:
-        ```python
-        msg.usage_metadata
-        # {"input_tokens": 9, "output_tokens": 120, "total_tokens": 129,
-        #  "output_token_details": {"reasoning": 100},
-        #  "input_token_details": {"cache_read": 0}}
-        ```
-
-        `output_tokens` includes thinking; streaming reports usage in the last chunk.
-
-    Response metadata:
-        ```python
-        msg.response_metadata
-        # {"model_provider": "google_vertex_openai", "model_name": "google/gemini-2.5-flash",
-        #  "finish_reason": "stop", ...}
+        msg.usage_metadata  # output_tokens include thinking ("reasoning" detail)
         ```
     """
 
@@ -271,6 +231,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     use_responses_api: bool | None = False
     """Vertex serves Chat Completions only; `True` is rejected."""
 
+    require_finish_reason: bool | None = None
+    """Raise when a stream ends without a `finish_reason` (it was cut off). None (default):
+    for Google-managed models, which always send one; not for self-deployed endpoints,
+    which may end with `[DONE]` alone (as the parent accepts)."""
+
     _connection: VertexConnection | None = PrivateAttr(default=None)
     _settings: VertexRequestSettings | None = PrivateAttr(default=None)
     _google_identity: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -335,28 +300,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     @model_validator(mode="before")
     @classmethod
     def _google_model_kwargs(cls, values: Any) -> Any:
-        """Take Gemini extras given in `model_kwargs` as the typed fields, silently.
-
-        `model_kwargs={"safety_settings": ...}` is how existing apps pass extras (README,
-        docs/gemini-extras.md); the parent would move them to the same-named fields with a
-        "should be specified explicitly" warning. Runs before the parent's `build_extra`.
-        """
-        if not isinstance(values, dict) or not isinstance(values.get("model_kwargs"), dict):
-            return values
-        extras = dict(values["model_kwargs"])
-        moved = False
-        for name in _GOOGLE_FIELDS:
-            if name not in extras:
-                continue
-            if values.get(name) is not None:
-                msg = (
-                    f"{name} was given both as an argument and in model_kwargs; pass it once "
-                    f"(as {name}=...)."
-                )
-                raise ValueError(msg)
-            values = {**values, name: extras.pop(name)}
-            moved = True
-        return {**values, "model_kwargs": extras} if moved else values
+        """Gemini extras in `model_kwargs` taken as the typed fields, without the parent's
+        warning (runs before the parent's `build_extra`)."""
+        return google_fields_from_model_kwargs(values)
 
     @model_validator(mode="before")
     @classmethod
@@ -367,44 +313,18 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     @model_validator(mode="before")
     @classmethod
     def _oauth_token_as_api_key(cls, values: Any) -> Any:
-        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token.
-
-        An OAuth access token is not an express-mode key (Vertex would answer `400 API
-        key not valid`); it becomes `credentials`, with a warning that it expires
-        (`vertex_openai._keys.split_api_key`).
-        """
-        if not isinstance(values, dict):
-            return values
-        for name in ("api_key", "openai_api_key"):
-            value = values.get(name)
-            token = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if is_oauth_access_token(token):
-                _, credentials = split_api_key(token, values.get("credentials"))
-                values = {k: v for k, v in values.items() if k != name}
-                return {**values, "credentials": credentials}
-        return values
+        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token."""
+        return oauth_token_as_credentials(values, ("api_key", "openai_api_key"))
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
         """Check Vertex-specific options and build openai clients signed for Vertex."""
-        if self.use_responses_api:
-            msg = (
-                "use_responses_api=True is not supported: Vertex AI serves only the Chat "
-                "Completions API. Remove it (reasoning=... maps to reasoning_effort)."
-            )
-            raise ValueError(msg)
-        if self.output_version == "responses/v1":
-            msg = (
-                "output_version='responses/v1' is not supported: Vertex AI serves only the "
-                "Chat Completions API. Use output_version='v0' or 'v1'."
-            )
-            raise ValueError(msg)
-        if self.n is not None and self.n < 1:
-            msg = "n must be at least 1."
-            raise ValueError(msg)
-        if self.n is not None and self.n > 1 and self.streaming:
-            msg = "n must be 1 when streaming."
-            raise ValueError(msg)
+        check_chat_api_options(
+            use_responses_api=self.use_responses_api,
+            output_version=self.output_version,
+            n=self.n,
+            streaming=self.streaming,
+        )
         name = self.model_name
         self._build_clients()
         if self.model_name != name and self.profile == model_profile(name):
@@ -574,11 +494,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
-            _with_signatures(message, wire)
-            for message, wire in zip(messages, payload["messages"], strict=True)
+            replay_fields(m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content"))
+            if isinstance(m, AIMessage)
+            else wire
+            for m, wire in zip(messages, payload["messages"], strict=True)
         ]
         payload = prepare_chat_request(payload, private_attr(self, "_settings"))
-        _REQUEST_MARKER.set(effective_thought_marker(payload))
+        if (call := _CALL.get()) is not None:
+            call.marker = effective_thought_marker(payload)
         return payload
 
     # ------------------------------------------------------------------ responses
@@ -591,7 +514,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         result = super()._create_chat_result(response, generation_info)
         # Read the SDK objects directly: the parent already paid for one model_dump.
         get = response.get if isinstance(response, dict) else partial(getattr, response)
-        marker = _REQUEST_MARKER.get()
+        call = _CALL.get()
+        # Outside a call (a direct use of this hook): the instance's own marker.
+        marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
         usage = normalize_usage(get("usage", None))
         for generation, choice in zip(result.generations, get("choices", None) or [], strict=False):
             message = generation.message
@@ -599,7 +524,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             if isinstance(message, AIMessage):
                 _apply_parsed(message, parse_message(raw or {}, marker))
                 if usage is not None:
-                    message.usage_metadata = _usage_metadata(usage)
+                    message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
         if result.llm_output is not None:
             result.llm_output["model_provider"] = MODEL_PROVIDER
@@ -623,8 +548,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        state = _STREAM_STATE.get()
-        if state is None:  # not under our _stream / _astream
+        call = _CALL.get()
+        if call is None:  # not under our _stream / _astream
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
@@ -632,9 +557,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         wire = chunk.get("chunk") if "type" in chunk else chunk
         if isinstance(wire, dict) and not usable_stream_chunk(wire, url=self._stream_url()):
             return None  # a keep-alive without `choices`, skipped as the parent does
-        acc = state.get("acc")
+        acc = call.acc
         if acc is None:  # first chunk: the request (and its marker) was just built
-            acc = state["acc"] = StreamAccumulator(_REQUEST_MARKER.get())
+            acc = call.acc = StreamAccumulator(call.marker)
         raw, delta = acc.rewrite_chunk(chunk)
         converted = super()._convert_chunk_to_generation_chunk(
             raw, default_chunk_class, base_generation_info
@@ -644,42 +569,46 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
         if delta.refusal:
-            state["refusal"] = state.get("refusal", "") + delta.refusal
-        if delta.finish_reason and state.get("refusal"):
+            call.refusal += delta.refusal
+        if delta.finish_reason and call.refusal:
             # The parent drops streamed refusals. Kept whole on the finishing chunk: the
             # block translator makes it the refusal block langchain-openai's per-chunk
             # structured-output check raises on, with the full reason (as non-streaming).
-            message.additional_kwargs["refusal"] = state.pop("refusal")
+            message.additional_kwargs["refusal"], call.refusal = call.refusal, ""
         if delta.thoughts:
             message.additional_kwargs["reasoning_content"] = delta.thoughts
-        if delta.new_signatures:
-            message.additional_kwargs[SIGNATURES_KEY] = dict(delta.new_signatures)
-        if delta.message_signature:
-            message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = delta.message_signature
+        message.additional_kwargs.update(
+            signature_fields(delta.new_signatures, delta.message_signature)
+        )
         if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
             # Chunk usage is added up on merge: report what this chunk adds.
-            message.usage_metadata = _usage_metadata(delta.usage_increment)
+            message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
         return converted
 
     def _stream_url(self) -> str | None:
         return self._connection.base_url if self._connection is not None else None
 
-    def _finish_chunk(self, state: dict[str, Any]) -> ChatGenerationChunk | None:
-        if "acc" not in state or not state["acc"].finished:
-            # Cut off before the last chunk: never hand back a half answer as complete.
-            raise incomplete_stream_error(self._chat_url())
-        rest = state["acc"].finish_chunk()
+    def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
+        if call.acc is None or not call.acc.finished:
+            if self._stream_cut_off():
+                # Cut off before the last chunk: never hand back a half answer as complete.
+                raise incomplete_stream_error(self._chat_url())
+            if call.acc is None:
+                return None
+        rest = call.acc.finish_chunk()
         if rest is None:
             return None
-        token = _STREAM_STATE.set({"acc": StreamAccumulator(None)})
-        try:
+        with _InCall(StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
-        finally:
-            _STREAM_STATE.reset(token)
 
-    # The per-stream state (split thought tags, tool-call ids, signatures) is handed to
-    # `_convert_chunk_to_generation_chunk` through a context variable set around each
-    # step of the parent's stream, so interleaved streams never share it.
+    def _stream_cut_off(self) -> bool:
+        if self.require_finish_reason is not None:
+            return self.require_finish_reason
+        assert self._connection is not None
+        return not self._connection.endpoint.is_self_deployed
+
+    # The parent's stream runs with the run manager, so callbacks see the chunks our
+    # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
 
     def _stream(
         self,
@@ -688,22 +617,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        state: dict[str, Any] = {}
-        parent = super()._stream(messages, stop=stop, run_manager=None, **kwargs)
+        call = _Call()
+        parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
-                token = _STREAM_STATE.set(state)
+                token = _CALL.set(call)
                 try:
                     chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
-                    _STREAM_STATE.reset(token)
-                # Callbacks see the cleaned chunk (thoughts split out), not the raw one.
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    _CALL.reset(token)
                 yield chunk
-        if (last := self._finish_chunk(state)) is not None:
+        if (last := self._finish_chunk(call)) is not None:
             if run_manager:
                 run_manager.on_llm_new_token(last.text, chunk=last)
             yield last
@@ -715,21 +641,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        state: dict[str, Any] = {}
-        parent = super()._astream(messages, stop=stop, run_manager=None, **kwargs)
+        call = _Call()
+        parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
-                token = _STREAM_STATE.set(state)
+                token = _CALL.set(call)
                 try:
                     chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
-                    _STREAM_STATE.reset(token)
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    _CALL.reset(token)
                 yield chunk
-        if (last := self._finish_chunk(state)) is not None:
+        if (last := self._finish_chunk(call)) is not None:
             if run_manager:
                 await run_manager.on_llm_new_token(last.text, chunk=last)
             yield last
@@ -741,7 +665,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
+        with _InCall(), translated_errors(self._chat_url):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     async def _agenerate(
@@ -751,7 +675,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with translated_errors(self._chat_url):
+        with _InCall(), translated_errors(self._chat_url):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
 
@@ -785,50 +709,14 @@ def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
 
 
 def _uri_blocks(message: BaseMessage) -> BaseMessage:
-    """Standard file/audio/video blocks given by URL, in a form Vertex accepts.
-
-    langchain-openai refuses these ("does not support file URLs"): OpenAI has no such
-    part, but Vertex reads gs:// and https URIs in `image_url` (as image/*) and in
-    `input_audio` with any MIME type as `format` (wire facts §8). The core turns
-    `file_url` parts into `image_url` for images and `input_audio` for other MIME types
-    (a PDF or video keeps its type).
-    """
+    """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
     if not isinstance(message.content, list):
         return message
-    changed = False
-    content: list[Any] = []
-    for block in message.content:
-        if not isinstance(block, dict):
-            content.append(block)
-            continue
-        url, kind = block.get("url"), block.get("type")
-        if not isinstance(url, str) or kind not in ("file", "audio", "video"):
-            content.append(block)
-            continue
-        changed = True
-        if kind == "audio":
-            mime = block.get("mime_type") or "audio/mpeg"
-            content.append({"type": "input_audio", "input_audio": {"data": url, "format": mime}})
-        else:
-            file: dict[str, Any] = {"file_url": url}
-            if block.get("mime_type"):
-                file["mime_type"] = block["mime_type"]  # the core keeps it on the wire
-            content.append({"type": "file", "file": file})
-    return message.model_copy(update={"content": content}) if changed else message
-
-
-def _with_signatures(message: BaseMessage, wire: dict[str, Any]) -> dict[str, Any]:
-    """Put the thought signatures and thoughts kept on an AIMessage back on its wire dict."""
-    if not isinstance(message, AIMessage):
-        return wire
-    signatures = message.additional_kwargs.get(SIGNATURES_KEY)
-    message_signature = message.additional_kwargs.get(MESSAGE_SIGNATURE_KEY)
-    thoughts = message.additional_kwargs.get("reasoning_content")
-    if signatures or message_signature:
-        wire = attach_signatures(wire, signatures, message_signature)
-    if isinstance(thoughts, str) and thoughts:
-        wire = {**wire, THOUGHTS_WIRE_KEY: thoughts}  # the core tags them or drops them
-    return wire
+    parts = [standard_block_part(block) for block in message.content]
+    if not any(parts):
+        return message
+    content = [b if p is None else p for b, p in zip(message.content, parts, strict=True)]
+    return message.model_copy(update={"content": content})
 
 
 def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
@@ -845,17 +733,6 @@ def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
         message.additional_kwargs.pop("audio", None)
     if parsed.thoughts:
         message.additional_kwargs["reasoning_content"] = parsed.thoughts
-    if parsed.tool_call_signatures:
-        message.additional_kwargs[SIGNATURES_KEY] = dict(parsed.tool_call_signatures)
-    if parsed.message_signature:
-        message.additional_kwargs[MESSAGE_SIGNATURE_KEY] = parsed.message_signature
-
-
-def _usage_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
-    return UsageMetadata(
-        input_tokens=usage["input_tokens"],
-        output_tokens=usage["output_tokens"],
-        total_tokens=usage["total_tokens"],
-        input_token_details={"cache_read": usage["cached_tokens"]},
-        output_token_details={"reasoning": usage["reasoning_tokens"]},
+    message.additional_kwargs.update(
+        signature_fields(parsed.tool_call_signatures, parsed.message_signature)
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_openai import OpenAIEmbeddings
@@ -16,6 +17,7 @@ from vertex_openai._embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     VertexEmbeddingClient,
     embedding_location,
+    per_call_embedding_args,
 )
 from vertex_openai._pickling import picklable_state
 
@@ -282,9 +284,13 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             texts: The texts.
             chunk_size: Texts per request for this call (capped at the model's limit).
             titles: One title per text (`RETRIEVAL_DOCUMENT` only).
+            **kwargs: `dimensions` (smaller vectors, Vertex `outputDimensionality`); any
+                other key raises `VertexConfigError` (Vertex takes no other option).
         """
+        args = per_call_embedding_args(kwargs)
         client = self._client_for(chunk_size)
-        return client.embed(texts, **self._doc_args(titles)).vectors
+        with _progress(self.show_progress_bar, len(texts)) as progress:
+            return client.embed(texts, **self._doc_args(titles), **args, progress=progress).vectors
 
     async def aembed_documents(
         self,
@@ -295,13 +301,42 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
         **kwargs: Any,
     ) -> list[list[float]]:
         """Async `embed_documents`."""
+        args = per_call_embedding_args(kwargs)
         client = self._client_for(chunk_size)
-        return (await client.aembed(texts, **self._doc_args(titles))).vectors
+        with _progress(self.show_progress_bar, len(texts)) as progress:
+            result = await client.aembed(
+                texts, **self._doc_args(titles), **args, progress=progress
+            )
+        return result.vectors
 
     def embed_query(self, text: str, **kwargs: Any) -> list[float]:
-        """Embed a query (`RETRIEVAL_QUERY` unless `query_task_type` / `task_type` is set)."""
-        return self.embedder.embed([text], task_type=self._query_task()).vectors[0]
+        """Embed a query (`RETRIEVAL_QUERY` unless `query_task_type` / `task_type` is set).
+
+        `dimensions=` is honoured as in `embed_documents`; other keywords are refused.
+        """
+        args = per_call_embedding_args(kwargs)
+        return self.embedder.embed([text], task_type=self._query_task(), **args).vectors[0]
 
     async def aembed_query(self, text: str, **kwargs: Any) -> list[float]:
         """Async `embed_query`."""
-        return (await self.embedder.aembed([text], task_type=self._query_task())).vectors[0]
+        args = per_call_embedding_args(kwargs)
+        result = await self.embedder.aembed([text], task_type=self._query_task(), **args)
+        return result.vectors[0]
+
+
+@contextmanager
+def _progress(show: bool, total: int) -> Iterator[Callable[[int], Any] | None]:
+    """A tqdm bar counting texts, as the parent shows for `show_progress_bar=True`."""
+    if not show:
+        yield None
+        return
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as exc:  # the parent's own message for the same setting
+        msg = "Package tqdm must be installed if show_progress_bar=True. Run `pip install tqdm`."
+        raise ImportError(msg) from exc
+    bar = tqdm(total=total, unit="text")
+    try:
+        yield bar.update
+    finally:
+        bar.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from contextvars import ContextVar
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
@@ -19,11 +18,11 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     TextBlock,
     ThinkingBlock,
+    VideoBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
-from llama_index.llms.openai.utils import from_openai_message, to_openai_message_dict
+from llama_index.llms.openai.utils import to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
-from openai import AsyncOpenAI
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
@@ -31,14 +30,9 @@ from vertex_openai._constants import (
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
-    THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._credential_policy import warn_principal_switch
-from vertex_openai._errors import (
-    VertexConfigError,
-    incomplete_stream_error,
-    translated_errors,
-)
+from vertex_openai._errors import VertexConfigError
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -47,22 +41,27 @@ from vertex_openai._gemini import (
 )
 from vertex_openai._keys import split_api_key
 from vertex_openai._messages import (
-    ParsedMessage,
-    attach_signatures,
+    media_part,
     normalize_usage,
-    parse_message,
-    with_unique_tool_call_ids,
+    replay_fields,
+    signature_fields,
+    usage_counts,
 )
 from vertex_openai._models import model_info
 from vertex_openai._pickling import picklable_state, private_attr
-from vertex_openai._sdk_objects import SdkChunkRewriter, ShapedChatClient
+from vertex_openai._sdk_objects import CALL_KWARG, SdkCall, ShapedChatClient, shaped_client
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = EXPRESS_KEY_DROPPED
-_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+_MEDIA = {  # block class: (kind, data field, MIME field, resolver)
+    ImageBlock: ("image", "image", "image_mimetype", "resolve_image"),
+    AudioBlock: ("audio", "audio", "format", "resolve_audio"),
+    DocumentBlock: ("file", "data", "document_mimetype", "resolve_document"),
+    VideoBlock: ("video", "video", "video_mimetype", "resolve_video"),
+}
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -171,8 +170,16 @@ class ChatVertexOpenAI(OpenAILike):
         "cause looping).",
     )
 
+    require_finish_reason: bool | None = Field(
+        default=None,
+        description="Raise when a stream ends without a finish_reason (it was cut off). "
+        "None (default): for Google-managed models, which always send one; not for "
+        "self-deployed endpoints, which may end with [DONE] alone.",
+    )
+
     _connection: VertexConnection = PrivateAttr()
     _settings: VertexRequestSettings = PrivateAttr()
+    _shaped: dict[bool, ShapedChatClient] = PrivateAttr(default_factory=dict)
     _express_key_dropped: bool = PrivateAttr(default=False)
 
     def __init__(
@@ -229,6 +236,10 @@ class ChatVertexOpenAI(OpenAILike):
         kwargs.setdefault("is_chat_model", True)
         # The parent defaults to 0.1 and sends it on every request; send none unless set.
         kwargs.setdefault("temperature", None)
+        if (extra_body := kwargs.pop("extra_body", None)) is not None:
+            # As newer OpenAILike releases do; older ones would drop it silently.
+            extra = {"extra_body": extra_body}
+            kwargs["additional_kwargs"] = deep_merge(kwargs.get("additional_kwargs") or {}, extra)
         super().__init__(
             model=model,
             project=project,
@@ -293,7 +304,7 @@ class ChatVertexOpenAI(OpenAILike):
         state = picklable_state(
             super().__getstate__(),
             clear_private=("_connection", "_client", "_aclient", "_http_client",
-                           "_async_http_client"),
+                           "_async_http_client", "_shaped"),
         )
         if self._connection.token_provider is None and not self._express_key_dropped:
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
@@ -334,39 +345,17 @@ class ChatVertexOpenAI(OpenAILike):
         # Precedence: instance fields < additional_kwargs < per-call kwargs (the parent
         # lets additional_kwargs override per-call kwargs), merged deeply so extra_body
         # from different levels combines.
+        call = kwargs.pop(CALL_KWARG, None)  # the call's own data, for our create()
         params = super()._get_model_kwargs()
         params = deep_merge(params, kwargs)
+        if call is not None:
+            params[CALL_KWARG] = call
         if not params.get("stream"):
             params.pop("stream_options", None)
         for key in ("tools", "tool_choice", "temperature"):
             if key in params and params[key] is None:
                 del params[key]
         return params
-
-    def _request(
-        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], str | None]:
-        """The create() kwargs for `messages`, and the thought marker in effect."""
-        params = {
-            "messages": [self._to_wire(m) for m in messages],
-            **self._get_model_kwargs(stream=stream, **kwargs),
-        }
-        params = prepare_chat_request(params, private_attr(self, "_settings"))
-        return params, effective_thought_marker(params)
-
-    def _chat_response(self, response: Any, marker: str | None) -> ChatResponse:
-        """Parse a ChatCompletion as `_chat` does, without a server (tests use it).
-
-        The same steps as `_chat`: our normalisation, the parent's `from_openai_message`
-        and token counts, then what only we know.
-        """
-        call = _Call([])
-        call.marker = marker
-        response = call.normalize(response)
-        message = from_openai_message(response.choices[0].message, modalities=["text"])
-        counts = self._get_response_token_counts(response)
-        parsed = ChatResponse(message=message, raw=response, additional_kwargs=counts)
-        return call.finish_response(parsed)
 
     def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
         extras = message.additional_kwargs
@@ -376,83 +365,76 @@ class ChatVertexOpenAI(OpenAILike):
                 k: v for k, v in extras.items() if k not in _PRIVATE_KEYS
             }
         clean = message.model_copy(update=update) if update else message
-        url_blocks = any(_is_url_only(b) for b in message.blocks)
-        if url_blocks and message.role != MessageRole.ASSISTANT:
+        media = any(isinstance(b, tuple(_MEDIA)) for b in message.blocks)
+        if media and message.role != MessageRole.ASSISTANT:
+            # Media by the core's one rule (the same parts as the LangChain class sends).
             wire: dict[str, Any] = {
                 "role": message.role.value,
-                "content": [self._part(b) for b in message.blocks],
+                "content": [_media_part(b) for b in message.blocks],
             }
         else:
             wire = dict(to_openai_message_dict(clean, model=self.model))
         if message.role == MessageRole.ASSISTANT:
-            wire = attach_signatures(
-                wire, extras.get(SIGNATURES_KEY), extras.get(MESSAGE_SIGNATURE_KEY)
-            )
             thoughts = "".join(
                 b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock)
             )
-            if thoughts:
-                wire[THOUGHTS_WIRE_KEY] = thoughts  # the core tags them or drops them
+            wire = replay_fields(extras, wire, thoughts)  # the core tags thoughts or drops them
         return wire
-
-    def _part(self, block: ContentBlock) -> dict[str, Any]:
-        """One content part; URL-only audio/documents go by reference (gs://, https)."""
-        if isinstance(block, AudioBlock) and _is_url_only(block):
-            fmt = block.format or "mp3"
-            mime = fmt if "/" in fmt else _AUDIO_MIME.get(fmt, f"audio/{fmt}")
-            return {"type": "input_audio", "input_audio": {"data": str(block.url), "format": mime}}
-        if isinstance(block, DocumentBlock) and _is_url_only(block):
-            return {"type": "image_url", "image_url": {"url": str(block.url)}}
-        if isinstance(block, TextBlock):
-            return {"type": "text", "text": block.text}
-        part = to_openai_message_dict(ChatMessage(role=MessageRole.USER, blocks=[block, _EMPTY]))
-        content: Any = part["content"]
-        return dict(content[0])
 
     # -- the parent's conversion points ---------------------------------------------------
     #
-    # The parent's _chat / _stream_chat (with its retry decorator, additional_kwargs
-    # tool_calls, ToolCallBlocks, token counts, thinking_delta) run unchanged. They get
-    # their client from _get_client(); ours wraps it so that create() sends the request
-    # Vertex needs (built from the original ChatMessages) and hands the parent a response
-    # already normalised: thoughts moved to reasoning_content, unique tool-call ids, one
-    # tool call per stream chunk. _chat / _stream_chat then only add what the parent
-    # cannot know (signatures, images, thought token counts). The parent is handed no
-    # messages (_CONVERTED_BY_US): it would only convert them with
-    # to_openai_message_dicts, which cannot take gs:// audio/documents and drops
-    # signatures; create() converts the call's own messages instead.
+    # The parent's _chat / _stream_chat (retry decorator, additional_kwargs tool_calls,
+    # ToolCallBlocks, token counts, thinking_delta) run unchanged. Ours pass them the call
+    # (a _Call) as a keyword argument, which the parent forwards through _get_model_kwargs
+    # to chat.completions.create(); the client _get_client() returns (built once per SDK
+    # client) builds the request from the call's own ChatMessages (_shape) and hands the
+    # parent a normalised response. The parent gets no messages to convert: its
+    # to_openai_message_dicts would fetch URL-only documents and drop signatures.
+
+    def _shape(self, call: SdkCall, params: dict[str, Any]) -> dict[str, Any]:
+        """The create() kwargs for one call: its messages converted, the request shaped."""
+        wire = [self._to_wire(m) for m in call.messages]
+        params = prepare_chat_request({"messages": wire, **params}, private_attr(self, "_settings"))
+        call.marker = effective_thought_marker(params)
+        return params
+
+    def _stream_cut_off(self) -> bool:
+        if self.require_finish_reason is not None:
+            return self.require_finish_reason
+        return not self._connection.endpoint.is_self_deployed
+
+    def _shaped_client(self, inner: Any, is_async: bool) -> Any:
+        cache = self._shaped if self._shaped is not None else {}  # None after unpickling
+        shaped = cache.get(is_async)
+        if shaped is None or shaped._inner is not inner:
+            shaped = shaped_client(inner, self._shape, self._chat_url, self._stream_cut_off)
+            if self.reuse_client:
+                self._shaped = {**cache, is_async: shaped}
+        return shaped
 
     def _get_client(self) -> Any:
-        return _vertex_client(super()._get_client(), self, _CALL.get())
+        return self._shaped_client(super()._get_client(), False)
 
     def _get_aclient(self) -> Any:
-        return _vertex_client(super()._get_aclient(), self, _CALL.get())
+        return self._shaped_client(super()._get_aclient(), True)
 
     def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
-        call = _CALL.get()
-        if call is not None and call.normalized is raw_response:
-            return _usage_kwargs(call.usage)  # normalised already, by create()
         usage = getattr(raw_response, "usage", None)
         if usage is None and isinstance(raw_response, Mapping):
             usage = raw_response.get("usage")
-        return _usage_kwargs(normalize_usage(usage))
+        return usage_counts(normalize_usage(usage))
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call:
-            response = super()._chat(_CONVERTED_BY_US, **kwargs)
-        return call.finish_response(response)
+        return call.finish_response(super()._chat([], **{CALL_KWARG: call}, **kwargs))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
-        with call:
-            response = await super()._achat(_CONVERTED_BY_US, **kwargs)
-        return call.finish_response(response)
+        return call.finish_response(await super()._achat([], **{CALL_KWARG: call}, **kwargs))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         call = _Call(messages)
-        with call:
-            parent = super()._stream_chat(_CONVERTED_BY_US, **kwargs)
+        parent = super()._stream_chat([], **{CALL_KWARG: call}, **kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
             for response in parent:
@@ -464,8 +446,7 @@ class ChatVertexOpenAI(OpenAILike):
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         call = _Call(messages)
-        with call:
-            parent = await super()._astream_chat(_CONVERTED_BY_US, **kwargs)
+        parent = await super()._astream_chat([], **{CALL_KWARG: call}, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             async for response in parent:
@@ -477,81 +458,34 @@ class ChatVertexOpenAI(OpenAILike):
 VertexOpenAI = ChatVertexOpenAI
 """Alias in LlamaIndex's naming style (`OpenAI`, `AzureOpenAI`, `OpenAILike`)."""
 
-_EMPTY = TextBlock(text="")
+
+def _media_part(block: ContentBlock) -> dict[str, Any]:
+    """One content part, by the core's rule (`media_part`); blocks only supply fields."""
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    spec = next((v for cls, v in _MEDIA.items() if isinstance(block, cls)), None)
+    if spec is None:
+        msg = f"{type(block).__name__} cannot be sent to Vertex in a user message."
+        raise VertexConfigError(msg)
+    kind, data_attr, mime_attr, resolve = spec
+    mime = getattr(block, mime_attr)
+    url = block.url  # type: ignore[union-attr]
+    by_reference = getattr(block, data_attr) is None and block.path is None  # type: ignore[union-attr]
+    if url is not None and (kind == "image" or by_reference):
+        part = media_part(kind, url=str(url), mime_type=mime)  # sent by reference
+    elif isinstance(block, DocumentBlock):
+        data = block._get_b64_string(block.resolve_document())
+        part = media_part(kind, data=data, mime_type=mime or block._guess_mimetype())
+    else:
+        data = getattr(block, resolve)(as_base64=True).read().decode()
+        part = media_part(kind, data=data, mime_type=mime)
+    if isinstance(block, ImageBlock) and block.detail:
+        part["image_url"]["detail"] = block.detail
+    return part
 
 
-def _is_url_only(block: ContentBlock) -> bool:
-    if isinstance(block, AudioBlock):
-        return block.url is not None and block.audio is None and block.path is None
-    if isinstance(block, DocumentBlock):
-        return block.url is not None and block.data is None and block.path is None
-    return False
-
-
-def _signature_kwargs(signatures: Mapping[str, str], message_sig: str | None) -> dict[str, Any]:
-    extras: dict[str, Any] = {}
-    if signatures:
-        extras[SIGNATURES_KEY] = dict(signatures)
-    if message_sig:
-        extras[MESSAGE_SIGNATURE_KEY] = message_sig
-    return extras
-
-
-def _usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
-    """LlamaIndex's token-count keys; completion includes reasoning (what is billed)."""
-    if not usage:
-        return {}
-    return {
-        "prompt_tokens": usage["input_tokens"],
-        "completion_tokens": usage["output_tokens"],
-        "total_tokens": usage["total_tokens"],
-        "reasoning_tokens": usage["reasoning_tokens"],
-        "cached_tokens": usage["cached_tokens"],
-    }
-
-
-class _Call:
+class _Call(SdkCall):
     """One chat call: its ChatMessages, and what the response held for _chat to add."""
-
-    def __init__(self, messages: Sequence[ChatMessage]) -> None:
-        self.messages = list(messages)
-        self.marker: str | None = None
-        self.parsed: ParsedMessage | None = None
-        self.usage: dict[str, Any] | None = None
-        self.chunks: SdkChunkRewriter | None = None
-        self.normalized: Any = None  # the response normalize() returned
-        self._token: Any = None
-
-    def __enter__(self) -> _Call:
-        # The current call, for the client our _get_client() hands the parent (a class,
-        # not a generator context manager: this runs on every call).
-        self._token = _CALL.set(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _CALL.reset(self._token)
-
-    # -- non-stream ----------------------------------------------------------------------
-
-    def normalize(self, response: Any) -> Any:
-        """The ChatCompletion as the parent should parse it (a copy when changed)."""
-        response = with_unique_tool_call_ids(response)
-        choices = getattr(response, "choices", None)
-        if not choices:
-            return response
-        parsed = parse_message(choices[0].message, self.marker)
-        self.parsed = parsed
-        self.usage = normalize_usage(getattr(response, "usage", None))
-        message = choices[0].message
-        answer = parsed.content or (None if parsed.tool_calls or parsed.images else "")
-        if message.content != answer or parsed.thoughts:
-            response = response.model_copy(deep=True)
-            message = response.choices[0].message
-            message.content = answer
-            if parsed.thoughts:
-                message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
-        self.normalized = response
-        return response
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
         parsed = self.parsed
@@ -559,7 +493,7 @@ class _Call:
             return response
         message = response.message
         message.additional_kwargs.update(
-            _signature_kwargs(parsed.tool_call_signatures, parsed.message_signature)
+            signature_fields(parsed.tool_call_signatures, parsed.message_signature)
         )
         if parsed.thoughts:
             response.additional_kwargs["thinking"] = parsed.thoughts
@@ -575,92 +509,10 @@ class _Call:
             message.blocks.append(TextBlock(text=""))
         return response
 
-    # -- stream --------------------------------------------------------------------------
-
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
         if self.chunks is not None:
             acc = self.chunks.acc
             response.message.additional_kwargs.update(
-                _signature_kwargs(acc.signatures, acc.message_signature)
+                signature_fields(acc.signatures, acc.message_signature)
             )
         return response
-
-
-_CONVERTED_BY_US: tuple[ChatMessage, ...] = ()
-"""What the parent's _chat is given as messages: create() sends the call's own."""
-
-_CALL: ContextVar[_Call | None] = ContextVar("vertex_llama_index_call", default=None)
-
-
-class _VertexCompletions:
-    """`client.chat.completions` whose create() sends what Vertex needs."""
-
-    def __init__(self, inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> None:
-        self._inner = inner
-        self._llm = llm
-        self._call = call
-
-    def _params(self, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
-        call = self._call
-        params = dict(kwargs)
-        settings = private_attr(self._llm, "_settings")
-        if call is None:  # a parent path that did not go through _chat: dicts as given
-            call = _Call([])
-            messages = params.pop("messages", [])
-            params = prepare_chat_request({"messages": messages, **params}, settings)
-            call.marker = effective_thought_marker(params)
-            return call, params
-        params.pop("messages", None)
-        # The parent built these kwargs with our _get_model_kwargs already.
-        wire = [self._llm._to_wire(m) for m in call.messages]
-        params = prepare_chat_request({"messages": wire, **params}, settings)
-        call.marker = effective_thought_marker(params)
-        return call, params
-
-    def create(self, **kwargs: Any) -> Any:
-        call, params = self._params(kwargs)
-        url = self._llm._chat_url
-        with translated_errors(url):
-            response = self._inner.create(**params)
-        if not params.get("stream"):
-            return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
-
-        def chunks() -> Generator[Any, None, None]:
-            with translated_errors(url):
-                for chunk in response:
-                    yield from rewriter.rewrite(chunk)
-            if not rewriter.finished:
-                raise incomplete_stream_error(url())
-            yield from rewriter.rest()
-
-        return chunks()
-
-
-class _AsyncVertexCompletions(_VertexCompletions):
-    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        call, params = self._params(kwargs)
-        url = self._llm._chat_url
-        with translated_errors(url):
-            response = await self._inner.create(**params)
-        if not params.get("stream"):
-            return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
-
-        async def chunks() -> AsyncGenerator[Any, None]:
-            with translated_errors(url):
-                async for chunk in response:
-                    for piece in rewriter.rewrite(chunk):
-                        yield piece
-            if not rewriter.finished:
-                raise incomplete_stream_error(url())
-            for piece in rewriter.rest():
-                yield piece
-
-        return chunks()
-
-
-def _vertex_client(inner: Any, llm: ChatVertexOpenAI, call: _Call | None) -> Any:
-    """The parent's openai client, with `chat.completions.create` shaped for Vertex."""
-    kind = _AsyncVertexCompletions if isinstance(inner, AsyncOpenAI) else _VertexCompletions
-    return ShapedChatClient(inner, kind(inner.chat.completions, llm, call))

@@ -50,3 +50,61 @@ def emulator(_module_emulator: Emulator) -> Emulator:
 def sa_file(emulator: Emulator, tmp_path: pathlib.Path) -> pathlib.Path:
     """The emulator's service-account key written to a file."""
     return emulator.write_service_account_file(tmp_path / "sa.json")
+
+
+class SseServer:
+    """A 127.0.0.1 server streaming `chunks` as SSE to every POST (a given wire stream).
+
+    For streams the emulator does not make because Vertex does not send them: a gateway
+    in front of Gemini, a self-deployed server, fields such as logprobs.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.chunks: list[dict] = []
+        self.done = True
+        self.received: list[dict] = []
+        sse = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                sse.received.append(json.loads(self.rfile.read(length)))
+                events = [f"data: {json.dumps(c)}\n\n" for c in sse.chunks]
+                if sse.done:
+                    events.append("data: [DONE]\n\n")
+                data = "".join(events).encode()
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def sse_server() -> Iterator[SseServer]:
+    """A local SSE server; set `.chunks` (and `.done`) before the request."""
+    server = SseServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -22,7 +22,8 @@ import asyncio
 import math
 import re
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "VertexEmbeddingInputError",
     "embedding_location",
     "embedding_model_spec",
+    "per_call_embedding_args",
 ]
 
 DEFAULT_EMBEDDING_MODEL = "gemini-embedding-001"
@@ -210,6 +212,10 @@ class EmbeddingResult:
     """Per-input vectors while a call runs (``None`` until its batch answered)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     """Batches of one call finish on several threads; the counters are shared."""
+    dimensions: int | None = field(default=None, repr=False)
+    """This call's output dimensionality (None: the client's)."""
+    progress: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
+    """Called with the number of inputs each answered request covered."""
 
 
 class VertexEmbeddingInputError(openai.BadRequestError):
@@ -223,6 +229,48 @@ class VertexEmbeddingInputError(openai.BadRequestError):
 
     index: int
     partial: list[list[float] | None]
+
+
+def _check_dimensionality(spec: EmbeddingModelSpec, value: int | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        msg = f"output_dimensionality (dimensions) must be a positive integer, got {value!r}."
+        raise VertexConfigError(msg)
+    if not spec.supports_dimensionality and value != spec.dimensions:
+        msg = (
+            f"{spec.model} returns {spec.dimensions}-dimensional vectors only; "
+            "remove output_dimensionality (dimensions)."
+        )
+        raise VertexConfigError(msg)
+    if spec.dimensions is not None and value > spec.dimensions:
+        msg = (
+            f"output_dimensionality={value} is larger than {spec.model}'s "
+            f"{spec.dimensions} dimensions; use 1..{spec.dimensions} "
+            "(e.g. 768 or 1536 for gemini-embedding-001)."
+        )
+        raise VertexConfigError(msg)
+
+
+def per_call_embedding_args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Per-call keyword arguments of a framework's embed call, as `embed()` takes them.
+
+    `dimensions` (OpenAI's name) is Vertex's `outputDimensionality`. Nothing else can be
+    sent per call; an unknown key raises rather than being dropped.
+
+    Raises:
+        VertexConfigError: For any other keyword.
+    """
+    rest = sorted(k for k in kwargs if k != "dimensions")
+    if rest:
+        msg = (
+            f"Unsupported embedding argument(s) {', '.join(map(repr, rest))}: Vertex AI "
+            "takes only `dimensions` per call (set task_type, title, auto_truncate and "
+            "normalize on the embeddings object)."
+        )
+        raise VertexConfigError(msg)
+    dims = kwargs.get("dimensions")
+    return {} if dims is None else {"output_dimensionality": dims}
 
 
 def _estimate_tokens(text: str) -> int:
@@ -303,30 +351,7 @@ class VertexEmbeddingClient:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             msg = f"max_concurrency must be a positive integer, got {max_concurrency!r}."
             raise VertexConfigError(msg)
-        if output_dimensionality is not None:
-            if (
-                not isinstance(output_dimensionality, int)
-                or isinstance(output_dimensionality, bool)
-                or output_dimensionality < 1
-            ):
-                msg = (
-                    "output_dimensionality must be a positive integer, got "
-                    f"{output_dimensionality!r}."
-                )
-                raise VertexConfigError(msg)
-            if not spec.supports_dimensionality and output_dimensionality != spec.dimensions:
-                msg = (
-                    f"{spec.model} returns {spec.dimensions}-dimensional vectors only; "
-                    "remove output_dimensionality."
-                )
-                raise VertexConfigError(msg)
-            if spec.dimensions is not None and output_dimensionality > spec.dimensions:
-                msg = (
-                    f"output_dimensionality={output_dimensionality} is larger than "
-                    f"{spec.model}'s {spec.dimensions} dimensions; use 1..{spec.dimensions} "
-                    "(e.g. 768 or 1536 for gemini-embedding-001)."
-                )
-                raise VertexConfigError(msg)
+        _check_dimensionality(spec, output_dimensionality)
         self.connection = connection
         self.spec = spec
         self.batch_size = min(batch_size or spec.max_batch, spec.max_batch)
@@ -347,6 +372,11 @@ class VertexEmbeddingClient:
         self._async_http_client = async_http_client
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
+        # One gate per event loop, shared by every call (and per-call copy) of this client:
+        # LlamaIndex gathers all batches of aget_text_embedding_batch at once.
+        self._gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return (
@@ -358,6 +388,7 @@ class VertexEmbeddingClient:
         state = self.__dict__.copy()
         state["_sync"] = state["_async"] = None
         state["_http_client"] = state["_async_http_client"] = None
+        state["_gates"] = weakref.WeakKeyDictionary()
         return state
 
     # -- clients and URLs -------------------------------------------------------------
@@ -462,16 +493,21 @@ class VertexEmbeddingClient:
         return batches
 
     def _body(
-        self, texts: Sequence[str], task_type: str | None, titles: Sequence[str] | None
+        self,
+        texts: Sequence[str],
+        task_type: str | None,
+        titles: Sequence[str] | None,
+        dimensions: int | None = None,
     ) -> dict[str, Any]:
+        dims = self.output_dimensionality if dimensions is None else dimensions
         if self.spec.route == "openapi":
             body: dict[str, Any] = {
                 "model": self.spec.model,
                 "input": list(texts),
                 "encoding_format": "float",
             }
-            if self.output_dimensionality is not None:
-                body["dimensions"] = self.output_dimensionality
+            if dims is not None:
+                body["dimensions"] = dims
             return body
         instances = []
         for i, text in enumerate(texts):
@@ -482,8 +518,8 @@ class VertexEmbeddingClient:
                 instance["title"] = titles[i]
             instances.append(instance)
         parameters: dict[str, Any] = {"autoTruncate": self.auto_truncate}
-        if self.output_dimensionality is not None:
-            parameters["outputDimensionality"] = self.output_dimensionality
+        if dims is not None:
+            parameters["outputDimensionality"] = dims
         return {"instances": instances, "parameters": parameters}
 
     def _request(self) -> Any:
@@ -591,6 +627,8 @@ class VertexEmbeddingClient:
         with out.lock:
             out.token_count += tokens
             out.truncated += truncated
+        if out.progress is not None:
+            out.progress(count)
 
     # -- errors: re-split or name the input --------------------------------------------------
 
@@ -632,7 +670,7 @@ class VertexEmbeddingClient:
         out: EmbeddingResult,
     ) -> None:
         client = self.sync_client
-        body = self._body(texts, task_type, titles)
+        body = self._body(texts, task_type, titles, out.dimensions)
         with out.lock:
             out.requests += 1
         try:
@@ -654,8 +692,13 @@ class VertexEmbeddingClient:
         *,
         task_type: str | None = None,
         title: str | Sequence[str] | None = None,
+        output_dimensionality: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> EmbeddingResult:
         """Embed ``texts`` (order kept), splitting them by the model's limits.
+
+        ``output_dimensionality`` overrides the client's for this call; ``progress`` is
+        called with the number of inputs each answered request covered (a progress bar).
 
         Raises:
             VertexConfigError: for bad input, before anything is sent.
@@ -664,7 +707,8 @@ class VertexEmbeddingClient:
         """
         items = self._check(texts, task_type, title)
         titles = [title] * len(items) if isinstance(title, str) else title
-        out = EmbeddingResult(vectors=[])
+        _check_dimensionality(self.spec, output_dimensionality)
+        out = EmbeddingResult(vectors=[], dimensions=output_dimensionality, progress=progress)
         if not items:
             return out
         out.slots = [None] * len(items)
@@ -705,6 +749,15 @@ class VertexEmbeddingClient:
 
     # -- async --------------------------------------------------------------------------------
 
+    def _loop_gate(self) -> asyncio.Semaphore:
+        """This client's `max_concurrency` gate on the running loop (across its calls)."""
+        gates = self.__dict__.setdefault("_gates", weakref.WeakKeyDictionary())
+        loop = asyncio.get_running_loop()
+        gate = gates.get(loop)
+        if gate is None:
+            gate = gates[loop] = asyncio.Semaphore(self.max_concurrency)
+        return gate
+
     async def _asend(
         self,
         texts: list[str],
@@ -715,7 +768,7 @@ class VertexEmbeddingClient:
         out: EmbeddingResult,
     ) -> None:
         client = self.async_client
-        body = self._body(texts, task_type, titles)
+        body = self._body(texts, task_type, titles, out.dimensions)
         with out.lock:
             out.requests += 1
         try:
@@ -737,16 +790,19 @@ class VertexEmbeddingClient:
         *,
         task_type: str | None = None,
         title: str | Sequence[str] | None = None,
+        output_dimensionality: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> EmbeddingResult:
         """Async :meth:`embed`: batches run concurrently on the running loop."""
         items = self._check(texts, task_type, title)
         titles = [title] * len(items) if isinstance(title, str) else title
-        out = EmbeddingResult(vectors=[])
+        _check_dimensionality(self.spec, output_dimensionality)
+        out = EmbeddingResult(vectors=[], dimensions=output_dimensionality, progress=progress)
         if not items:
             return out
         out.slots = [None] * len(items)
         batches = self.plan(items)
-        gate = asyncio.Semaphore(self.max_concurrency)
+        gate = self._loop_gate()
         failed: list[BaseException] = []
 
         async def run(k: int) -> None:

@@ -297,7 +297,9 @@ def incomplete_stream_error(url: str) -> openai.APIConnectionError:
 
     msg = (
         "The stream from Vertex AI ended before its last chunk (no finish_reason): the "
-        "answer is incomplete. Retry the request."
+        "answer is incomplete. Retry the request. (A server that ends every stream "
+        "without a finish_reason, such as a proxy in front of the model: pass "
+        "require_finish_reason=False to the model class to accept such streams.)"
     )
     return openai.APIConnectionError(message=msg, request=httpx.Request("POST", url))
 

@@ -49,6 +49,7 @@ from vertex_openai._schema import (
 from vertex_openai._thoughts import validate_marker
 
 __all__ = [
+    "GOOGLE_FIELDS",
     "GOOGLE_KEYS",
     "HARM_CATEGORIES",
     "HARM_THRESHOLDS",
@@ -56,8 +57,10 @@ __all__ = [
     "THINKING_LEVELS",
     "SafetySetting",
     "VertexRequestSettings",
+    "check_chat_api_options",
     "deep_merge",
     "effective_thought_marker",
+    "google_fields_from_model_kwargs",
     "normalize_reasoning_effort",
     "normalize_safety_settings",
     "normalize_thinking_config",
@@ -603,6 +606,66 @@ def _as_mapping(value: Any, where: str) -> dict[str, Any]:
 
 _SEARCH_TOOL_TYPES = ("google_search", "web_search")
 _SEARCH_TOOL_KEYS = ("google_search", "googleSearch", "web_search_options")
+
+
+GOOGLE_FIELDS = ("safety_settings", "thinking_config", "thought_tag_marker", "cached_content")
+"""Gemini extras that the framework classes also declare as fields."""
+
+
+def google_fields_from_model_kwargs(values: Any) -> Any:
+    """Constructor values with Gemini extras in `model_kwargs` moved to their fields.
+
+    `model_kwargs={"safety_settings": ...}` is how existing LangChain apps pass extras;
+    LangChain would move them with a "should be specified explicitly" warning. The rest of
+    `model_kwargs` stays (`prepare_chat_request` moves Google keys out of the top level).
+
+    Raises:
+        ValueError: An extra given both as an argument and in `model_kwargs`.
+    """
+    if not isinstance(values, dict) or not isinstance(values.get("model_kwargs"), dict):
+        return values
+    extras = dict(values["model_kwargs"])
+    moved = False
+    for name in GOOGLE_FIELDS:
+        if name not in extras:
+            continue
+        if values.get(name) is not None:
+            msg = (
+                f"{name} was given both as an argument and in model_kwargs; pass it once "
+                f"(as {name}=...)."
+            )
+            raise ValueError(msg)
+        values = {**values, name: extras.pop(name)}
+        moved = True
+    return {**values, "model_kwargs": extras} if moved else values
+
+
+def check_chat_api_options(
+    *, use_responses_api: Any, output_version: Any, n: int | None, streaming: bool
+) -> None:
+    """Options a Chat Completions parent allows that Vertex cannot serve.
+
+    Raises:
+        ValueError: The Responses API asked for, or `n` out of range.
+    """
+    if use_responses_api:
+        msg = (
+            "use_responses_api=True is not supported: Vertex AI serves only the Chat "
+            "Completions API. Remove it (reasoning=... maps to reasoning_effort)."
+        )
+        raise ValueError(msg)
+    if output_version == "responses/v1":
+        msg = (
+            "output_version='responses/v1' is not supported: Vertex AI serves only the "
+            "Chat Completions API. Use output_version='v0' or 'v1'."
+        )
+        raise ValueError(msg)
+    if n is not None and n < 1:
+        msg = "n must be at least 1."
+        raise ValueError(msg)
+    if n is not None and n > 1 and streaming:
+        msg = "n must be 1 when streaming."
+        raise ValueError(msg)
 
 
 def search_tool_options(tool: Any) -> dict[str, Any] | None:

@@ -15,7 +15,12 @@ from typing import Any
 
 from vertex_openai._errors import VertexConfigError
 
-__all__ = ["OAUTH_TOKEN_WARNING", "is_oauth_access_token", "split_api_key"]
+__all__ = [
+    "OAUTH_TOKEN_WARNING",
+    "is_oauth_access_token",
+    "oauth_token_as_credentials",
+    "split_api_key",
+]
 
 OAUTH_TOKEN_PREFIX = "ya29."
 """Google OAuth 2.0 access tokens start with this; express-mode API keys never do."""
@@ -32,6 +37,27 @@ OAUTH_TOKEN_WARNING = (
 def is_oauth_access_token(value: Any) -> bool:
     """Whether `value` is a Google OAuth access token rather than an API key."""
     return isinstance(value, str) and value.strip().startswith(OAUTH_TOKEN_PREFIX)
+
+
+def oauth_token_as_credentials(values: Any, names: tuple[str, ...]) -> Any:
+    """Constructor values with an OAuth token given as an api key moved to `credentials`.
+
+    For frameworks that validate a dict of constructor values (LangChain's "before"
+    validators): the first of `names` holding a `ya29.` token (a plain string or an
+    object with `get_secret_value()`) is removed, and its static Bearer credentials set
+    (`split_api_key`: a warning that it expires; an error together with `credentials`).
+    """
+    if not isinstance(values, dict):
+        return values
+    for name in names:
+        value = values.get(name)
+        getter = getattr(value, "get_secret_value", None)
+        token = getter() if callable(getter) else value
+        if is_oauth_access_token(token):
+            _, credentials = split_api_key(token, values.get("credentials"))
+            values = {k: v for k, v in values.items() if k != name}
+            return {**values, "credentials": credentials}
+    return values
 
 
 def split_api_key(api_key: str | None, credentials: Any) -> tuple[str | None, Any]:

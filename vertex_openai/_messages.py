@@ -49,7 +49,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from vertex_openai._constants import SIGNATURE_SENTINEL
+from vertex_openai._constants import (
+    MESSAGE_SIGNATURE_KEY,
+    SIGNATURE_SENTINEL,
+    SIGNATURES_KEY,
+    THOUGHTS_WIRE_KEY,
+)
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._models import ModelInfo
 from vertex_openai._thoughts import ThoughtParser, split_thoughts
@@ -61,12 +66,18 @@ __all__ = [
     "attach_signatures",
     "fix_accumulated_roles",
     "google_extra",
+    "media_part",
     "normalize_usage",
     "original_tool_call_id",
     "parse_message",
     "prepare_wire_messages",
+    "replay_fields",
+    "signature_fields",
+    "standard_block_part",
     "strip_signatures",
     "unique_tool_call_ids",
+    "usage_counts",
+    "usage_metadata",
     "with_unique_tool_call_ids",
 ]
 
@@ -902,6 +913,37 @@ def attach_signatures(
     return out
 
 
+def signature_fields(
+    signatures: Mapping[str, str] | None, message_signature: str | None
+) -> dict[str, Any]:
+    """The private `additional_kwargs` keys a framework message keeps signatures under."""
+    fields: dict[str, Any] = {}
+    if signatures:
+        fields[SIGNATURES_KEY] = dict(signatures)
+    if message_signature:
+        fields[MESSAGE_SIGNATURE_KEY] = message_signature
+    return fields
+
+
+def replay_fields(
+    kept: Mapping[str, Any], wire: dict[str, Any], thoughts: str | None
+) -> dict[str, Any]:
+    """An assistant wire dict with what its framework message kept put back.
+
+    Args:
+        kept: The message's `additional_kwargs` (the `signature_fields` keys).
+        wire: The parent's wire dict for the message.
+        thoughts: The message's thoughts (sent tagged, or dropped, by the core).
+    """
+    signatures = kept.get(SIGNATURES_KEY)
+    message_signature = kept.get(MESSAGE_SIGNATURE_KEY)
+    if signatures or message_signature:
+        wire = attach_signatures(wire, signatures, message_signature)
+    if isinstance(thoughts, str) and thoughts:
+        wire = {**wire, THOUGHTS_WIRE_KEY: thoughts}
+    return wire
+
+
 _AUDIO_MIME = {
     "wav": "audio/wav",
     "mp3": "audio/mpeg",
@@ -924,9 +966,84 @@ _DROPPABLE_ASSISTANT_PARTS = frozenset({"tool_use", "thinking", "reasoning", "re
 _URL_PART_TYPES = ("video_url", "audio_url", "document_url", "file_url")
 
 
+_DEFAULT_MIME = {"image": "image/png", "audio": "audio/mpeg", "file": "application/pdf",
+                 "video": "video/mp4"}
+
+
+def _mime(mime_type: str | None) -> str | None:
+    if not isinstance(mime_type, str) or not mime_type:
+        return None
+    # OpenAI's short audio formats ("wav", "mp3") -> MIME types, which Vertex expects.
+    return mime_type if "/" in mime_type else _AUDIO_MIME.get(mime_type.lower(),
+                                                               f"audio/{mime_type.lower()}")
+
+
+def media_part(
+    kind: str, *, url: str | None = None, data: str | None = None, mime_type: str | None = None
+) -> dict[str, Any]:
+    """The wire part for an image, audio clip, document or video: the one rule for both.
+
+    Vertex has no `file` or `video_url` part. Per Google's Chat Completions docs
+    (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview),
+    `image_url` "as a URL will default to the image/* MIME-type and as blob data can be
+    used as any multimodal input", and `input_audio` takes any MIME type as `format` with
+    a URI or base64 `data`. So:
+
+    * a URI (gs://, https) of an image, or of unknown type -> `image_url`;
+    * a URI of anything else (audio, PDF, video) -> `input_audio` with its MIME type;
+    * base64 audio -> `input_audio`; other base64 data -> `image_url` with a data: URI
+      carrying the MIME type; a data: URI -> `image_url` as is.
+
+    Args:
+        kind: "image", "audio", "file" (a document) or "video".
+        url: A gs://, http(s) or data: URI.
+        data: Base64 data (when there is no URL).
+        mime_type: The MIME type (or a short audio format such as "mp3"); guessed from the
+            URL when omitted.
+
+    Raises:
+        VertexConfigError: Neither url nor data given.
+    """
+    mime = _mime(mime_type)
+    if isinstance(url, str) and url:
+        if url.startswith("data:"):
+            return {"type": "image_url", "image_url": {"url": url}}
+        mime = mime or mimetypes.guess_type(url)[0]
+        if kind == "audio" and not mime:
+            mime = _DEFAULT_MIME["audio"]
+        if kind == "image" or not mime or mime.startswith("image/"):
+            return {"type": "image_url", "image_url": {"url": url}}
+        return {"type": "input_audio", "input_audio": {"data": url, "format": mime}}
+    if isinstance(data, str) and data:
+        mime = mime or _DEFAULT_MIME.get(kind, "application/octet-stream")
+        if kind == "audio":
+            return {"type": "input_audio", "input_audio": {"data": data, "format": mime}}
+        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+    msg = f"A {kind} content part needs a URL (gs://, https, data:) or base64 data."
+    raise VertexConfigError(msg)
+
+
+def standard_block_part(block: Any) -> dict[str, Any] | None:
+    """A LangChain standard `audio` / `file` / `video` block as a Vertex part, else None.
+
+    langchain-openai refuses these by URL ("does not support file URLs") and video in any
+    form: OpenAI has no such parts, Vertex reads them (`media_part`). Both the v1 form
+    (`url` / `base64`) and the v0 form (`source_type` "url" / "base64" with `data`) count.
+    """
+    if not _is_map(block) or block.get("type") not in ("audio", "file", "video"):
+        return None
+    kind = block["type"]
+    url = block.get("url")
+    data = block.get("base64")
+    if block.get("source_type") == "base64":
+        data = block.get("data")
+    if not isinstance(url, str) and not (kind == "video" and isinstance(data, str)):
+        return None  # inline audio / files: the parent's own conversion, same wire result
+    return media_part(kind, url=url if isinstance(url, str) else None, data=data,
+                      mime_type=block.get("mime_type"))
+
+
 def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
-    # Vertex has no `file` part; any MIME type travels as image_url with a data: URI or a
-    # URI (fact sheet §8: "image_url as blob data can be used as any multimodal input").
     file = part.get("file")
     # OpenAI nests the fields under "file"; older llama-index-llms-openai (0.6.26) puts
     # `filename`/`file_data` on the part itself.
@@ -936,21 +1053,14 @@ def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
     mime = file.get("mime_type")
     if isinstance(data, str) and data:
         if data.startswith(_URI_PREFIXES):
-            return {"type": "image_url", "image_url": {"url": data}}
+            return media_part("file", url=data, mime_type=mime)
         if not isinstance(mime, str) or not mime:
-            guessed = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
-            mime = guessed or "application/pdf"
-        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+            mime = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
+        return media_part("file", data=data, mime_type=mime)
     for key in ("file_url", "url", "file_id"):
         ref = file.get(key)
         if isinstance(ref, str) and ref.startswith(_URI_PREFIXES):
-            kind = mime if isinstance(mime, str) and mime else mimetypes.guess_type(ref)[0]
-            if kind and not kind.startswith("image/") and not ref.startswith("data:"):
-                # A URI in image_url "will default to the image/* MIME-type" (wire facts
-                # §8); input_audio carries any MIME type with a URI, so a gs:// PDF or
-                # video keeps its type.
-                return {"type": "input_audio", "input_audio": {"data": ref, "format": kind}}
-            return {"type": "image_url", "image_url": {"url": ref}}
+            return media_part("file", url=ref, mime_type=mime)
     file_id = file.get("file_id")
     if file_id:
         msg = (
@@ -969,9 +1079,7 @@ def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
         raise VertexConfigError(msg)
     fmt = audio.get("format")
     if isinstance(fmt, str) and "/" not in fmt:
-        # OpenAI's short formats -> MIME types, which Vertex expects (fact sheet §8).
-        fmt = _AUDIO_MIME.get(fmt.lower(), f"audio/{fmt.lower()}")
-        return {**part, "input_audio": {**audio, "format": fmt}}
+        return {**part, "input_audio": {**audio, "format": _mime(fmt)}}
     return dict(part)
 
 
@@ -997,7 +1105,7 @@ def _convert_part(part: Any, role: str) -> dict[str, Any] | None:
         if not isinstance(url, str) or not url:
             msg = f"A {kind!r} content part needs a URL ({{'url': 'gs://...'}})."
             raise VertexConfigError(msg)
-        converted = {"type": "image_url", "image_url": {"url": url}}
+        converted = media_part(kind.removesuffix("_url"), url=url)
         if "extra_content" in part:
             converted["extra_content"] = part["extra_content"]
         return converted
@@ -1155,6 +1263,30 @@ def _field(obj: Any, key: str) -> Any:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_counts(usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalised usage under OpenAI's count names (LlamaIndex's response keys)."""
+    if not usage:
+        return {}
+    return {
+        "prompt_tokens": usage["input_tokens"],
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "reasoning_tokens": usage["reasoning_tokens"],
+        "cached_tokens": usage["cached_tokens"],
+    }
+
+
+def usage_metadata(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalised usage in LangChain's `UsageMetadata` shape (a plain dict)."""
+    return {
+        "input_tokens": usage["input_tokens"],
+        "output_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "input_token_details": {"cache_read": usage["cached_tokens"]},
+        "output_token_details": {"reasoning": usage["reasoning_tokens"]},
+    }
 
 
 def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | None:

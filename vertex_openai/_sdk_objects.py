@@ -1,8 +1,10 @@
 """openai SDK objects for parent classes that call the SDK themselves (LlamaIndex).
 
-`ShapedChatClient` stands in for the parent's SDK client so that its
-``chat.completions.create()`` is ours; `SdkChunkRewriter` rewrites the streamed chunk
-objects for the parent's own parser.
+`shaped_client` wraps the parent's SDK client so that its ``chat.completions.create()``
+builds the request Vertex needs and returns a normalised response; the parent hands that
+create() one `SdkCall` per call in its keyword arguments (`CALL_KWARG`), so the call's own
+data travels with the call (no context variable). `SdkChunkRewriter` rewrites the streamed
+chunk objects for the parent's own parser.
 
 LlamaIndex's OpenAI classes parse the SDK's ``ChatCompletionChunk`` objects themselves (not
 their ``model_dump()``, which is what LangChain converts). `SdkChunkRewriter` feeds each
@@ -13,14 +15,155 @@ call per chunk.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any
 
+from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 
-from vertex_openai._messages import StreamAccumulator
+from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._messages import (
+    ParsedMessage,
+    StreamAccumulator,
+    normalize_usage,
+    parse_message,
+    with_unique_tool_call_ids,
+)
 from vertex_openai._wire_checks import usable_stream_chunk
 
-__all__ = ["SdkChunkRewriter", "ShapedChatClient", "one_call_per_chunk", "sdk_chunk_dict"]
+__all__ = [
+    "CALL_KWARG",
+    "SdkCall",
+    "SdkChunkRewriter",
+    "ShapedChatClient",
+    "one_call_per_chunk",
+    "sdk_chunk_dict",
+    "shaped_client",
+]
+
+CALL_KWARG = "vertex_call"
+"""The keyword argument that carries the `SdkCall` from the framework class, through the
+parent's `_get_model_kwargs`, to our `create()` (which removes it before sending)."""
+
+
+class SdkCall:
+    """One chat call: the framework's own messages in, what the response held out.
+
+    Args:
+        messages: The call's messages as the framework holds them (opaque here: the
+            `shape` function given to `shaped_client` converts them).
+    """
+
+    def __init__(self, messages: Sequence[Any]) -> None:
+        self.messages = list(messages)
+        self.marker: str | None = None
+        self.parsed: ParsedMessage | None = None
+        self.usage: dict[str, Any] | None = None
+        self.chunks: SdkChunkRewriter | None = None
+
+    def normalize(self, response: Any) -> Any:
+        """The ChatCompletion as the parent should parse it (a copy when changed)."""
+        response = with_unique_tool_call_ids(response)
+        choices = getattr(response, "choices", None)
+        if not choices:
+            return response
+        parsed = parse_message(choices[0].message, self.marker)
+        self.parsed = parsed
+        self.usage = normalize_usage(getattr(response, "usage", None))
+        message = choices[0].message
+        answer = parsed.content or (None if parsed.tool_calls or parsed.images else "")
+        if message.content != answer or parsed.thoughts:
+            response = response.model_copy(deep=True)
+            message = response.choices[0].message
+            message.content = answer
+            if parsed.thoughts:
+                message.reasoning_content = parsed.thoughts  # what the parent reads as thinking
+        return response
+
+
+Shape = Callable[[SdkCall, dict[str, Any]], dict[str, Any]]
+"""Builds the create() kwargs from the call's messages and the parent's other kwargs."""
+
+
+class _Completions:
+    """``client.chat.completions`` whose create() sends what Vertex needs."""
+
+    def __init__(
+        self, inner: Any, shape: Shape, url: Callable[[], str], cut_off: Callable[[], bool]
+    ) -> None:
+        self._inner = inner
+        self._shape = shape
+        self._url = url
+        self._cut_off = cut_off
+
+    def _params(self, kwargs: dict[str, Any]) -> tuple[SdkCall, dict[str, Any]]:
+        params = dict(kwargs)
+        call = params.pop(CALL_KWARG, None)
+        if not isinstance(call, SdkCall):
+            # Every chat path of the parent goes through the class's _chat family, which
+            # passes the call; anything else would send a request built from nothing.
+            msg = "chat.completions.create() of a Vertex client needs the call's messages."
+            raise TypeError(msg)
+        params.pop("messages", None)  # the parent's conversion of no messages
+        return call, self._shape(call, params)
+
+    def _check_end(self, rewriter: SdkChunkRewriter) -> None:
+        if not rewriter.finished and self._cut_off():
+            raise incomplete_stream_error(self._url())
+
+    def create(self, **kwargs: Any) -> Any:
+        call, params = self._params(kwargs)
+        with translated_errors(self._url):
+            response = self._inner.create(**params)
+        if not params.get("stream"):
+            return call.normalize(response)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
+
+        def chunks() -> Generator[Any, None, None]:
+            with translated_errors(self._url):
+                for chunk in response:
+                    yield from rewriter.rewrite(chunk)
+            self._check_end(rewriter)
+            yield from rewriter.rest()
+
+        return chunks()
+
+
+class _AsyncCompletions(_Completions):
+    async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        call, params = self._params(kwargs)
+        with translated_errors(self._url):
+            response = await self._inner.create(**params)
+        if not params.get("stream"):
+            return call.normalize(response)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
+
+        async def chunks() -> AsyncGenerator[Any, None]:
+            with translated_errors(self._url):
+                async for chunk in response:
+                    for piece in rewriter.rewrite(chunk):
+                        yield piece
+            self._check_end(rewriter)
+            for piece in rewriter.rest():
+                yield piece
+
+        return chunks()
+
+
+def shaped_client(
+    inner: Any, shape: Shape, url: Callable[[], str], cut_off: Callable[[], bool]
+) -> ShapedChatClient:
+    """The parent's openai client, with ``chat.completions.create`` shaped for Vertex.
+
+    Args:
+        inner: The parent's ``openai.OpenAI`` / ``AsyncOpenAI`` client.
+        shape: Builds the create() kwargs for a call (`Shape`).
+        url: The chat URL, for error messages.
+        cut_off: Whether a stream without a ``finish_reason`` is an error (it is for
+            Google-managed models, where it means the stream was cut off).
+    """
+    kind = _AsyncCompletions if isinstance(inner, AsyncOpenAI) else _Completions
+    return ShapedChatClient(inner, kind(inner.chat.completions, shape, url, cut_off))
 
 
 class _Chat:
@@ -96,12 +239,14 @@ class SdkChunkRewriter:
             wire_delta.content = delta.answer
             wire_delta.reasoning_content = delta.thoughts or None
             return [chunk]
-        return [ChatCompletionChunk.model_validate(c) for c in one_call_per_chunk(raw)]
+        # Built without validation, as the SDK builds the chunks the parent parses: a
+        # gateway that omits `id` / `created` must not fail here when it works there.
+        return [ChatCompletionChunk.construct(**c) for c in one_call_per_chunk(raw)]
 
     def rest(self) -> list[Any]:
         """Text held back as a possible partial tag at the end of the stream, as chunks."""
         rest = self.acc.finish_chunk()
-        return [] if rest is None else [ChatCompletionChunk.model_validate(rest)]
+        return [] if rest is None else [ChatCompletionChunk.construct(**rest)]
 
 
 def sdk_chunk_dict(chunk: Any) -> dict[str, Any]:

@@ -478,7 +478,9 @@ def test_multimodal_conversion() -> None:
     assert parts[8]["input_audio"]["format"] == "audio/wav"
     assert parts[9]["input_audio"]["format"] == "audio/mpeg"
     assert parts[10]["input_audio"]["format"] == "audio/mp3"
-    assert parts[11] == {"type": "image_url", "image_url": {"url": "gs://b/v.mp4"}}
+    # One rule for URIs (media_part): a video keeps its MIME type, as a `file` URL does.
+    assert parts[11] == {"type": "input_audio", "input_audio": {"data": "gs://b/v.mp4",
+                                                                "format": "video/mp4"}}
 
 
 @pytest.mark.parametrize(

@@ -217,3 +217,42 @@ def test_too_long_text_error_reaches_the_app(emu: Emulator, sa_file: pathlib.Pat
     with pytest.raises(VertexEmbeddingInputError, match=r"Text 1 \(of 3\)") as info:
         emb.embed_documents(["short", "word " * 2500, "short too"])
     assert info.value.index == 1
+
+
+def test_per_call_dimensions_are_sent_and_other_arguments_refused(
+    emu: Emulator, sa_file: pathlib.Path
+) -> None:
+    from vertex_openai import VertexConfigError
+
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file))
+    assert [len(v) for v in emb.embed_documents(["a", "b"], dimensions=3)] == [3, 3]
+    assert len(emb.embed_query("q", dimensions=5)) == 5
+    assert [len(v) for v in asyncio.run(emb.aembed_documents(["a"], dimensions=4))] == [4]
+    assert len(asyncio.run(emb.aembed_query("q", dimensions=6))) == 6
+    assert len(emb.embed_query("q")) == 768  # the instance's size again
+    sent = [r.json["parameters"].get("outputDimensionality")
+            for r in emu.requests if r.path.endswith(":predict")]
+    assert sent == [3, 5, 4, 6, None]
+    before = len(emu.requests)
+    with pytest.raises(VertexConfigError, match="'user'"):
+        emb.embed_documents(["a"], user="me")
+    with pytest.raises(VertexConfigError, match="'encoding_format'"):
+        emb.embed_query("q", encoding_format="base64")
+    with pytest.raises(VertexConfigError, match="larger than"):
+        emb.embed_documents(["a"], dimensions=10_000)
+    assert len(emu.requests) == before  # refused before anything was sent
+
+
+@pytest.mark.parametrize("async_", [False, True])
+def test_show_progress_bar_shows_one(
+    emu: Emulator, sa_file: pathlib.Path, capsys: pytest.CaptureFixture[str], async_: bool
+) -> None:
+    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file, show_progress_bar=True, chunk_size=10))
+    texts = [f"text {i}" for i in range(100)]
+    if async_:
+        vectors = asyncio.run(emb.aembed_documents(texts))
+    else:
+        vectors = emb.embed_documents(texts)
+    assert len(vectors) == 100
+    err = capsys.readouterr().err
+    assert "100/100" in err

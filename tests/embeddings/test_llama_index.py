@@ -131,3 +131,24 @@ def test_to_dict_round_trip(emu: Emulator, sa_file: pathlib.Path) -> None:
     assert again.output_dimensionality == 32
     assert len(again.get_text_embedding("x")) == 32
     assert emu.requests[-1].json["instances"][0]["task_type"] == "SEMANTIC_SIMILARITY"
+
+
+def test_aget_text_embedding_batch_bounds_requests_in_flight(
+    emu: Emulator, sa_file: pathlib.Path
+) -> None:
+    # LlamaIndex gathers every batch of aget_text_embedding_batch at once; the embedder's
+    # max_concurrency must hold across those calls (one gate per event loop).
+    emu.embeddings.config.delay = 0.05
+    emb = _make(emu, sa_file, embed_batch_size=2, max_concurrency=3)
+    texts = [f"text {i}" for i in range(40)]
+
+    async def run() -> list[list[float]]:
+        return await emb.aget_text_embedding_batch(texts)
+
+    vectors = asyncio.run(run())
+    assert len(vectors) == len(texts)
+    assert 2 <= emu.embeddings.max_in_flight <= 3
+    emu.embeddings.reset()
+    emu.embeddings.config.delay = 0.05
+    assert len(asyncio.run(run())) == len(texts)  # a new loop gets its own gate
+    assert 2 <= emu.embeddings.max_in_flight <= 3

@@ -24,6 +24,7 @@ from langchain_openai import ChatOpenAI
 from lc_support import PARENT_RAISES_ALL_REFUSALS, MakeModel, refusal_method_params
 from pydantic import BaseModel, Field
 
+from langchain_vertex_openai import ChatVertexOpenAI
 from vertex_openai.emulator import Emulator
 
 MODEL = "google/gemini-2.5-flash"
@@ -323,3 +324,53 @@ def test_refusal_message_shape_same_as_parent(pair: Pair) -> None:
     )
     refusal = lambda m: [b for b in m.content_blocks if b["type"] == "refusal"]  # noqa: E731
     assert refusal(got) == refusal(expected)
+
+
+class _TokenArgs(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[str, ...], Any]] = []
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        chunk = kwargs.get("chunk")
+        logprobs = chunk.message.response_metadata.get("logprobs") if chunk else None
+        self.calls.append((token, tuple(sorted(kwargs)), logprobs))
+
+
+def _logprob_chunk(text: str, finish: str | None = None) -> dict[str, Any]:
+    logprobs = {"content": [{"token": text, "logprob": -0.5, "bytes": None,
+                             "top_logprobs": []}]}
+    return {"id": "c1", "created": 1, "object": "chat.completion.chunk", "model": MODEL,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
+                         "logprobs": logprobs, "finish_reason": finish}]}
+
+
+@pytest.mark.filterwarnings("ignore:api_key holds a Google OAuth access token")
+def test_stream_token_callbacks_match_the_parent(sse_server: Any) -> None:
+    # The parent fires on_llm_new_token itself, with logprobs=...; ours must let it (on
+    # the cleaned chunks) rather than fire its own events without them.
+    sse_server.chunks = [_logprob_chunk("Hello"), _logprob_chunk(" there", "stop")]
+    plain = ChatOpenAI(model=MODEL, base_url=sse_server.url, api_key="static", max_retries=0)
+    ours = ChatVertexOpenAI(model=MODEL, base_url=sse_server.url,
+                            api_key="ya29.local-test-token", max_retries=0)
+    recorded = []
+    for llm in (plain, ours):
+        rec = _TokenArgs()
+        chunks = list(llm.stream("Say hello.", {"callbacks": [rec]}, logprobs=True))
+        assert "".join(c.text for c in chunks) == "Hello there"
+        recorded.append(rec.calls)
+    assert recorded[1] == recorded[0]
+    assert any(logprobs for _, _, logprobs in recorded[0])
+
+
+@pytest.mark.filterwarnings("ignore:api_key holds a Google OAuth access token")
+def test_self_deployed_stream_without_finish_reason(sse_server: Any) -> None:
+    chunks = [_logprob_chunk("Hello"), _logprob_chunk(" there")]
+    sse_server.chunks = [{**c, "choices": [{**c["choices"][0], "logprobs": None}]}
+                         for c in chunks]
+    plain = ChatOpenAI(model=MODEL, base_url=sse_server.url, api_key="static", max_retries=0)
+    common = {"api_endpoint": sse_server.url.removesuffix("/v1"), "project": "p",
+              "location": LOCATION, "api_key": "ya29.local-test-token", "max_retries": 0}
+    ours = ChatVertexOpenAI(endpoint_id="1234567890", **common)
+    assert [c.text for c in plain.stream("Hi")] == [c.text for c in ours.stream("Hi")]
+    with pytest.raises(openai.APIConnectionError, match="require_finish_reason=False"):
+        list(ChatVertexOpenAI(model=MODEL, **common).stream("Hi"))

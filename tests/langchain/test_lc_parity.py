@@ -441,3 +441,20 @@ def test_create_agent_auto_strategy_from_the_profile(
     assert len(bodies) == 2  # the tool call, then the structured answer
     native = bodies[-1].get("response_format", {}).get("type") == "json_schema"
     assert native is model.startswith("google/gemini-3")
+
+
+def test_loads_needs_the_namespace_named_as_documented() -> None:
+    # langchain-core's DEFAULT_NAMESPACES is its own list of partner packages; a package
+    # outside it cannot register (docs/migrating.md shows the call with valid_namespaces).
+    from langchain_core.load import dumps, loads
+
+    from langchain_vertex_openai import ChatVertexOpenAI
+
+    saved = dumps(ChatVertexOpenAI(project="p", model="google/gemini-2.5-flash"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Invalid namespace"):
+            loads(saved, allowed_objects=[ChatVertexOpenAI])
+        back = loads(saved, allowed_objects=[ChatVertexOpenAI],
+                     valid_namespaces=["langchain_vertex_openai"])
+    assert isinstance(back, ChatVertexOpenAI)

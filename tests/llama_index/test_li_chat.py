@@ -249,7 +249,7 @@ def test_multimodal_blocks_become_vertex_parts(make_llm, bodies) -> None:
         "input_audio",
         "input_audio",
         "image_url",
-        "image_url",
+        "input_audio",
     ]
     assert parts[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
     assert parts[2]["image_url"]["url"] == "gs://bucket/cat.jpg"
@@ -259,7 +259,11 @@ def test_multimodal_blocks_become_vertex_parts(make_llm, bodies) -> None:
     }
     assert parts[4]["input_audio"] == {"data": "gs://bucket/talk.mp3", "format": "audio/mpeg"}
     assert parts[5]["image_url"]["url"].startswith("data:application/pdf;base64,")
-    assert parts[6]["image_url"]["url"] == "gs://bucket/report.pdf"
+    # A URI in image_url would be read as image/* (issue 19 §1): the core's rule keeps the type.
+    assert parts[6]["input_audio"] == {
+        "data": "gs://bucket/report.pdf",
+        "format": "application/pdf",
+    }
 
 
 def test_errors_never_echo_the_express_key(make_llm, emulator, caplog) -> None:

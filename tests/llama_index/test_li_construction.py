@@ -208,3 +208,25 @@ def test_self_deployed_endpoint_sends_no_gemini_default(make_llm, bodies) -> Non
     assert bodies()[-1]["model"] == ""
     with pytest.raises(VertexConfigError, match="Drop `endpoint_id`"):
         ChatVertexOpenAI(model="gemini-2.5-flash", project="p", endpoint_id="1234567890")
+
+
+def test_extra_body_argument_is_sent_as_newer_openai_like_does(make_llm, bodies) -> None:
+    # OpenAILike's own test: extra_body= lands in additional_kwargs, merged with one there.
+    llm = make_llm(
+        additional_kwargs={"extra_body": {"google": {"cached_content": None}}},
+        extra_body={"google": {"safety_settings": [
+            {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}]}},
+    )
+    assert "safety_settings" in llm.additional_kwargs["extra_body"]["google"]
+    llm.complete("Hi")
+    google = bodies()[0]["extra_body"]["google"]
+    assert google["safety_settings"] == [
+        {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}]
+
+
+def test_pickle_after_calls_and_call_again(make_llm) -> None:  # type: ignore[no-untyped-def]
+    llm = make_llm()
+    assert llm.complete("Say hi").text  # the shaped clients exist now
+    again = pickle.loads(pickle.dumps(llm))
+    assert again.complete("Say hi").text
+    assert "".join(r.delta or "" for r in again.stream_complete("Say hi"))

@@ -1,10 +1,13 @@
 """Property tests: thoughts and thought signatures survive any history shape, through each
-framework class's own response parsing and request building (no network needed: both run
-the real conversion code on Vertex-shaped data)."""
+framework class's own request building and response parsing, over real HTTP to a local
+server that answers each request with the Vertex-shaped body the example drew."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, SIGNATURES_KEY, THOUGHTS_WIRE_KEY
+
+# The static token below is what these tests mean to use; its expiry warning is expected.
+pytestmark = pytest.mark.filterwarnings("ignore:api_key holds a Google OAuth access token")
 
 PRIVATE = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, THOUGHTS_WIRE_KEY)
 WORDS = st.text(
@@ -93,48 +99,96 @@ def check_wire(wire_messages: list[dict[str, Any]], turns: tuple[dict[str, Any],
         assert key not in dumped
 
 
+class Replay:
+    """A 127.0.0.1 server answering every POST with `body`, recording what it received."""
+
+    def __init__(self) -> None:
+        self.body: dict[str, Any] = {}
+        self.received: list[dict[str, Any]] = []
+        replay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                replay.received.append(json.loads(self.rfile.read(length)))
+                data = json.dumps(replay.body).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def answer(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[Replay]:
+    server = Replay()
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        thread.join(timeout=10)
+
+
+# A static OAuth token: no token endpoint needed, and sent only to the replay server.
+STATIC = {"api_key": "ya29.property-test-token", "max_retries": 0}
 PROPERTY = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
 @given(turns=HISTORIES)
-def test_langchain_history_round_trip(turns: tuple[dict[str, Any], ...]) -> None:
+def test_langchain_history_round_trip(replay: Replay, turns: tuple[dict[str, Any], ...]) -> None:
     pytest.importorskip("langchain_openai")
     from langchain_core.messages import HumanMessage, ToolMessage
 
     from langchain_vertex_openai import ChatVertexOpenAI
 
-    llm = ChatVertexOpenAI(project="p", location="us-central1",
-                           thinking_config={"include_thoughts": True})
+    llm = ChatVertexOpenAI(model="gemini-2.5-flash", base_url=replay.url,
+                           thinking_config={"include_thoughts": True}, **STATIC)
     history: list[Any] = [HumanMessage("start")]
     for turn in turns:
-        llm._get_request_payload(history)  # sets the marker its response is parsed with
-        message = llm._create_chat_result(vertex_response(turn)).generations[0].message
+        replay.answer(vertex_response(turn))
+        message = llm.invoke(history)
         assert message.text == turn["answer"]
         assert (message.additional_kwargs.get("reasoning_content") or None) == turn["thoughts"]
         history.append(message)
         history.extend(ToolMessage("ok", tool_call_id=c["id"]) for c in turn["calls"])
         history.append(HumanMessage("next"))
-    check_wire(llm._get_request_payload(history)["messages"], turns)
+    llm.invoke(history)
+    check_wire(replay.received[-1]["messages"], turns)
 
 
 @PROPERTY
 @given(turns=HISTORIES)
-def test_llama_index_history_round_trip(turns: tuple[dict[str, Any], ...]) -> None:
+def test_llama_index_history_round_trip(
+    replay: Replay, turns: tuple[dict[str, Any], ...]
+) -> None:
     pytest.importorskip("llama_index.core")
     from llama_index.core.llms import ChatMessage
-    from openai.types.chat import ChatCompletion
 
     from llama_index_vertex_openai import ChatVertexOpenAI
 
-    llm = ChatVertexOpenAI(model="gemini-2.5-flash", project="p", location="us-central1",
-                           thinking_config={"include_thoughts": True})
+    llm = ChatVertexOpenAI(model="gemini-2.5-flash", base_url=replay.url,
+                           thinking_config={"include_thoughts": True}, **STATIC)
     history: list[Any] = [ChatMessage(role="user", content="start")]
     for turn in turns:
-        _, marker = llm._request(history, False, {})
-        response = ChatCompletion.model_validate(vertex_response(turn))
-        message = llm._chat_response(response, marker).message
+        replay.answer(vertex_response(turn))
+        message = llm.chat(history).message
         assert (message.content or "") == turn["answer"]
         history.append(message)
         history.extend(
@@ -142,5 +196,5 @@ def test_llama_index_history_round_trip(turns: tuple[dict[str, Any], ...]) -> No
             for c in turn["calls"]
         )
         history.append(ChatMessage(role="user", content="next"))
-    params, _ = llm._request(history, False, {})
-    check_wire(params["messages"], turns)
+    llm.chat(history)
+    check_wire(replay.received[-1]["messages"], turns)
