@@ -570,7 +570,7 @@ class VertexEmbeddingClient:
         # Every field is checked: a 200 from a proxy or a changed API must raise the
         # SDK's invalid-response error naming what is missing, never yield a wrong vector.
         response, data = self._decode(raw)
-        dims = self.output_dimensionality or self.spec.dimensions
+        dims = out.dimensions or self.output_dimensionality or self.spec.dimensions
         vectors: list[list[float]] = []
         tokens = 0
         truncated: list[int] = []
