@@ -36,7 +36,7 @@ PACKAGES = (
 )
 BENCHES = (
     "parser", "overhead", "stream", "concurrency", "import", "memory", "embeddings",
-    "alternatives",
+    "per_request", "failover", "alternatives",
 )
 # Not part of --quick (and so never of the CI guard): needs its own virtualenv and minutes.
 FULL_ONLY = ("alternatives",)
@@ -46,10 +46,12 @@ def _params(quick: bool) -> dict[str, Any]:
     if quick:
         return {"overhead_n": 100, "stream_n": 6, "conc_total": 400, "conc_rounds": 4,
                 "import_n": 3, "memory_n": 2000, "parser_mb": 1.0, "emb_samples": 3,
-                "explain": False}
+                "per_request_n": 40, "failover_n": 400, "explain": False}
     return {"overhead_n": 1000, "stream_n": 30, "conc_total": 2000, "conc_rounds": 16,
             "import_n": 15, "memory_n": 20000, "parser_mb": 10.0, "emb_samples": 9,
-            "explain": True, "alt_calls_n": 300, "alt_stream_n": 12, "alt_cold_n": 7}
+            "per_request_n": 200, "failover_n": 2000, "explain": True, "alt_calls_n": 300,
+            "alt_stream_n": 12,
+            "alt_cold_n": 7}
 
 
 # ------------------------------------------------------------------ running
@@ -60,9 +62,11 @@ def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str 
     import bench_alternatives
     import bench_concurrency
     import bench_embeddings
+    import bench_failover
     import bench_import
     import bench_overhead
     import bench_parser
+    import bench_per_request
     import bench_stream
 
     return {
@@ -74,6 +78,8 @@ def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str 
                                                    explain=p["explain"]),
         "memory": lambda: bench_import.run_memory(origin(), p["memory_n"]),
         "embeddings": lambda: bench_embeddings.run(p["emb_samples"]),
+        "per_request": lambda: bench_per_request.run(origin(), p["per_request_n"]),
+        "failover": lambda: bench_failover.run(p["failover_n"]),
         "alternatives": lambda: bench_alternatives.run(
             alternatives_python, p["alt_calls_n"], p["alt_stream_n"], p["alt_cold_n"]
         ),
@@ -119,9 +125,9 @@ def _cpu_model() -> str:
 
 
 def _value(r: Row, v: float) -> str:
-    if r.unit in ("s", "s/call", "s/chunk"):
+    if r.unit in ("s", "s/call", "s/chunk", "s/request"):
         text = fmt_time(v)
-        return text + ("/call" if r.unit == "s/call" else "/chunk" if r.unit == "s/chunk" else "")
+        return text + (r.unit[1:] if r.unit != "s" else "")
     if r.unit == "MB":
         return f"{v:.1f} MB"
     return f"{v:,.1f} {r.unit}"

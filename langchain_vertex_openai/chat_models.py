@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, Literal, cast
@@ -26,6 +26,7 @@ from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
     check_chat_api_options,
@@ -49,6 +50,7 @@ from vertex_openai._messages import (
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
+from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._wire_checks import usable_stream_chunk
 
@@ -120,6 +122,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         api_key: A Vertex express-mode API key (instead of `credentials`).
         endpoint_id, api_version, api_endpoint, dedicated_endpoint_dns, base_url,
         quota_project: Self-deployed / dedicated endpoints, `v1beta1`, PSC, billing.
+        fallback_locations: Locations to resend to on 429 / 503, in order (default none:
+            requests stay in `location`). See docs/failover.md.
         timeout, max_retries, default_headers, http_client: As for `ChatOpenAI`; a given
             `http_client` is used to send, never modified.
 
@@ -172,9 +176,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # Redeclared so the parent's default never applies: langchain-openai 1.0-1.4 filled
     # this field from OPENAI_API_KEY, which would have sent an OpenAI key to Google as an
     # express-mode `?key=` and switched the auth mode away from the Google credentials.
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """Vertex AI express-mode API key. Never read from the environment (in particular not
-    from `OPENAI_API_KEY`); omit it to sign with Google credentials."""
+    openai_api_key: (
+        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    ) = Field(default=None, alias="api_key")
+    """Vertex AI express-mode API key, or (as for `ChatOpenAI`) a sync or async callable
+    returning a Google OAuth access token, called per request and sent as `Bearer`. Never
+    read from the environment (in particular not from `OPENAI_API_KEY`); omit it to sign
+    with Google credentials."""
 
     project: str | None = None
     """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT` (also `GCLOUD_PROJECT`,
@@ -224,6 +232,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     cached_content: str | None = None
     """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
+
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. `["europe-west4", "global"]`). Default
+    `None`: requests never leave `location` (data residency). The answering location is in
+    `response_metadata["vertex_location"]`. See docs/failover.md."""
 
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
@@ -334,64 +348,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     def _express_key(self) -> str | None:
         key = self.openai_api_key
-        if key is None:
-            return None
         if not isinstance(key, SecretStr):
-            msg = (
-                "api_key must be a Vertex express-mode API key string; for OAuth tokens pass "
-                "`credentials=` (google-auth refreshes them per request)."
-            )
-            raise ValueError(msg)
+            return None
         value = key.get_secret_value()
         return None if value == PLACEHOLDER_API_KEY else value
 
     def _build_clients(self) -> None:
-        conn = VertexConnection(
-            project=self.project,
-            location=self.location,
-            endpoint_id=self.endpoint_id,
-            api_version=self.api_version,
-            api_endpoint=self.api_endpoint,
-            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
-            base_url=self.openai_api_base,
-            credentials=self.credentials,
-            api_key=self._express_key(),
-            quota_project=self.quota_project,
-            timeout=self.request_timeout,
-            api_key_transport=self.api_key_transport,
-            allow_non_google_token_urls=self.allow_non_google_token_urls,
-        )
-        self._connection = conn
-        endpoint = conn.endpoint_at_start
-        if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
-            # A self-deployed endpoint serves its own model: send none rather than Gemini.
-            self.model_name = ""
-        self.project = self.project or endpoint.project
-        self.location = self.location or endpoint.location
-        self._settings = VertexRequestSettings(
-            model=self.model_name,
-            endpoint_id=endpoint.endpoint_id,
-            location=endpoint.location,
-            thought_tag_marker=self.thought_tag_marker,
-            thinking_config=self.thinking_config,
-            safety_settings=self.safety_settings,
-            cached_content=self.cached_content,
-            reasoning_effort=self.reasoning_effort,
-        )
-        google = self._settings.google_body()
-        self._google_identity = {"google": google} if google else {}
-        client_params: dict[str, Any] = {
-            "base_url": conn.base_url,
-            # Never OPENAI_API_KEY: VertexAuth signs each request instead.
-            "api_key": PLACEHOLDER_API_KEY,
-            "organization": None,
-            "project": None,
-            "timeout": self.request_timeout,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-        }
-        if self.max_retries is not None:
-            client_params["max_retries"] = self.max_retries
         if self.openai_proxy and (self.http_client or self.http_async_client):
             # The parent's rule, with the parent's message: a proxy is set on one place.
             msg = (
@@ -401,19 +363,49 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
                 f"http_async_client={self.http_async_client!r}"
             )
             raise ValueError(msg)
-        http_kwargs: dict[str, Any] = {
+        conn = self._connection = ConnectionOptions.build(
+            project=self.project,
+            location=self.location,
+            endpoint_id=self.endpoint_id,
+            api_version=self.api_version,
+            api_endpoint=self.api_endpoint,
+            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
+            base_url=self.openai_api_base,
+            credentials=self.credentials,
+            api_key=self.openai_api_key,
+            quota_project=self.quota_project,
+            timeout=self.request_timeout,
+            api_key_transport=self.api_key_transport,
+            fallback_locations=self.fallback_locations,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
+        ).connect()
+        endpoint = conn.endpoint_at_start
+        if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
+            # A self-deployed endpoint serves its own model: send none rather than Gemini.
+            self.model_name = ""
+        self.project = self.project or endpoint.project
+        self.location = self.location or endpoint.location
+        self._settings = request_settings(self, model=self.model_name, endpoint=endpoint)
+        google = self._settings.google_body()
+        self._google_identity = {"google": google} if google else {}
+        sdk_args: dict[str, Any] = {
+            "timeout": self.request_timeout,
+            "default_headers": self.default_headers,
+            "default_query": self.default_query,
             "proxy": self.openai_proxy or None,
             "socket_options": _socket_options(self),
         }
+        if self.max_retries is not None:
+            sdk_args["max_retries"] = self.max_retries
         # The user's own clients are never modified (another model or the app may share
         # them): ours sign each request and send it through theirs.
         if not self.client:
-            http_client = conn.http_client(self.http_client, **http_kwargs)
-            self.root_client = openai.OpenAI(**client_params, http_client=http_client)
+            self.root_client = conn.sdk_client(False, http_client=self.http_client, **sdk_args)
             self.client = self.root_client.chat.completions
         if not self.async_client:
-            async_client = conn.async_http_client(self.http_async_client, **http_kwargs)
-            self.root_async_client = openai.AsyncOpenAI(**client_params, http_client=async_client)
+            self.root_async_client = conn.sdk_client(
+                True, http_client=self.http_async_client, **sdk_args
+            )
             self.async_client = self.root_async_client.chat.completions
 
     def _chat_url(self) -> str:
@@ -429,9 +421,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # `credentials` objects and dicts are dropped (re-resolved through ADC, as the core
     # does); a path is kept. An express-mode API key is never pickled.
     def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None:
+        if self._express_key() is not None or callable(self.openai_api_key):
             msg = (
-                "A ChatVertexOpenAI using an express-mode api_key cannot be pickled (the key "
+                "A ChatVertexOpenAI using an express-mode (or callable) api_key cannot be "
+                "pickled (the key "
                 "would be written out). Build the model in the worker instead."
             )
             raise TypeError(msg)
@@ -618,16 +611,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = next(parent)
+                    with answered_location(where):
+                        chunk = next(parent)
                 except StopIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -642,16 +638,19 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = _Call()
+        where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url):
             while True:
                 token = _CALL.set(call)
                 try:
-                    chunk = await parent.__anext__()
+                    with answered_location(where):
+                        chunk = await parent.__anext__()
                 except StopAsyncIteration:
                     break
                 finally:
                     _CALL.reset(token)
+                _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
             if run_manager:
@@ -665,8 +664,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return _result_location(result, where.location)
 
     async def _agenerate(
         self,
@@ -675,11 +675,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+            result = await super()._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        return _result_location(result, where.location)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _result_location(result: ChatResult, location: str | None) -> ChatResult:
+    # Set only with fallback_locations (the transport records it then): which location
+    # answered, for residency audits and to see failover happen.
+    if location is not None:
+        for generation in result.generations:
+            generation.message.response_metadata[LOCATION_KEY] = location
+    return result
+
+
+def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
+    # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
+    if location is not None and (chunk.generation_info or {}).get("finish_reason"):
+        chunk.message.response_metadata[LOCATION_KEY] = location
 
 
 def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:

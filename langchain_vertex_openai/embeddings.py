@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,7 +10,6 @@ from langchain_openai import OpenAIEmbeddings
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from vertex_openai._clients import VertexConnection
 from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
@@ -19,6 +18,7 @@ from vertex_openai._embeddings import (
     embedding_location,
     per_call_embedding_args,
 )
+from vertex_openai._options import ConnectionOptions
 from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbeddings"]
@@ -96,8 +96,16 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     """Accept `external_account` credentials whose token / impersonation URL is not a Google
     STS / IAM Credentials host (refused by default; docs/authentication.md)."""
 
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")  # type: ignore[assignment]
-    """A Vertex express-mode API key (never read from `OPENAI_API_KEY`)."""
+    fallback_locations: list[str] | None = None
+    """Locations that get the same request, in order, when the one in use answers 429
+    RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default `None`: requests never leave `location`
+    (data residency). See docs/failover.md."""
+
+    openai_api_key: (  # type: ignore[assignment]
+        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
+    ) = Field(default=None, alias="api_key")
+    """A Vertex express-mode API key, or a sync / async callable returning an OAuth access
+    token, called per request (never read from `OPENAI_API_KEY`)."""
 
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Full base URL (`.../locations/L` or `.../endpoints/openapi`); never from env."""
@@ -176,26 +184,23 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     def _express_key(self) -> str | None:
         key = self.openai_api_key
-        if key is None:
-            return None
-        if not isinstance(key, SecretStr):
-            msg = "api_key must be a Vertex express-mode API key string."
-            raise ValueError(msg)
-        return key.get_secret_value()
+        return key.get_secret_value() if isinstance(key, SecretStr) else None
 
     def _build(self) -> None:
         location = embedding_location(self.location)
-        connection = VertexConnection(
+        connection = ConnectionOptions.build(
             project=self.project,
             location=location,
             api_version=self.api_version,
             api_endpoint=self.api_endpoint,
             base_url=self.openai_api_base,
             credentials=self.credentials,
-            api_key=self._express_key(),
+            api_key=self.openai_api_key,
             quota_project=self.quota_project,
+            timeout=self.request_timeout,
+            fallback_locations=self.fallback_locations,
             allow_non_google_token_urls=self.allow_non_google_token_urls,
-        )
+        ).connect()
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location
         headers = dict(self.default_headers or {})
@@ -230,7 +235,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     # Pickling: no clients, no live credentials, never an express-mode key.
     def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None:
+        if self._express_key() is not None or callable(self.openai_api_key):
             msg = (
                 "A VertexOpenAIEmbeddings using an express-mode api_key cannot be pickled "
                 "(the key would be written out). Build it in the worker instead."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
@@ -33,6 +33,7 @@ from vertex_openai._constants import (
 )
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexConfigError
+from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._gemini import (
     VertexRequestSettings,
     deep_merge,
@@ -48,6 +49,7 @@ from vertex_openai._messages import (
     usage_counts,
 )
 from vertex_openai._models import model_info
+from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._sdk_objects import CALL_KWARG, SdkCall, ShapedChatClient, shaped_client
 
@@ -150,6 +152,14 @@ class ChatVertexOpenAI(OpenAILike):
     cached_content: str | None = Field(
         default=None, description="Context cache resource name (regional locations only)."
     )
+    fallback_locations: list[str] | None = Field(
+        default=None,
+        description="Locations that get the same request, in order, when the one in use "
+        "answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. ['europe-west4', 'global']). "
+        "Default None: requests never leave `location` (data residency). The answering "
+        "location is in ChatResponse.additional_kwargs['vertex_location']. See "
+        "docs/failover.md.",
+    )
     reasoning_effort: str | None = Field(  # type: ignore[assignment]
         default=None,
         description="none, minimal, low, medium or high ('none' turns thinking off where the "
@@ -194,9 +204,10 @@ class ChatVertexOpenAI(OpenAILike):
         base_url: str | None = None,
         dedicated_endpoint_dns: str | None = None,
         credentials: Any = None,
-        api_key: str | None = None,
+        api_key: str | Callable[[], Any] | None = None,
         quota_project: str | None = None,
         api_key_transport: Literal["header", "query"] = "header",
+        fallback_locations: list[str] | None = None,
         allow_non_google_token_urls: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -204,7 +215,8 @@ class ChatVertexOpenAI(OpenAILike):
         if api_key in (PLACEHOLDER_API_KEY, _EXPRESS_KEY_DROPPED):
             api_key = None  # a from_dict / unpickle round trip: the key is not stored
         # An OAuth access token as api_key: a static Bearer token (vertex_openai._keys).
-        api_key, credentials = split_api_key(api_key, credentials)
+        if not callable(api_key):
+            api_key, credentials = split_api_key(api_key, credentials)
         endpoint_args: dict[str, Any] = {
             "project": project,
             "location": location,
@@ -217,15 +229,16 @@ class ChatVertexOpenAI(OpenAILike):
             "quota_project": quota_project,
             "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
+            "fallback_locations": fallback_locations,
             "allow_non_google_token_urls": allow_non_google_token_urls,
         }
-        connection = VertexConnection(base_url=base_url, **endpoint_args)
+        connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
         # a to_dict() round trip it holds the derived URL, which changes nothing.
         api_base = kwargs.pop("api_base", None)
         if api_base and not base_url and api_base.rstrip("/") != connection.base_url:
             base_url = api_base
-            connection = VertexConnection(base_url=base_url, **endpoint_args)
+            connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
         endpoint = connection.endpoint_at_start
         if model is None:
             # A self-deployed endpoint serves its own model: send none rather than Gemini.
@@ -252,6 +265,7 @@ class ChatVertexOpenAI(OpenAILike):
             credentials=credentials,
             quota_project=quota_project,
             api_key_transport=api_key_transport,
+            fallback_locations=fallback_locations,
             allow_non_google_token_urls=allow_non_google_token_urls,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE. An
@@ -266,16 +280,7 @@ class ChatVertexOpenAI(OpenAILike):
         )
         self._connection = connection
         self._express_key_dropped = express_key_dropped
-        self._settings = VertexRequestSettings(
-            model=model or None,
-            endpoint_id=endpoint.endpoint_id,
-            location=endpoint.location,
-            thought_tag_marker=self.thought_tag_marker,
-            thinking_config=self.thinking_config,
-            safety_settings=self.safety_settings,
-            cached_content=self.cached_content,
-            reasoning_effort=self.reasoning_effort,
-        )
+        self._settings = request_settings(self, model=model or None, endpoint=endpoint)
 
     @classmethod
     def class_name(cls) -> str:
@@ -306,6 +311,12 @@ class ChatVertexOpenAI(OpenAILike):
             clear_private=("_connection", "_client", "_aclient", "_http_client",
                            "_async_http_client", "_shaped"),
         )
+        if self._connection.options.token_function is not None:
+            msg = (
+                "A ChatVertexOpenAI with a callable api_key cannot be pickled; build it in "
+                "the worker instead."
+            )
+            raise TypeError(msg)
         if self._connection.token_provider is None and not self._express_key_dropped:
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
         return state
@@ -328,17 +339,12 @@ class ChatVertexOpenAI(OpenAILike):
         # A fresh signing client per SDK client: with reuse_client=False LlamaIndex closes
         # the SDK client (and so its http client) after each call. A user's own
         # http_client / async_http_client is sent through, never modified or closed.
-        if is_async:
-            http_client = conn.async_http_client(self._async_http_client)
-        else:
-            http_client = conn.http_client(self._http_client)
+        user_client = self._async_http_client if is_async else self._http_client
         return {
-            "api_key": PLACEHOLDER_API_KEY,
-            "base_url": conn.base_url,
+            **conn.sdk_client_kwargs(is_async, http_client=user_client),
             "max_retries": self.max_retries,
             "timeout": self.timeout,
             "default_headers": self.default_headers,
-            "http_client": http_client,
         }
 
     def _get_model_kwargs(self, **kwargs: Any) -> dict[str, Any]:
@@ -488,6 +494,8 @@ class _Call(SdkCall):
     """One chat call: its ChatMessages, and what the response held for _chat to add."""
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         parsed = self.parsed
         if parsed is None:
             return response
@@ -510,6 +518,8 @@ class _Call(SdkCall):
         return response
 
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
+        if self.location is not None:
+            response.additional_kwargs[LOCATION_KEY] = self.location
         if self.chunks is not None:
             acc = self.chunks.acc
             response.message.additional_kwargs.update(

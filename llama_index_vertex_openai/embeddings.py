@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr
 
-from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import EXPRESS_KEY_DROPPED
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._embeddings import (
@@ -18,6 +18,7 @@ from vertex_openai._embeddings import (
     embedding_model_spec,
 )
 from vertex_openai._errors import VertexConfigError
+from vertex_openai._options import ConnectionOptions
 from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbedding"]
@@ -69,6 +70,12 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         description="Accept external_account credentials whose token / impersonation URL is "
         "not a Google STS / IAM Credentials host (refused by default).",
     )
+    fallback_locations: list[str] | None = Field(
+        default=None,
+        description="Locations that get the same request, in order, when the one in use "
+        "answers 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default None: requests never "
+        "leave `location` (data residency). See docs/failover.md.",
+    )
     output_dimensionality: int | None = Field(
         default=None, description="Output size (also accepted as `dimensions`)."
     )
@@ -92,7 +99,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
     timeout: float = Field(default=60.0, description="Seconds per request.")
 
     _embedder: VertexEmbeddingClient = PrivateAttr()
-    _api_key: str | None = PrivateAttr(default=None)
+    _api_key: Any = PrivateAttr(default=None)
     _express_key_dropped: bool = PrivateAttr(default=False)
 
     def __init__(
@@ -101,7 +108,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         *,
         project: str | None = None,
         location: str | None = None,
-        api_key: str | None = None,
+        api_key: str | Callable[[], Any] | None = None,
         credentials: Any = None,
         api_base: str | None = None,
         base_url: str | None = None,
@@ -134,7 +141,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     def _build(self) -> None:
         location = embedding_location(self.location)
-        connection = VertexConnection(
+        options = ConnectionOptions.build(
             project=self.project,
             location=location,
             api_version=self.api_version,
@@ -143,8 +150,15 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             credentials=self.credentials,
             api_key=self._api_key,
             quota_project=self.quota_project,
+            fallback_locations=self.fallback_locations,
+            timeout=self.timeout,
             allow_non_google_token_urls=self.allow_non_google_token_urls,
         )
+        if self._api_key is not None and options.credentials is not None:
+            # An OAuth token given as api_key: it is now the (static) credentials.
+            self._api_key = None
+            self.credentials = options.credentials
+        connection = options.connect()
         self._embedder = VertexEmbeddingClient(
             connection,
             self.model_name,

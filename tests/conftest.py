@@ -25,6 +25,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     # ADC's metadata-server probe (read at call time) hits a closed local port instead of
     # waiting on 169.254.169.254; tests that want the metadata server point it at the emulator.
     monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    # Token sources are shared process-wide by credential identity; a test's counts of
+    # token grants start from an empty cache (as a new process would).
+    from vertex_openai._tokens import clear_shared_token_providers
+
+    clear_shared_token_providers()
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
     from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
     from vertex_openai._errors import VertexAuthError, VertexConfigError
+    from vertex_openai._failover import clear_failover_cooling
     from vertex_openai._tokens import TokenProvider
 
 _LAZY = {
@@ -45,6 +46,7 @@ _LAZY = {
     "VertexEmbeddingClient": "vertex_openai._embeddings",
     "VertexEmbeddingInputError": "vertex_openai._embeddings",
     "VertexEndpoint": "vertex_openai._endpoint",
+    "clear_failover_cooling": "vertex_openai._failover",
 }
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "VertexEmbeddingClient",
     "VertexEmbeddingInputError",
     "VertexEndpoint",
+    "clear_failover_cooling",
 ]
 
 __version__ = "0.1.0"

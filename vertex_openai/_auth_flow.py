@@ -25,6 +25,7 @@ See https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/auth-an
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 import sys
@@ -40,11 +41,12 @@ from vertex_openai._endpoint import (
     parse_dedicated_dns,
     validate_project,
 )
-from vertex_openai._errors import VertexConfigError
+from vertex_openai._errors import VertexAuthError, VertexConfigError
+from vertex_openai._options import API_KEY_TRANSPORTS
 from vertex_openai._responses import check_chat_response, needs_chat_body_check
 from vertex_openai._tokens import TokenProvider
 
-__all__ = ["API_KEY_TRANSPORTS", "VertexAuth"]
+__all__ = ["VertexAuth"]
 
 logger = logging.getLogger("vertex_openai")
 
@@ -52,10 +54,7 @@ _OPENAI_ONLY_HEADERS = ("openai-organization", "openai-project")
 _PLACEHOLDER_BYTES = PROJECT_PLACEHOLDER.encode()
 _DEDICATED_RE = re.compile(r"dedicated dns name '([^']+)'")
 # What the shared flow asks its driver for.
-_SEND, _READ, _TOKEN, _PROJECT = "send", "read", "token", "project"
-
-API_KEY_TRANSPORTS = ("header", "query")
-"""How an express-mode key is sent: ``x-goog-api-key`` header, or ``?key=`` in the URL."""
+_READ, _TOKEN, _PROJECT, _CALL = "read", "token", "project", "call"
 _MAX_401_ROUNDS = 2
 
 _AUTH_BASES: tuple[type, ...] = (httpx.Auth,)
@@ -72,7 +71,10 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
     Args:
         endpoint: Where requests go; shared with the framework class.
         token_provider: Source of OAuth access tokens (``None`` with ``api_key``).
-        api_key: A Vertex express-mode API key, sent as ``?key=``.
+        api_key: A Vertex express-mode API key, sent as ``x-goog-api-key`` / ``?key=``.
+        token_function: A callable (sync or async) returning an OAuth access token; called
+            per request, its result sent as ``Bearer`` (``api_key=<callable>``).
+        quota_project: Project billed for quota with ``token_function``.
     """
 
     requires_request_body = True  # the body is replayed on a 401 / dedicated-endpoint resend
@@ -84,9 +86,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         *,
         api_key: str | None = None,
         api_key_transport: str = "header",
+        token_function: Any = None,
+        quota_project: str | None = None,
     ) -> None:
-        if (token_provider is None) == (api_key is None):
-            msg = "VertexAuth needs exactly one of token_provider or api_key."
+        if sum(x is not None for x in (token_provider, api_key, token_function)) != 1:
+            msg = "VertexAuth needs exactly one of token_provider, api_key or token_function."
             raise VertexConfigError(msg)
         if api_key_transport not in API_KEY_TRANSPORTS:
             msg = (
@@ -98,9 +102,17 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         self.token_provider = token_provider
         self._api_key = api_key
         self.api_key_transport = api_key_transport
+        self._token_function = token_function
+        self._quota_project = quota_project
 
     def __repr__(self) -> str:
-        kind = "api_key=<redacted>" if self._api_key else repr(self.token_provider)
+        kind = (
+            "api_key=<redacted>"
+            if self._api_key
+            else "api_key=<callable>"
+            if self._token_function is not None
+            else repr(self.token_provider)
+        )
         return f"VertexAuth({kind})"
 
     # -- request preparation -------------------------------------------------------
@@ -149,6 +161,8 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
     def _describe(self) -> str:
         if self.token_provider is not None:
             return self.token_provider.source.describe()
+        if self._token_function is not None:
+            return "tokens from the api_key callable"
         return "an express-mode API key"
 
     def _sign(self, request: Any, token: str | None) -> Any:
@@ -156,8 +170,10 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         clean_url = request.url
         if token is not None:
             request.headers["Authorization"] = f"Bearer {token}"
-            assert self.token_provider is not None
-            quota_project = self.token_provider.source.quota_project
+            provider = self.token_provider
+            quota_project = (
+                provider.source.quota_project if provider is not None else self._quota_project
+            )
             if quota_project:
                 request.headers["x-goog-user-project"] = quota_project
         else:
@@ -177,7 +193,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         # The SDK and httpx error texts read response.request: keep the secrets out of it.
         # Only the header `_sign` set can hold one (it removed any other Authorization).
         request.url = clean_url
-        if self.token_provider is not None:
+        if self._api_key is None:
             request.headers["Authorization"] = "Bearer <redacted>"
         elif self.api_key_transport != "query":
             request.headers["x-goog-api-key"] = "<redacted>"
@@ -200,13 +216,13 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
 
     # -- flows --------------------------------------------------------------------
 
-    def _flow(self, request: Any) -> Generator[tuple[Any, ...], Any, None]:
+    def _flow(self, request: Any) -> Generator[Any, Any, None]:
         """The auth flow itself, shared by the sync and async flows.
 
-        It yields what needs I/O as ``(op, ...)`` tuples and is sent back the result:
-        ``(_SEND, request)`` -> the response; ``(_READ, response)`` -> ``None`` once the
-        body is read; ``(_TOKEN, stale, sent_at)`` -> a token; ``(_PROJECT,)`` -> the
-        credentials' project. A fresh token is taken without yielding (no I/O).
+        It yields what needs I/O and is sent back the result: the request (to send) -> the
+        response; ``(_READ, response)`` -> once the body is read; ``(_TOKEN, stale,
+        sent_at)`` -> a token; ``(_PROJECT,)`` -> the credentials' project; ``(_CALL,)`` ->
+        the ``api_key`` callable's token. A fresh token is taken without yielding (no I/O).
         """
         provider = self.token_provider
         project = None
@@ -220,9 +236,11 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             if token is None:
                 token = yield (_TOKEN, None, None)
             sent_at = provider.now()
+        elif self._token_function is not None:
+            token = yield (_CALL,)
         clean_url = self._sign(request, token)
         try:
-            response = yield (_SEND, request)
+            response = yield request
         finally:
             # Also when httpx closes the flow on a timeout or connection error.
             self._unsign(request, clean_url)
@@ -234,7 +252,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 self._target(request, project)
                 clean_url = self._sign(request, token)
                 try:
-                    response = yield (_SEND, request)
+                    response = yield request
                 finally:
                     self._unsign(request, clean_url)
         # A 401 for a token that expired in flight: resend with a token issued after the
@@ -248,7 +266,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             sent_at = provider.now()
             clean_url = self._sign(request, token)
             try:
-                response = yield (_SEND, request)
+                response = yield request
             finally:
                 self._unsign(request, clean_url)
         if needs_chat_body_check(request, response):
@@ -261,14 +279,17 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         try:
             op = next(flow)
             while True:
+                if op.__class__ is not tuple:  # a request to send: the common step
+                    op = flow.send((yield op))
+                    continue
                 kind = op[0]
-                if kind is _SEND:
-                    result = yield op[1]
-                elif kind is _READ:
+                if kind is _READ:
                     result = op[1].read()
                 elif kind is _TOKEN:
                     assert self.token_provider is not None
                     result = self.token_provider.token(op[1], op[2])
+                elif kind is _CALL:
+                    result = _checked_token(self._token_function())
                 else:
                     assert self.token_provider is not None
                     result = self.token_provider.project
@@ -284,14 +305,20 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
         try:
             op = next(flow)
             while True:
+                if op.__class__ is not tuple:  # a request to send: the common step
+                    op = flow.send((yield op))
+                    continue
                 kind = op[0]
-                if kind is _SEND:
-                    result = yield op[1]
-                elif kind is _READ:
+                if kind is _READ:
                     result = await op[1].aread()
                 elif kind is _TOKEN:
                     assert self.token_provider is not None
                     result = await self.token_provider.atoken(op[1], op[2])
+                elif kind is _CALL:
+                    value = self._token_function()
+                    if inspect.isawaitable(value):
+                        value = await value
+                    result = _checked_token(value)
                 else:
                     provider = self.token_provider
                     assert provider is not None
@@ -302,3 +329,23 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             return
         finally:
             flow.close()
+
+
+def _checked_token(value: Any) -> str:
+    """The result of an ``api_key`` callable, checked before it goes into a header."""
+    if inspect.isawaitable(value):
+        if hasattr(value, "close"):
+            value.close()  # never awaited: no "coroutine was never awaited" warning
+        msg = (
+            "api_key is an async callable, which only async calls can await; use a sync "
+            "callable (or ainvoke / achat / aembed_*)."
+        )
+        raise VertexConfigError(msg)
+    if not isinstance(value, str) or not value.strip():
+        msg = (
+            "The api_key callable returned "
+            f"{'an empty string' if isinstance(value, str) else type(value).__name__}, not an "
+            "access token."
+        )
+        raise VertexAuthError(msg)
+    return value.strip()

@@ -14,14 +14,18 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from vertex_openai._auth_flow import VertexAuth
 from vertex_openai._credentials import CredentialsSource
-from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
+from vertex_openai._endpoint import EndpointRouter, VertexEndpoint, validate_header_value
 from vertex_openai._errors import VertexConfigError, redact
-from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider
+from vertex_openai._failover import FailoverPlan, failover_plan
+from vertex_openai._fork import reset_after_fork
+from vertex_openai._options import ConnectionOptions
+from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider, shared_token_provider
 
 __all__ = ["VertexConnection"]
 
@@ -109,23 +113,35 @@ def _transport_classes(module: Any) -> tuple[type, type]:
         return cached
 
     class ForwardingTransport(module.BaseTransport):  # type: ignore[misc,name-defined]
-        def __init__(self, client: Any = None, factory: Any = None) -> None:
+        def __init__(self, client: Any = None, factory: Any = None, shared: bool = False) -> None:
             # Exactly one of `client` (the user's: shared, never closed by us) or
-            # `factory` (ours: rebuilt in a forked child, closed with the outer client).
+            # `factory` (ours: rebuilt in a forked child). A `shared` pool serves every
+            # model with the same connection options and lives as long as the process
+            # (as langchain-openai's cached default clients do): closing one model's SDK
+            # client must not close the pool other models are using.
             self._user_client = client
             self._factory = factory
+            self._shared = shared
             self._own: tuple[int, Any] | None = None
+            self._lock = threading.Lock()
+            reset_after_fork(self)
+
+        def _reset_after_fork(self) -> None:
+            self._lock = threading.Lock()  # may have been held by a parent thread
 
         def _client(self) -> Any:
             if self._user_client is not None:
                 return self._user_client
             own = self._own
             if own is None or own[0] != _FORK_GENERATION:
-                # After a fork the parent's pool is dropped untouched: its lock may be held
-                # by a parent thread, and its sockets are the parent's. No lock of ours
-                # here either (it could be inherited held): two threads racing build two
-                # clients without connections, and one is dropped.
-                own = self._own = (_FORK_GENERATION, self._factory())
+                # One pool per transport, even when several threads start at once (the
+                # losers' pools would be used once and dropped with their sockets open).
+                # After a fork the parent's pool is dropped untouched: its sockets are
+                # the parent's, and its lock may be held by a parent thread.
+                with self._lock:
+                    own = self._own
+                    if own is None or own[0] != _FORK_GENERATION:
+                        own = self._own = (_FORK_GENERATION, self._factory())
             return own[1]
 
         def handle_request(self, request: Any) -> Any:
@@ -140,6 +156,8 @@ def _transport_classes(module: Any) -> tuple[type, type]:
             return self._client()._transport_for_url(request.url).handle_request(request)
 
         def close(self) -> None:
+            if self._shared:
+                return
             own, self._own = self._own, None
             if own is not None and own[0] == _FORK_GENERATION:
                 own[1].close()
@@ -161,9 +179,10 @@ def _transport_classes(module: Any) -> tuple[type, type]:
         way are dropped the next time any loop sends a request.
         """
 
-        def __init__(self, client: Any = None, factory: Any = None) -> None:
+        def __init__(self, client: Any = None, factory: Any = None, shared: bool = False) -> None:
             self._user_client = client
             self._factory = factory
+            self._shared = shared
             self._by_loop: dict[Any, tuple[Any, Any]] = {}
             self._generation = _FORK_GENERATION
 
@@ -208,8 +227,8 @@ def _transport_classes(module: Any) -> tuple[type, type]:
 
         async def aclose(self) -> None:
             # Only the running loop's pool can be awaited here; the others are closed
-            # when their loops shut down.
-            if self._user_client is not None:
+            # when their loops shut down. A shared pool closes with its loop only.
+            if self._user_client is not None or self._shared:
                 return
             try:
                 loop = asyncio.get_running_loop()
@@ -221,6 +240,45 @@ def _transport_classes(module: Any) -> tuple[type, type]:
 
     _TRANSPORT_CLASSES[module.__name__] = (ForwardingTransport, PerLoopTransport)
     return ForwardingTransport, PerLoopTransport
+
+
+_FAILOVER_CLASSES: dict[str, tuple[type, type]] = {}
+
+
+def _failover_transport(module: Any, inner: Any, plan: FailoverPlan, async_: bool) -> Any:
+    """One model's failover (docs/failover.md) in front of a transport it may share.
+
+    The forwarding transports are shared by every model with the same HTTP options, so a
+    model's ``fallback_locations`` live in this thin per-model layer: on 429/503 the same
+    signed request goes to the next location through the same inner transport.
+    """
+    classes = _FAILOVER_CLASSES.get(module.__name__)
+    if classes is None:
+
+        class FailoverTransport(module.BaseTransport):  # type: ignore[misc,name-defined]
+            def __init__(self, inner: Any, plan: FailoverPlan) -> None:
+                self._inner = inner
+                self._plan = plan
+
+            def handle_request(self, request: Any) -> Any:
+                return self._plan.send(request, self._inner.handle_request)
+
+            def close(self) -> None:
+                self._inner.close()
+
+        class AsyncFailoverTransport(module.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+            def __init__(self, inner: Any, plan: FailoverPlan) -> None:
+                self._inner = inner
+                self._plan = plan
+
+            async def handle_async_request(self, request: Any) -> Any:
+                return await self._plan.asend(request, self._inner.handle_async_request)
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
+        classes = _FAILOVER_CLASSES[module.__name__] = (FailoverTransport, AsyncFailoverTransport)
+    return classes[1 if async_ else 0](inner, plan)
 
 
 def _inner_client_factory(
@@ -258,6 +316,61 @@ def _inner_client_factory(
     return make
 
 
+_SHARED_TRANSPORTS: dict[tuple[Any, ...], Any] = {}
+_CLIENT_ENV = (
+    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+    "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)
+
+
+class _SharedLock:
+    """The lock of the pool cache; replaced in a forked child (a parent thread may hold it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        reset_after_fork(self)
+
+    def _reset_after_fork(self) -> None:
+        self.lock = threading.Lock()
+
+
+_SHARED_LOCK = _SharedLock()
+
+
+def _shared_transport(
+    client_class: type,
+    module: Any,
+    *,
+    async_: bool,
+    proxy: str | None,
+    socket_options: Sequence[tuple[int, int, int]] | None,
+) -> Any:
+    """Our own forwarding transport for these connection options, one per process.
+
+    Every model object with the same HTTP options sends through the same pool (per event
+    loop for async, per fork), so a model built per request reuses warm TLS connections
+    and builds no SSL context of its own.
+    """
+    # The environment our inner clients read when made (proxies, CA bundle): a model built
+    # after it changed gets a pool made under the new values, as a new client would.
+    env = tuple(os.environ.get(name) for name in _CLIENT_ENV)
+    key = (client_class, async_, proxy, tuple(socket_options or ()), env)
+    transport = _SHARED_TRANSPORTS.get(key)
+    if transport is not None:
+        return transport
+    forwarding, per_loop = _transport_classes(module)
+    factory = _inner_client_factory(
+        client_class, module, async_=async_, proxy=proxy, socket_options=socket_options,
+        verify=None,
+    )
+    with _SHARED_LOCK.lock:
+        transport = _SHARED_TRANSPORTS.get(key)
+        if transport is None:
+            transport_class = per_loop if async_ else forwarding
+            transport = _SHARED_TRANSPORTS[key] = transport_class(factory=factory, shared=True)
+    return transport
+
+
 def refresh_timeout(timeout: Any) -> float:
     """Seconds one token refresh may take, from a model's ``timeout`` setting."""
     values: list[Any]
@@ -274,90 +387,74 @@ def refresh_timeout(timeout: Any) -> float:
 
 
 class VertexConnection:
-    """Endpoint + credentials for one model object.
+    """Endpoint + credentials for one model object, on shared token sources and pools.
 
     Construction does no I/O: credentials load and the project (when it comes from
-    Application Default Credentials) resolves on the first request.
+    Application Default Credentials) resolves on the first request. Model objects on the
+    same credentials share one token source (:func:`~vertex_openai._tokens.shared_token_provider`);
+    those with the same HTTP options share one connection pool.
 
     Args:
-        project: Google Cloud project. Env: GOOGLE_CLOUD_PROJECT (GCLOUD_PROJECT,
-            CLOUD_ML_PROJECT_ID); else the credentials' project.
-        location: Region or ``global``. Env: GOOGLE_CLOUD_LOCATION (GOOGLE_CLOUD_REGION,
-            CLOUD_ML_REGION); default ``global``.
-        endpoint_id: ``openapi`` (default) or a self-deployed endpoint id.
-        api_version: ``v1`` (default) or ``v1beta1``.
-        api_endpoint: Host or ``scheme://host:port`` override (PSC, proxies, emulator).
-        dedicated_endpoint_dns: Dedicated endpoint host.
-        base_url: Full base URL; wins over everything.
-        credentials: Credentials object, JSON path or dict; ADC when omitted. Env:
-            GOOGLE_APPLICATION_CREDENTIALS (through ADC).
-        api_key: Vertex express-mode API key (mutually exclusive with ``credentials``).
-        quota_project: Project billed for quota, sent as ``x-goog-user-project``.
-        timeout: The model's request timeout (number, tuple or ``httpx.Timeout``); it also
-            bounds each token refresh as a whole (default 30 s when not a number).
-        api_key_transport: ``"header"`` (default: ``x-goog-api-key``) or ``"query"``
-            (``?key=``) for an express-mode key.
-        allow_non_google_token_urls: Accept an ``external_account`` credentials file or
-            dict whose ``token_url`` / ``service_account_impersonation_url`` is not a Google
-            STS / IAM Credentials host (refused by default: docs/security.md).
+        options: The :class:`~vertex_openai._options.ConnectionOptions`; or, instead,
+            their fields as keyword arguments (``project``, ``location``, ``endpoint_id``,
+            ``api_version``, ``api_endpoint``, ``dedicated_endpoint_dns``, ``base_url``,
+            ``credentials``, ``api_key``, ``quota_project``, ``environ``, ``timeout``,
+            ``api_key_transport``), read by :meth:`ConnectionOptions.build`.
     """
 
-    def __init__(
-        self,
-        *,
-        project: str | None = None,
-        location: str | None = None,
-        endpoint_id: str | None = None,
-        api_version: str | None = None,
-        api_endpoint: str | None = None,
-        dedicated_endpoint_dns: str | None = None,
-        base_url: str | None = None,
-        credentials: Any = None,
-        api_key: str | None = None,
-        quota_project: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        timeout: Any = None,
-        api_key_transport: str = "header",
-        allow_non_google_token_urls: bool = False,
-    ) -> None:
-        if api_key is not None and credentials is not None:
-            msg = (
-                "Pass either `api_key` (Vertex express mode) or `credentials`, not both: "
-                "an API key request carries no OAuth token."
-            )
-            raise VertexConfigError(msg)
-        if api_key is not None and not api_key.strip():
-            msg = "`api_key` is empty; pass a Vertex express-mode API key or omit it to use ADC."
-            raise VertexConfigError(msg)
+    def __init__(self, options: ConnectionOptions | None = None, **fields: Any) -> None:
+        if options is None:
+            options = ConnectionOptions.build(**fields)
+        elif fields:
+            msg = "Pass ConnectionOptions or their fields, not both."
+            raise TypeError(msg)
+        self.options = options
         self.endpoint_at_start = VertexEndpoint.resolve(
-            project=project,
-            location=location,
-            endpoint_id=endpoint_id,
-            api_version=api_version,
-            api_endpoint=api_endpoint,
-            dedicated_endpoint_dns=dedicated_endpoint_dns,
-            base_url=base_url,
-            environ=environ,
+            project=options.project,
+            location=options.location,
+            endpoint_id=options.endpoint_id,
+            api_version=options.api_version,
+            api_endpoint=options.api_endpoint,
+            dedicated_endpoint_dns=options.dedicated_endpoint_dns,
+            base_url=options.base_url,
+            environ=options.environ,
         )
-        if api_key is not None and self.endpoint_at_start.project is None:
+        if (
+            options.api_key is not None or options.token_function is not None
+        ) and self.endpoint_at_start.project is None:
+            what = "API keys" if options.api_key is not None else "api_key callables"
             msg = (
-                "Express-mode API keys need the project in the URL: pass `project=` or set "
+                f"Express-mode {what} need the project in the URL: pass `project=` or set "
+                "GOOGLE_CLOUD_PROJECT."
+                if options.api_key is not None
+                else f"With {what} the project must be given: pass `project=` or set "
                 "GOOGLE_CLOUD_PROJECT."
             )
             raise VertexConfigError(msg)
+        if options.quota_project is not None:
+            validate_header_value(
+                options.quota_project, "quota_project", "argument `quota_project`"
+            )
+        self.failover = failover_plan(self.endpoint_at_start, options.fallback_locations)
         self.router = EndpointRouter(self.endpoint_at_start)
         self.token_provider: TokenProvider | None = None
-        if api_key is None:
-            self.token_provider = TokenProvider(
-                CredentialsSource(
-                    credentials,
-                    quota_project=quota_project,
-                    allow_non_google_token_urls=allow_non_google_token_urls,
-                ),
-                refresh_timeout=refresh_timeout(timeout),
+        if options.api_key is None and options.token_function is None:
+            if options.credentials is not None:
+                CredentialsSource.check(options.credentials)
+            self.token_provider = shared_token_provider(
+                options.credentials,
+                scopes=options.scopes,
+                quota_project=options.quota_project,
+                refresh_timeout=refresh_timeout(options.timeout),
+                allow_non_google_token_urls=options.allow_non_google_token_urls,
             )
         self.auth = VertexAuth(
-            self.router, self.token_provider, api_key=api_key, api_key_transport=api_key_transport
+            self.router,
+            self.token_provider,
+            api_key=options.api_key,
+            api_key_transport=options.api_key_transport,
+            token_function=options.token_function,
+            quota_project=options.quota_project,
         )
 
     def __repr__(self) -> str:
@@ -432,26 +529,20 @@ class VertexConnection:
         socket_options: Sequence[tuple[int, int, int]] | None,
         timeout: Any,
     ) -> Any:
-        module = _http_module(client_class)
-        forwarding, per_loop = _transport_classes(module)
-        transport_class = per_loop if async_ else forwarding
         kwargs: dict[str, Any] = {}
         if user_client is not None:
-            expected = module.AsyncClient if async_ else module.Client
-            if not isinstance(user_client, expected):
-                name = "http_async_client" if async_ else "http_client"
-                msg = (
-                    f"{name} must be a {module.__name__}.{expected.__name__} (the HTTP "
-                    f"library of the installed openai SDK); got {type(user_client).__name__}."
-                )
-                raise VertexConfigError(msg)
+            # httpx or httpx2, whichever the app's client is (openai takes both): the
+            # outer client is of the same library, so the SDK treats it as it would theirs.
+            module = _user_client_module(user_client, async_)
             if proxy:
                 msg = (
                     "Pass the proxy either as `openai_proxy` or on your own http client, "
                     "not both."
                 )
                 raise VertexConfigError(msg)
-            transport = transport_class(client=user_client)
+            forwarding, per_loop = _transport_classes(module)
+            transport = (per_loop if async_ else forwarding)(client=user_client)
+            client_class = module.AsyncClient if async_ else module.Client
             # What the SDK would have taken from the user's client when building requests.
             kwargs.update(
                 timeout=user_client.timeout,
@@ -460,55 +551,129 @@ class VertexConnection:
                 cookies=user_client.cookies,
             )
         else:
-            factory = _inner_client_factory(
-                client_class,
-                module,
-                async_=async_,
-                proxy=proxy,
-                socket_options=socket_options,
-                verify=None,
+            module = _http_module(client_class)
+            transport = _shared_transport(
+                client_class, module, async_=async_, proxy=proxy, socket_options=socket_options
             )
-            transport = transport_class(factory=factory)
+        if self.failover is not None:
+            transport = _failover_transport(module, transport, self.failover, async_)
         if timeout is not _NOT_GIVEN:
             kwargs["timeout"] = timeout
         # The outer client only signs: no proxies or redirects of its own (the inner
         # client routes; a redirect is never followed with a Google credential).
         return client_class(
-            auth=self.auth,
+            auth=_auth_for(self.auth, module),
             transport=transport,
             follow_redirects=False,
             trust_env=False,
             **kwargs,
         )
 
-    def openai_client(self, **kwargs: Any) -> Any:
-        """A ready ``openai.OpenAI`` for Vertex (for code that uses the SDK directly)."""
-        import openai
+    def sdk_client_kwargs(
+        self,
+        async_: bool = False,
+        *,
+        http_client: Any = None,
+        proxy: str | None = None,
+        socket_options: Sequence[tuple[int, int, int]] | None = None,
+        http_timeout: Any = _NOT_GIVEN,
+    ) -> dict[str, Any]:
+        """The arguments of an ``openai.OpenAI`` / ``AsyncOpenAI`` for Vertex (one recipe).
 
+        A placeholder key (the SDK never reads ``OPENAI_API_KEY``; our auth signs each
+        request), no organization / project (``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``
+        never reach Google), the Vertex base URL and a signing http client.
+
+        Args:
+            async_: For ``AsyncOpenAI``.
+            http_client: The app's own ``httpx`` / ``httpx2`` client, sent through and
+                never modified.
+            proxy: Explicit proxy URL (``openai_proxy``).
+            socket_options: Socket options for our own pool.
+            http_timeout: Default timeout of the signing client.
+        """
         from vertex_openai._constants import PLACEHOLDER_API_KEY
 
-        http_kwargs = {"timeout": kwargs["timeout"]} if "timeout" in kwargs else {}
-        return openai.OpenAI(
-            base_url=self.base_url,
-            api_key=PLACEHOLDER_API_KEY,
-            organization=None,
-            project=None,
-            http_client=self.http_client(**http_kwargs),
-            **kwargs,
-        )
+        build = self.async_http_client if async_ else self.http_client
+        return {
+            "base_url": self.base_url,
+            "api_key": PLACEHOLDER_API_KEY,
+            "organization": None,
+            "project": None,
+            "http_client": build(
+                http_client, proxy=proxy, socket_options=socket_options, timeout=http_timeout
+            ),
+        }
+
+    def sdk_client(self, async_: bool = False, **kwargs: Any) -> Any:
+        """A ready ``openai.OpenAI`` (or ``AsyncOpenAI``) for Vertex.
+
+        Args:
+            async_: Build ``openai.AsyncOpenAI``.
+            **kwargs: ``http_client`` / ``proxy`` / ``socket_options`` (see
+                :meth:`sdk_client_kwargs`); the rest goes to the SDK client (``timeout``,
+                ``max_retries``, ``default_headers`` ...).
+        """
+        import openai
+
+        http_keys = ("http_client", "proxy", "socket_options")
+        http_args = {k: kwargs.pop(k) for k in http_keys if k in kwargs}
+        if "timeout" in kwargs:
+            http_args["http_timeout"] = kwargs["timeout"]
+        cls = openai.AsyncOpenAI if async_ else openai.OpenAI
+        return cls(**self.sdk_client_kwargs(async_, **http_args), **kwargs)
+
+    def openai_client(self, **kwargs: Any) -> Any:
+        """A ready ``openai.OpenAI`` for Vertex (for code that uses the SDK directly)."""
+        return self.sdk_client(False, **kwargs)
 
     def async_openai_client(self, **kwargs: Any) -> Any:
         """A ready ``openai.AsyncOpenAI`` for Vertex."""
-        import openai
+        return self.sdk_client(True, **kwargs)
 
-        from vertex_openai._constants import PLACEHOLDER_API_KEY
 
-        http_kwargs = {"timeout": kwargs["timeout"]} if "timeout" in kwargs else {}
-        return openai.AsyncOpenAI(
-            base_url=self.base_url,
-            api_key=PLACEHOLDER_API_KEY,
-            organization=None,
-            project=None,
-            http_client=self.async_http_client(**http_kwargs),
-            **kwargs,
-        )
+def _user_client_module(user_client: Any, async_: bool) -> Any:
+    """httpx or httpx2: the library of the app's client; a clear error for anything else."""
+    for module_name in ("httpx", "httpx2"):
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        expected = module.AsyncClient if async_ else module.Client
+        if isinstance(user_client, expected):
+            return module
+    name = "http_async_client" if async_ else "http_client"
+    kind = "AsyncClient" if async_ else "Client"
+    msg = (
+        f"{name} must be an httpx.{kind} or httpx2.{kind} (as the openai SDK takes); got "
+        f"{type(user_client).__name__}."
+    )
+    raise VertexConfigError(msg)
+
+
+_AUTH_ADAPTERS: dict[str, type] = {}
+
+
+def _auth_for(auth: VertexAuth, module: Any) -> Any:
+    """``auth`` as an ``Auth`` of ``module`` (httpx2 clients refuse an ``httpx.Auth``)."""
+    if isinstance(auth, module.Auth):
+        return auth
+    adapter = _AUTH_ADAPTERS.get(module.__name__)
+    if adapter is None:
+
+        class VertexAuthAdapter(module.Auth):  # type: ignore[misc,name-defined]
+            requires_request_body = True
+
+            def __init__(self, inner: VertexAuth) -> None:
+                self.inner = inner
+
+            def __repr__(self) -> str:
+                return repr(self.inner)
+
+            def sync_auth_flow(self, request: Any) -> Any:
+                return self.inner.sync_auth_flow(request)
+
+            def async_auth_flow(self, request: Any) -> Any:
+                return self.inner.async_auth_flow(request)
+
+        adapter = _AUTH_ADAPTERS[module.__name__] = VertexAuthAdapter
+    return adapter(auth)

@@ -115,15 +115,7 @@ class CredentialsSource:
         quota_project: str | None = None,
         allow_non_google_token_urls: bool = False,
     ) -> None:
-        if credentials is not None and not isinstance(credentials, str | os.PathLike | Mapping):
-            from google.auth.credentials import Credentials as _Credentials
-
-            if not isinstance(credentials, _Credentials):
-                msg = (
-                    "credentials must be a google.auth.credentials.Credentials, a path to a "
-                    f"credentials JSON file, or its parsed dict; got {type(credentials).__name__}."
-                )
-                raise VertexConfigError(msg)
+        self.check(credentials)
         if quota_project is not None:
             validate_header_value(quota_project, "quota_project", "argument `quota_project`")
         self._given = credentials
@@ -136,6 +128,23 @@ class CredentialsSource:
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()
+
+    @staticmethod
+    def check(credentials: Any) -> None:
+        """Refuse a ``credentials`` argument of a kind that cannot be loaded (no I/O).
+
+        Raises:
+            VertexConfigError: naming the accepted kinds.
+        """
+        if credentials is not None and not isinstance(credentials, str | os.PathLike | Mapping):
+            from google.auth.credentials import Credentials as _Credentials
+
+            if not isinstance(credentials, _Credentials):
+                msg = (
+                    "credentials must be a google.auth.credentials.Credentials, a path to a "
+                    f"credentials JSON file, or its parsed dict; got {type(credentials).__name__}."
+                )
+                raise VertexConfigError(msg)
 
     def __repr__(self) -> str:
         return f"CredentialsSource({self.describe()})"

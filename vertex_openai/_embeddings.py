@@ -32,9 +32,9 @@ import openai
 from openai._constants import RAW_RESPONSE_HEADER
 
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import PLACEHOLDER_API_KEY, PROJECT_PLACEHOLDER
 from vertex_openai._endpoint import resolve_location
 from vertex_openai._errors import VertexConfigError, redact, translated_errors
+from vertex_openai._fork import reset_after_fork
 
 __all__ = [
     "DEFAULT_EMBEDDING_LOCATION",
@@ -370,8 +370,9 @@ class VertexEmbeddingClient:
         self._proxy = proxy
         self._http_client = http_client
         self._async_http_client = async_http_client
-        self._sync: openai.OpenAI | None = None
-        self._async: openai.AsyncOpenAI | None = None
+        # Built on first use and shared with the per-call copies (`chunk_size=`), so a
+        # copy reuses the client and its connections instead of opening its own.
+        self._lazy = _LazyClients()
         # One gate per event loop, shared by every call (and per-call copy) of this client:
         # LlamaIndex gathers all batches of aget_text_embedding_batch at once.
         self._gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
@@ -386,65 +387,42 @@ class VertexEmbeddingClient:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_sync"] = state["_async"] = None
+        state["_lazy"] = _LazyClients()
         state["_http_client"] = state["_async_http_client"] = None
         state["_gates"] = weakref.WeakKeyDictionary()
         return state
 
     # -- clients and URLs -------------------------------------------------------------
 
-    def _http_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {}
-        if "timeout" in self._sdk_kwargs:
-            kwargs["timeout"] = self._sdk_kwargs["timeout"]
-        if self._proxy:
-            kwargs["proxy"] = self._proxy
-        return kwargs
-
-    def _sdk(self, cls: Any, http_client: Any) -> Any:
-        return cls(
-            base_url=self.connection.base_url,
-            api_key=PLACEHOLDER_API_KEY,  # never OPENAI_API_KEY; VertexAuth signs instead
-            organization=None,
-            project=None,
-            http_client=http_client,
-            **self._sdk_kwargs,
-        )
+    def _sdk(self, async_: bool) -> Any:
+        """The (sync or async) SDK client, made once for this client and its copies."""
+        lazy = self._lazy
+        client = lazy.clients[async_]
+        if client is None:
+            with lazy.lock:
+                client = lazy.clients[async_]
+                if client is None:
+                    # A user's client is wrapped, never modified: it must not sign other
+                    # traffic.
+                    user = self._async_http_client if async_ else self._http_client
+                    client = lazy.clients[async_] = self.connection.sdk_client(
+                        async_, http_client=user, proxy=self._proxy or None, **self._sdk_kwargs
+                    )
+        return client
 
     @property
     def sync_client(self) -> openai.OpenAI:
         """The openai SDK client requests go through (built on first use)."""
-        if self._sync is None:
-            # A user's client is wrapped, never modified: it must not sign other traffic.
-            http = self.connection.http_client(self._http_client, **self._http_kwargs())
-            self._sync = self._sdk(openai.OpenAI, http)
-        return self._sync
+        return self._sdk(False)  # type: ignore[no-any-return]
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
         """The async openai SDK client (its pool is kept per event loop)."""
-        if self._async is None:
-            http = self.connection.async_http_client(
-                self._async_http_client, **self._http_kwargs()
-            )
-            self._async = self._sdk(openai.AsyncOpenAI, http)
-        return self._async
+        return self._sdk(True)  # type: ignore[no-any-return]
 
     def url(self) -> str:
         """Where a request for this model goes (project may still be the placeholder)."""
-        endpoint = self.connection.endpoint
-        if self.spec.route == "openapi":
-            return f"{endpoint.base_url}/embeddings"
-        if endpoint.base_url_override:
-            base = endpoint.base_url_override
-            prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
-        else:
-            project = endpoint.project or PROJECT_PLACEHOLDER
-            prefix = (
-                f"{endpoint.origin}/{endpoint.api_version}/projects/{project}"
-                f"/locations/{endpoint.location}"
-            )
-        return f"{prefix}/publishers/google/models/{self.spec.model}:predict"
+        return self.connection.endpoint.embedding_url(self.spec.model, self.spec.route)
 
     # -- planning -----------------------------------------------------------------------
 
@@ -853,3 +831,16 @@ def _finish(out: EmbeddingResult) -> EmbeddingResult:
     out.slots = []
     out.truncated.sort()
     return out
+
+
+class _LazyClients:
+    """The SDK clients of one embedding client and its per-call copies, made once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.clients: dict[bool, Any] = {False: None, True: None}
+        """By ``async_``: the ``openai.OpenAI`` and ``openai.AsyncOpenAI``."""
+        reset_after_fork(self)
+
+    def _reset_after_fork(self) -> None:
+        self.lock = threading.Lock()

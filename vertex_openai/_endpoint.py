@@ -407,6 +407,27 @@ class VertexEndpoint:
                     hosts.append(host.lower())
         return tuple(hosts)
 
+    def embedding_url(self, model: str, route: str) -> str:
+        """Where an embedding request for ``model`` goes.
+
+        Args:
+            model: The model id as sent in the URL (``gemini-embedding-001``).
+            route: ``"openapi"`` (OpenAI-compatible ``/embeddings`` under this endpoint) or
+                ``"predict"`` (the publisher model's ``:predict`` method).
+        """
+        if route == "openapi":
+            return f"{self.base_url}/embeddings"
+        if self.base_url_override:
+            base = self.base_url_override
+            prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
+        else:
+            project = self.project or PROJECT_PLACEHOLDER
+            prefix = (
+                f"{self.origin}/{self.api_version}/projects/{project}"
+                f"/locations/{self.location}"
+            )
+        return f"{prefix}/publishers/google/models/{model}:predict"
+
     def with_project(self, project: str) -> VertexEndpoint:
         """A copy with the project filled in (from credentials)."""
         return replace(self, project=project)

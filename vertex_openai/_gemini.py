@@ -408,7 +408,20 @@ def _normalize_google(google: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_cached_content_location(google: Mapping[str, Any], location: str | None) -> None:
+def _check_cached_content_location(
+    google: Mapping[str, Any], location: str | None, fallback_locations: Sequence[str] = ()
+) -> None:
+    if google.get("cached_content") and fallback_locations:
+        # A context cache lives in the location that created it
+        # (https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview):
+        # a resend elsewhere would name a cache that does not exist there.
+        msg = (
+            f"cached_content={google['cached_content']!r} cannot be used with "
+            f"fallback_locations={list(fallback_locations)!r}: a context cache exists only in "
+            "its own location. Use a model object without fallback_locations for cached "
+            "requests, or drop cached_content."
+        )
+        raise VertexConfigError(msg)
     # Context caching is regional only (fact sheet §1.1, NB-intro).
     if google.get("cached_content") and (location or "").lower() == "global":
         msg = (
@@ -508,6 +521,8 @@ class VertexRequestSettings:
         cached_content: Context cache resource name (regional locations only).
         reasoning_effort: none|minimal|low|medium|high.
         extra_google: Other `extra_body.google` fields (e.g. `media_resolution`).
+        fallback_locations: The connection's failover locations (none by default); with
+            them, `cached_content` is refused (a cache is regional).
     """
 
     model: str | None = None
@@ -519,6 +534,7 @@ class VertexRequestSettings:
     cached_content: str | None = None
     reasoning_effort: str | None = None
     extra_google: Mapping[str, Any] = field(default_factory=dict)
+    fallback_locations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Normalise the fields, then `validate()`."""
@@ -554,7 +570,9 @@ class VertexRequestSettings:
         if self.reasoning_effort is not None and thinking:
             msg = _BOTH_THINKING_KNOBS.format(effort=self.reasoning_effort, config=dict(thinking))
             raise VertexConfigError(msg)
-        _check_cached_content_location(self.google_body(), self.location)
+        _check_cached_content_location(
+            self.google_body(), self.location, self.fallback_locations
+        )
         if self.model and is_self_deployed(self.endpoint_id):
             check_self_deployed_model(self.model, self.endpoint_id)
         elif self.model:
@@ -846,7 +864,7 @@ def prepare_chat_request(
             "send several requests instead."
         )
         raise VertexConfigError(msg)
-    _check_cached_content_location(google, settings.location)
+    _check_cached_content_location(google, settings.location, settings.fallback_locations)
 
     gemini = info is not None and info.is_gemini
     if not gemini:

@@ -22,6 +22,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 
 from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._failover import answered_location
 from vertex_openai._messages import (
     ParsedMessage,
     StreamAccumulator,
@@ -60,6 +61,8 @@ class SdkCall:
         self.parsed: ParsedMessage | None = None
         self.usage: dict[str, Any] | None = None
         self.chunks: SdkChunkRewriter | None = None
+        self.location: str | None = None
+        """The location that answered, with ``fallback_locations`` (``_failover.py``)."""
 
     def normalize(self, response: Any) -> Any:
         """The ChatCompletion as the parent should parse it (a copy when changed)."""
@@ -113,8 +116,9 @@ class _Completions:
 
     def create(self, **kwargs: Any) -> Any:
         call, params = self._params(kwargs)
-        with translated_errors(self._url):
+        with translated_errors(self._url), answered_location() as where:
             response = self._inner.create(**params)
+        call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
         rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
@@ -132,8 +136,9 @@ class _Completions:
 class _AsyncCompletions(_Completions):
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         call, params = self._params(kwargs)
-        with translated_errors(self._url):
+        with translated_errors(self._url), answered_location() as where:
             response = await self._inner.create(**params)
+        call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
         rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))

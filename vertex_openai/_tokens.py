@@ -11,16 +11,20 @@ from __future__ import annotations
 import asyncio
 import calendar
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from vertex_openai._constants import CREDENTIALS_ENV_VAR
 from vertex_openai._credentials import (
     _ADC_HELP,
     _KIND_HELP,
@@ -37,7 +41,14 @@ from vertex_openai._fork import reset_after_fork
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-__all__ = ["DEFAULT_REFRESH_TIMEOUT", "TokenProvider", "TokenRequest"]
+__all__ = [
+    "DEFAULT_REFRESH_TIMEOUT",
+    "TokenProvider",
+    "TokenRequest",
+    "clear_shared_token_providers",
+    "credential_identity",
+    "shared_token_provider",
+]
 
 logger = logging.getLogger("vertex_openai")
 
@@ -510,3 +521,125 @@ class TokenProvider:
         who = self.source.describe()
         msg = f"Could not refresh the Google access token for {who}: {detail}. {fix}"
         return VertexAuthError(msg)
+
+
+# -- one token source per credential, shared by every model object -------------------------
+
+_MAX_SHARED = 256
+"""Token sources kept alive for model objects yet to be built (least recently used go)."""
+
+# Environment that decides what Application Default Credentials resolve to (google-auth's
+# `_default.py`): models built under different values must not share a token.
+_ADC_ENV = (
+    CREDENTIALS_ENV_VAR,
+    "CLOUDSDK_CONFIG",
+    "GCE_METADATA_HOST",
+    "GCE_METADATA_IP",
+    "GCE_METADATA_ROOT",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCLOUD_PROJECT",
+)
+
+
+class _SharedProviders:
+    """The process-wide cache; its lock is replaced in a forked child."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple[Any, ...], TokenProvider] = OrderedDict()
+        reset_after_fork(self)
+
+    def _reset_after_fork(self) -> None:
+        # The providers reset their own locks; the cached tokens stay valid in the child.
+        self.lock = threading.Lock()
+
+
+_SHARED = _SharedProviders()
+
+
+def _file_identity(path: str | os.PathLike[str]) -> tuple[Any, ...] | None:
+    # A stat, not a read: the file's content is read once, by the provider that loads it.
+    # A rewritten file (another key at the same path) has another inode / mtime / size.
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # the load reports it, per model, as before
+    return ("file", os.path.abspath(path), st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def credential_identity(credentials: Any) -> tuple[Any, ...] | None:
+    """What makes two ``credentials`` arguments the same principal, or ``None`` if unknown.
+
+    A file by path and stat signature; an info dict by a hash of its content (identity
+    fields, keys and impersonation target included); a ``Credentials`` object by identity;
+    Application Default Credentials by the environment that resolves them. Static tokens
+    (an ``ya29.`` string given as ``api_key``) are never shared.
+    """
+    if credentials is None:
+        path = os.environ.get(CREDENTIALS_ENV_VAR)
+        env = tuple(os.environ.get(name) for name in _ADC_ENV)
+        if path:
+            found = _file_identity(path)
+            return None if found is None else ("adc", env, found)
+        return ("adc", env)
+    if isinstance(credentials, str | os.PathLike):
+        return _file_identity(credentials)
+    if isinstance(credentials, Mapping):
+        try:
+            text = json.dumps(dict(credentials), sort_keys=True, default=repr)
+        except (TypeError, ValueError):
+            return None
+        return ("info", hashlib.sha256(text.encode()).hexdigest())
+    if type(credentials).__name__ == "StaticAccessToken":
+        return None
+    return ("object", id(credentials))
+
+
+def shared_token_provider(
+    credentials: Any,
+    *,
+    scopes: tuple[str, ...],
+    quota_project: str | None,
+    refresh_timeout: float,
+    allow_non_google_token_urls: bool = False,
+) -> TokenProvider:
+    """The process-wide :class:`TokenProvider` for these credentials (made on first use).
+
+    Model objects on one credential share one token and its single-flight refresh; a
+    different credential (or scopes, quota project, refresh budget) gets its own. No I/O.
+    """
+    identity = credential_identity(credentials)
+    if identity is None:
+        source = CredentialsSource(
+            credentials,
+            scopes=scopes,
+            quota_project=quota_project,
+            allow_non_google_token_urls=allow_non_google_token_urls,
+        )
+        return TokenProvider(source, refresh_timeout=refresh_timeout)
+    key = (identity, scopes, quota_project, float(refresh_timeout), allow_non_google_token_urls)
+    with _SHARED.lock:
+        provider = _SHARED.entries.get(key)
+        if provider is not None:
+            _SHARED.entries.move_to_end(key)
+            return provider
+    source = CredentialsSource(
+            credentials,
+            scopes=scopes,
+            quota_project=quota_project,
+            allow_non_google_token_urls=allow_non_google_token_urls,
+        )
+    provider = TokenProvider(source, refresh_timeout=refresh_timeout)
+    with _SHARED.lock:
+        # Another thread may have made one meanwhile: keep the first.
+        provider = _SHARED.entries.setdefault(key, provider)
+        _SHARED.entries.move_to_end(key)
+        while len(_SHARED.entries) > _MAX_SHARED:
+            _SHARED.entries.popitem(last=False)
+    return provider
+
+
+def clear_shared_token_providers() -> None:
+    """Forget every shared token source (tests; an app rotating every credential)."""
+    with _SHARED.lock:
+        _SHARED.entries.clear()

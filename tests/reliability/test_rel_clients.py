@@ -25,17 +25,6 @@ from vertex_openai.emulator import Emulator, EmulatorProcess
 FRAMEWORKS = ["langchain", "llama_index"]
 
 
-@pytest.fixture
-def second_emulator(tmp_path: pathlib.Path) -> Iterator[tuple[Emulator, pathlib.Path]]:
-    """Tenant B: its own emulator (own token server, own keys)."""
-    emu = Emulator()
-    emu.start()
-    try:
-        yield emu, emu.write_service_account_file(tmp_path / "sa-b.json")
-    finally:
-        emu.stop()
-
-
 def _model(framework: str, emu: Emulator, sa: pathlib.Path | None, **kw: Any) -> Any:
     return (lc_model if framework == "langchain" else li_model)(emu, sa, **kw)
 

@@ -562,6 +562,14 @@ def _error_fault(kind: str) -> Response | None:
     return None
 
 
+def with_retry_after(response: Response, fault: Fault) -> Response:
+    """Adds ``Retry-After`` when the fault asks for it (``location_behaviour``)."""
+    seconds = fault.params.get("retry_after")
+    if seconds is not None:
+        response.headers["retry-after"] = str(seconds)
+    return response
+
+
 class _DroppedConnection(Exception):
     """Raised inside a response body to make uvicorn drop the connection."""
 
@@ -570,7 +578,11 @@ class _DroppedConnection(Exception):
 async def handle_chat(
     state: EmulatorState, request: Request, rec: RecordedRequest, body: Any, parse_error: bool
 ) -> Response:
-    fault = _header_fault(request, state) or state.take_fault()
+    fault = (
+        _header_fault(request, state)
+        or state.location_fault(request.path_params["location"])
+        or state.take_fault()
+    )
     if fault is not None:
         rec.fault = fault.kind
         if fault.kind == "revoke":
@@ -584,7 +596,7 @@ async def handle_chat(
     if fault is not None:
         err = _error_fault(fault.kind)
         if err is not None:
-            return err
+            return with_retry_after(err, fault)
         if fault.kind == "stall" and "after_chunks" not in fault.params:
             await asyncio.sleep(float(fault.params.get("seconds", state.config.stall_seconds)))
 

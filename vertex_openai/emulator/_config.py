@@ -95,6 +95,22 @@ class EmulatorConfig:
     Gen AI SDK sends the header to aiplatform.googleapis.com; one third-party report says
     the openapi route refuses it: set False to model that report)."""
 
+    location_behaviour: dict[str, Any] = field(default_factory=dict)
+    """How each location (the path's ``locations/L``) answers chat and embedding requests,
+    to test failover offline (docs/testing-offline.md). ``{location: kind}`` or
+    ``{location: {"kind": kind, ...}}``, kind one of:
+
+    * ``"quota"``: 429 RESOURCE_EXHAUSTED with Vertex's text;
+    * ``"unavailable"``: 503 UNAVAILABLE;
+    * ``"stream_cut"``: the answer starts (200) and its connection closes midway
+      (``"after_chunks"``: streamed chunks sent first; default half);
+    * ``"ok"``: answer normally.
+
+    ``"retry_after"`` (seconds) adds a ``Retry-After`` header to quota / unavailable; without
+    it none is sent (no Vertex 429 with one has been observed). ``"share"`` (0 to 1, default
+    1) applies the behaviour to that share of the location's requests, spread evenly (0.3:
+    requests 3, 6, 9 ... of every 10 in order). Locations not listed answer normally."""
+
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from a dict (admin route); unknown names raise KeyError."""
         names = {f.name for f in dataclasses.fields(self)}
@@ -103,7 +119,12 @@ class EmulatorConfig:
                 raise KeyError(key)
             if key in ("models", "minimal_unsupported_on"):
                 value = tuple(value)
+            if key == "location_behaviour":
+                value = normalize_location_behaviour(value)
             setattr(self, key, value)
+
+    def __post_init__(self) -> None:
+        self.location_behaviour = normalize_location_behaviour(self.location_behaviour)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -114,3 +135,34 @@ class EmulatorConfig:
     @property
     def sa_email(self) -> str:
         return self.service_account_email or f"emulator@{self.project}.iam.gserviceaccount.com"
+
+
+LOCATION_KINDS = ("quota", "unavailable", "stream_cut", "ok")
+
+
+def normalize_location_behaviour(value: Any) -> dict[str, dict[str, Any]]:
+    """``{location: kind | {"kind": ..., "retry_after": ..., "share": ..., ...}}`` checked.
+
+    Raises:
+        ValueError: naming the location and what is wrong.
+    """
+    if not isinstance(value, dict):
+        raise ValueError(f"location_behaviour must be a dict of location -> kind, got {value!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for location, spec in value.items():
+        entry = {"kind": spec} if isinstance(spec, str) else dict(spec)
+        kind = entry.get("kind")
+        if kind not in LOCATION_KINDS:
+            raise ValueError(
+                f"location_behaviour[{location!r}]: kind {kind!r} is not one of "
+                f"{', '.join(LOCATION_KINDS)}"
+            )
+        unknown = set(entry) - {"kind", "retry_after", "share", "after_chunks"}
+        if unknown:
+            raise ValueError(f"location_behaviour[{location!r}]: unknown keys {sorted(unknown)}")
+        share = float(entry.get("share", 1.0))
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"location_behaviour[{location!r}]: share must be within 0..1")
+        entry["share"] = share
+        out[str(location)] = entry
+    return out

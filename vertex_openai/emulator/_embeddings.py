@@ -193,6 +193,10 @@ class EmbeddingRoutes:
             if fault is not None:
                 rec.fault = fault.kind
                 resp = _fault_response(fault)
+                if resp is not None:
+                    from ._completion import with_retry_after
+
+                    resp = with_retry_after(resp, fault)
         return body, rec, resp
 
     async def _timed(self, coro: Any) -> Response:
@@ -406,7 +410,11 @@ class EmbeddingRoutes:
 def _take_fault(request: Request, state: EmulatorState) -> Fault | None:
     from ._completion import _header_fault
 
-    fault = _header_fault(request, state) or state.take_fault()
+    fault = (
+        _header_fault(request, state)
+        or state.location_fault(request.path_params["location"])
+        or state.take_fault()
+    )
     if fault is not None and fault.kind in ("revoke", "token_outage"):
         state.add_fault(fault.kind, int(fault.params.get("count", 1)))
         return None

@@ -298,6 +298,8 @@ class Emulator:
                     self.config.update(await _json_body(request))
                 except KeyError as exc:
                     return JSONResponse({"error": f"unknown config field {exc}"}, 400)
+                except ValueError as exc:
+                    return JSONResponse({"error": str(exc)}, 400)
             return JSONResponse(self.config.to_dict())
 
         async def post_revoke(request: Request) -> Response:

@@ -109,6 +109,7 @@ class EmulatorState:
         self.token_grants: dict[str, int] = dict.fromkeys(GRANT_KINDS, 0)
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.location_counts: dict[str, int] = {}
         self.token_outage_remaining = 0
         self.refresh_token_revoked = False
         self.api_key = "AQ.Ab8R" + secrets.token_urlsafe(40)
@@ -180,6 +181,31 @@ class EmulatorState:
                 return Fault(fault.kind, 1, dict(fault.params))
             return None
 
+    def location_fault(self, location: str) -> Fault | None:
+        """The fault ``config.location_behaviour`` sets for this request to ``location``."""
+        entry = self.config.location_behaviour.get(location)
+        if entry is None:
+            return None
+        with self.lock:
+            n = self.location_counts.get(location, 0)
+            self.location_counts[location] = n + 1
+        share = entry["share"]
+        # Request n (from 0) is hit when the running count of hits, floor(n * share),
+        # steps up: `share` of the requests, evenly spread and reproducible.
+        if int((n + 1) * share) == int(n * share):
+            return None
+        kind = entry["kind"]
+        if kind == "ok":
+            return None
+        params: dict[str, Any] = {}
+        if "retry_after" in entry:
+            params["retry_after"] = entry["retry_after"]
+        if kind == "stream_cut":
+            if "after_chunks" in entry:
+                params["after_chunks"] = entry["after_chunks"]
+            return Fault("drop", 1, params)
+        return Fault("rate_limit" if kind == "quota" else "unavailable", 1, params)
+
     def take_token_outage(self) -> bool:
         with self.lock:
             if self.token_outage_remaining > 0:
@@ -191,6 +217,7 @@ class EmulatorState:
         with self.lock:
             self.requests.clear()
             self.faults.clear()
+            self.location_counts.clear()
             self.token_outage_remaining = 0
             self.token_grants = dict.fromkeys(GRANT_KINDS, 0)
             self.refresh_token_revoked = False
