@@ -14,6 +14,17 @@ _ENV_PREFIXES = ("OPENAI_", "GOOGLE_", "CLOUD_ML_", "GCE_METADATA")
 _ENV_NAMES = ("GCLOUD_PROJECT",)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses an emulator fixture `integration`.
+
+    `make test` runs the rest (unit tests: our code, recorded payloads and small local
+    servers), `make integration` these; a plain `pytest` runs both.
+    """
+    for item in items:
+        if any("emulator" in name for name in getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No developer gcloud/ADC/OpenAI settings leak into any test."""

@@ -7,6 +7,10 @@ never imports LangChain or LlamaIndex.
 The public names below are loaded on first access (PEP 562): ``import vertex_openai``
 alone imports neither the openai SDK nor google-auth, and google-auth's transport
 (``requests``) and the emulator are imported only when they are first used.
+
+``__all__`` is the public API. The building blocks behind it (the token provider, the
+auth flow, routing) live in private modules and are imported from there by the
+framework packages; their names and places may change between releases.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from typing import TYPE_CHECKING
 from vertex_openai._extras import lazy_attributes
 
 if TYPE_CHECKING:
-    from vertex_openai._auth_flow import VertexAuth
     from vertex_openai._clients import VertexConnection
     from vertex_openai._constants import (
         CLOUD_PLATFORM_SCOPE,
@@ -24,22 +27,16 @@ if TYPE_CHECKING:
         DEFAULT_ENDPOINT_ID,
         DEFAULT_LOCATION,
     )
-    from vertex_openai._credentials import CredentialsSource
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
-    from vertex_openai._endpoint import EndpointRouter, VertexEndpoint
+    from vertex_openai._endpoint import VertexEndpoint
     from vertex_openai._errors import VertexAuthError, VertexConfigError
     from vertex_openai._failover import clear_failover_cooling
-    from vertex_openai._tokens import TokenProvider
 
 _LAZY = {
     "CLOUD_PLATFORM_SCOPE": "vertex_openai._constants",
     "DEFAULT_API_VERSION": "vertex_openai._constants",
     "DEFAULT_ENDPOINT_ID": "vertex_openai._constants",
     "DEFAULT_LOCATION": "vertex_openai._constants",
-    "CredentialsSource": "vertex_openai._credentials",
-    "EndpointRouter": "vertex_openai._endpoint",
-    "TokenProvider": "vertex_openai._tokens",
-    "VertexAuth": "vertex_openai._auth_flow",
     "VertexAuthError": "vertex_openai._errors",
     "VertexConfigError": "vertex_openai._errors",
     "VertexConnection": "vertex_openai._clients",
@@ -54,10 +51,6 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_ENDPOINT_ID",
     "DEFAULT_LOCATION",
-    "CredentialsSource",
-    "EndpointRouter",
-    "TokenProvider",
-    "VertexAuth",
     "VertexAuthError",
     "VertexConfigError",
     "VertexConnection",

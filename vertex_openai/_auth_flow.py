@@ -178,7 +178,7 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
                 request.headers["x-goog-user-project"] = quota_project
         else:
             # Express mode: a Bearer header would make Vertex answer 401
-            # ACCESS_TOKEN_TYPE_UNSUPPORTED (wire facts §10). The key goes in Google's
+            # ACCESS_TOKEN_TYPE_UNSUPPORTED (docs/troubleshooting.md). The key goes in Google's
             # x-goog-api-key header by default (see docs/authentication.md for the
             # evidence), so it is in no URL that tracing or logging sees; `?key=` is the
             # documented alternative.

@@ -1,8 +1,11 @@
 """``vertex-openai demo``: a short, honest tour against the bundled emulator.
 
 The LangChain and LlamaIndex steps live in ``langchain_vertex_openai._demo`` and
-``llama_index_vertex_openai._demo`` and are loaded by name, so this core package never
-imports a framework.
+``llama_index_vertex_openai._demo``. This core package never imports a framework, so it
+names those modules in one registry, :data:`FRAMEWORK_DEMOS` (which the import-isolation
+test reads), and loads a step from there only when it runs. The caller (the CLI) supplies
+the printer and, for an offline run, a started emulator: this module imports neither the
+CLI nor the emulator.
 """
 
 from __future__ import annotations
@@ -12,12 +15,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["DemoContext", "run_demo"]
+__all__ = ["FRAMEWORK_DEMOS", "STEPS", "DemoContext", "DemoStep", "Printer", "run_demo"]
 
 SAMPLE_DOCS = Path(__file__).with_name("sample_docs")
 GEMINI_3 = "google/gemini-3-pro-preview"
+
+FRAMEWORK_DEMOS: dict[str, str] = {
+    "langchain": "langchain_vertex_openai._demo",
+    "llama-index": "llama_index_vertex_openai._demo",
+}
+"""The only framework modules the core loads: ``{extra: module holding its demo steps}``."""
+
+
+class Printer(Protocol):
+    """Where the demo writes: the CLI's rich-or-plain printer, or anything alike."""
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        """Print one line."""
+
+    def status(self, ok: bool, label: str, detail: str = "", fix: str = "") -> None:
+        """Print an OK/FAIL line, with the fix when it failed."""
+
+    def write(self, text: str, style: str | None = None) -> None:
+        """Print text without a newline (streamed output)."""
 
 
 @dataclass
@@ -34,6 +56,7 @@ class DemoContext:
     write: Callable[..., None] = print
 
     def model_kwargs(self, **extra: Any) -> dict[str, Any]:
+        """Keyword arguments for a chat class pointed at this demo's target."""
         kwargs: dict[str, Any] = {
             "model": self.model,
             "project": self.project,
@@ -47,97 +70,104 @@ class DemoContext:
         return kwargs
 
 
-def _step(module: str, name: str) -> Callable[[DemoContext], str]:
-    def run(ctx: DemoContext) -> str:
-        func = getattr(importlib.import_module(module), name)
-        return str(func(ctx))
+@dataclass(frozen=True)
+class DemoStep:
+    """One demo step: ``FRAMEWORK_DEMOS[framework].<function>(ctx)``."""
 
-    return run
+    title: str
+    framework: str
+    function: str
+    needs: tuple[str, ...]
+    """The extras the step needs (named in the skip message when one is missing)."""
+
+    def __call__(self, ctx: DemoContext) -> str:
+        """Load the framework's demo module and run the step."""
+        module = importlib.import_module(FRAMEWORK_DEMOS[self.framework])
+        return str(getattr(module, self.function)(ctx))
 
 
-STEPS: list[tuple[str, Callable[[DemoContext], str], tuple[str, ...]]] = [
-    # (title, step, the extras it needs)
-    (
-        "LangChain: a plain call",
-        _step("langchain_vertex_openai._demo", "plain_call"),
-        ("langchain",),
-    ),
-    (
+STEPS: tuple[DemoStep, ...] = (
+    DemoStep("LangChain: a plain call", "langchain", "plain_call", ("langchain",)),
+    DemoStep(
         "LangChain: streaming with thoughts shown apart",
-        _step("langchain_vertex_openai._demo", "stream_with_thoughts"),
+        "langchain",
+        "stream_with_thoughts",
         ("langchain",),
     ),
-    (
+    DemoStep(
         "LangChain: create_agent tool loop on Gemini 3 (thought signatures)",
-        _step("langchain_vertex_openai._demo", "agent_loop"),
+        "langchain",
+        "agent_loop",
         ("langchain", "all"),
     ),
-    (
+    DemoStep(
         "LlamaIndex: query engine over the bundled sample docs",
-        _step("llama_index_vertex_openai._demo", "query_engine"),
+        "llama-index",
+        "query_engine",
         ("llama-index",),
     ),
-]
+)
+
+
+def runnable_steps() -> list[DemoStep]:
+    """The steps whose extras are installed."""
+    from vertex_openai._extras import missing_extras
+
+    return [step for step in STEPS if not missing_extras(*step.needs)]
 
 
 def run_demo(
+    out: Printer,
     *,
-    live: bool = False,
+    emulator: Any = None,
+    credentials: str | None = None,
     project: str | None = None,
     location: str | None = None,
     model: str = "google/gemini-2.5-flash",
 ) -> int:
     """Run every step the installed extras allow; return 0 only if all of those worked.
 
-    A step whose extra is missing is skipped and named with the command that installs it;
-    with none runnable (or no emulator for an offline run) nothing starts and 2 is returned.
-    """
-    from vertex_openai._extras import install_command, missing_extras
-    from vertex_openai.cli import _Printer, local_emulator
+    Args:
+        out: Where to print.
+        emulator: A started ``vertex_openai.emulator.Emulator`` for an offline run (then
+            ``credentials`` is the path of its service-account key), or None for a run
+            against real Vertex AI with ``project`` / ``location`` and the usual Google
+            credentials.
+        credentials: A service-account key file (offline run).
+        project: The Google Cloud project (live run).
+        location: The location (live run).
+        model: The model the steps call (the agent step uses Gemini 3).
 
-    out = _Printer()
-    if not live and (gone := missing_extras("emulator")):
-        out.line(
-            f"The offline demo needs the `emulator` extra ({gone[0][1]} is not installed). "
-            f"Install everything with: {install_command('all')}",
-            "bold red",
-        )
-        return 2
-    runnable = [step for step in STEPS if not missing_extras(*step[2])]
-    if not runnable:
-        out.line(
-            "No demo step can run: neither LangChain nor LlamaIndex is installed. "
-            f"Install everything with: {install_command('all')}",
-            "bold red",
-        )
-        return 2
-    if live:
+    Returns:
+        0 when every runnable step worked, 1 when one failed. A step whose extra is
+        missing is skipped and named with the command that installs it.
+    """
+    if emulator is None:
         ctx = DemoContext(
             model=model, project=project, location=location, say=out.line, write=out.write
         )
-        return _run_steps(out, ctx, emulator=None)
-    # Tokens live 4 s here (an hour on Vertex), so the demo shows refreshes happening.
-    with local_emulator(token_lifetime=4.0) as (emu, key):
-        out.line(f"Local Vertex AI emulator on {emu.url} (tokens live 4 s)", "bold")
+    else:
         ctx = DemoContext(
             model=model,
-            project=emu.project,
+            project=emulator.project,
             location="us-central1",
-            api_endpoint=emu.url,
-            credentials=str(key),
+            api_endpoint=emulator.url,
+            credentials=credentials,
             say=out.line,
             write=out.write,
         )
-        return _run_steps(out, ctx, emulator=emu)
+    return _run_steps(out, ctx, emulator=emulator)
 
 
-def _run_steps(out: Any, ctx: DemoContext, emulator: Any) -> int:
+def _run_steps(out: Printer, ctx: DemoContext, emulator: Any) -> int:
     from vertex_openai._extras import install_command, missing_extras
 
     failed = 0
     skipped = 0
     started = time.monotonic()
-    steps = list(STEPS)
+    steps: list[tuple[str, Callable[[DemoContext], str], tuple[str, ...]]] = [
+        (step.title, step, step.needs) for step in STEPS
+    ]
     if emulator is not None:
         steps.append(
             ("Token refresh mid-run", lambda c: _refresh_step(c, emulator), ("langchain",))
@@ -176,7 +206,7 @@ def _refresh_step(ctx: DemoContext, emulator: Any) -> str:
     failures = [r for r in emulator.requests if r.status == 401]
     # Wait past the refresh point (half of the 4 s lifetime) and call again.
     time.sleep(3.2)
-    importlib.import_module("langchain_vertex_openai._demo").plain_call(ctx, quiet=True)
+    importlib.import_module(FRAMEWORK_DEMOS["langchain"]).plain_call(ctx, quiet=True)
     after = emulator.token_refresh_count
     if after <= before:
         msg = "no refresh happened"

@@ -84,7 +84,8 @@ def _error_object(body: object) -> tuple[dict[str, Any], str | None]:
                 return {}, f"HTML error page ({page})"
             return {}, text[:_MAX_MESSAGE] or None
     if isinstance(body, list) and body:
-        body = body[0]  # Vertex wraps compat-handler errors in a one-element list (§6.1)
+        # Vertex wraps compat-handler errors in a one-element list (https://github.com/OpenHands/software-agent-sdk/issues/1313)
+        body = body[0]
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict):
@@ -194,8 +195,8 @@ def describe_vertex_error(status_code: int, body: object) -> str:
     Args:
         status_code: The HTTP status.
         body: The response body: a dict (`{"error": {...}}` or the inner error object,
-            as openai's `APIStatusError.body`), a one-element list of those (fact sheet
-            §6.1), JSON text, an HTML page, or None.
+            as openai's `APIStatusError.body`), a one-element list of those (https://github.com/OpenHands/software-agent-sdk/issues/1313),
+            JSON text, an HTML page, or None.
 
     Returns:
         E.g. "Vertex AI returned 400 INVALID_ARGUMENT: <message>. Hint: <what to do>."
@@ -304,7 +305,7 @@ def incomplete_stream_error(url: str) -> openai.APIConnectionError:
     return openai.APIConnectionError(message=msg, request=httpx.Request("POST", url))
 
 
-class translated_errors:  # lower case: used like a function, `with translated_errors(url):`
+class translated_errors:  # noqa: N801 - used like a function: `with translated_errors(url):`
     """Re-raise Vertex failures as readable openai exceptions of the right class.
 
     Wraps a call or the iteration of a stream: status errors get

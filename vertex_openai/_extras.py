@@ -82,7 +82,7 @@ def lazy_attributes(
         extra: The extra whose absence a failed import means (then `MissingExtraError`).
     """
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> Any:  # noqa: N807 - the module hook of PEP 562
         module = lazy.get(name)
         if module is None:
             msg = f"module {package!r} has no attribute {name!r}"
@@ -96,7 +96,7 @@ def lazy_attributes(
         namespace[name] = value
         return value
 
-    def __dir__() -> list[str]:
+    def __dir__() -> list[str]:  # noqa: N807 - the module hook of PEP 562
         return sorted({*namespace, *lazy})
 
     return __getattr__, __dir__

@@ -1,7 +1,8 @@
 """Typed Gemini extras and `prepare_chat_request()`, the one place a `create()` call is shaped.
 
 Gemini-specific settings travel in the request JSON as `"extra_body": {"google": {...}}`
-(fact sheet §3.1). The openai SDK merges its `extra_body` argument into the top level of
+(https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview). The openai SDK
+merges its `extra_body` argument into the top level of
 the JSON, so the SDK argument must be double-wrapped:
 `create(..., extra_body={"extra_body": {"google": {...}}})`. Vertex silently ignores
 unknown top-level keys, so a `safety_settings` that ends up at the top level (LangChain
@@ -15,7 +16,7 @@ Precedence when the same Google key is given several times (lowest first):
    `extra_body`, `extra_body["google"]` (single-wrapped by mistake), Google keys put
    directly in `extra_body["extra_body"]`, `extra_body["extra_body"]["google"]` (the
    documented form);
-3. a top-level `google` dict in the params (Vertex also accepts that form, §3.1);
+3. a top-level `google` dict in the params (Vertex also accepts that form, docs/gemini-extras.md);
 4. Google keys at the top level of the params (per-call kwargs / model_kwargs).
 
 The framework classes pass params in which call values already override instance
@@ -80,8 +81,9 @@ HARM_CATEGORIES = (
     "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
     "HARM_CATEGORY_JAILBREAK",
 )
-"""Accepted `safety_settings` categories (fact sheet §3.2, plus Vertex's image and
-jailbreak categories). `HARM_CATEGORY_UNSPECIFIED` is deliberately not accepted."""
+"""Accepted `safety_settings` categories (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview,
+plus Vertex's image and jailbreak categories). `HARM_CATEGORY_UNSPECIFIED` is deliberately not
+accepted."""
 
 HARM_THRESHOLDS = (
     "BLOCK_LOW_AND_ABOVE",
@@ -90,13 +92,13 @@ HARM_THRESHOLDS = (
     "BLOCK_NONE",
     "OFF",
 )
-"""Accepted `safety_settings` thresholds (fact sheet §3.2)."""
+"""Accepted `safety_settings` thresholds (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview)."""
 
 HARM_BLOCK_METHODS = ("SEVERITY", "PROBABILITY")
 """Optional `method` of a Vertex safety setting."""
 
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
-"""Gemini 3 `thinking_config.thinking_level` values (fact sheet §3.2)."""
+"""Gemini 3 `thinking_config.thinking_level` values (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview)."""
 
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "max")
 """`reasoning_effort` values known at all; which a model takes is `ModelInfo.reasoning_efforts`
@@ -113,8 +115,9 @@ GOOGLE_KEYS = frozenset(
         "model_safety_settings",
     }
 )
-"""`extra_body.google` fields (fact sheet §3.2) that are moved there from wherever they
-were put. `google.tools` (native Gemini tools) is kept when given inside a `google` dict
+"""`extra_body.google` fields (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview)
+that are moved there from wherever they were put. `google.tools` (native Gemini tools) is kept when
+given inside a `google` dict
 but never taken from the top level, where `tools` means OpenAI tools."""
 
 _THINKING_KEYS = {
@@ -422,7 +425,7 @@ def _check_cached_content_location(
             "requests, or drop cached_content."
         )
         raise VertexConfigError(msg)
-    # Context caching is regional only (fact sheet §1.1, NB-intro).
+    # Context caching is regional only (https://github.com/GoogleCloudPlatform/generative-ai/blob/main/gemini/chat-completions/intro_chat_completions_api.ipynb).
     if google.get("cached_content") and (location or "").lower() == "global":
         msg = (
             "context caching is not available on the global endpoint; use a region such as "
@@ -438,8 +441,8 @@ def _apply_reasoning_effort(
     """Map `reasoning_effort` for Gemini; returns the value to send (or None).
 
     `none` is not accepted by Vertex ("Expected 'reasoning_effort' to be one of
-    'high','low','medium','minimal'", fact sheet §4.1); it becomes
-    `thinking_config.thinking_budget = 0` where the model can turn thinking off.
+    'high','low','medium','minimal'", https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview);
+    it becomes `thinking_config.thinking_budget = 0` where the model can turn thinking off.
     """
     if effort is None or info is None or not info.is_gemini:
         return effort
@@ -690,8 +693,9 @@ def search_tool_options(tool: Any) -> dict[str, Any] | None:
     """The `web_search_options` a Google Search grounding tool stands for, else None.
 
     Grounding with Google Search is `web_search_options` on Vertex's Chat Completions API
-    (wire facts §7). Accepted as tools: `{"google_search": {}}` (Gemini's own spelling,
-    also `googleSearch`), `{"type": "google_search"}`, OpenAI's `{"type": "web_search"}`,
+    (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview). Accepted as
+    tools: `{"google_search": {}}` (Gemini's own spelling, also `googleSearch`), `{"type":
+    "google_search"}`, OpenAI's `{"type": "web_search"}`,
     and `{"web_search_options": {...}}`, whose options are kept. A function tool never is.
     """
     if not _is_map(tool) or "function" in tool:
@@ -722,12 +726,13 @@ def _prepare_tools(params: dict[str, Any]) -> None:
             parameters = function.get("parameters")
             if isinstance(parameters, Mapping):
                 parameters = sanitize_tool_schema(parameters)
-                # Vertex: "functionDeclaration parameters schema should be of type OBJECT" (§7).
+                # Vertex: "functionDeclaration parameters schema should be of type OBJECT" (https://github.com/BerriAI/litellm/issues/14330).
                 if "type" not in parameters:
                     parameters = {"type": "object", "properties": {}, **parameters}
                 function["parameters"] = parameters
-            # `strict` stays: Vertex ignores it (wire facts §7), and the openai SDK's
-            # `.parse()` (LangChain `bind_tools(..., response_format=...)`) refuses
+            # `strict` stays: Vertex ignores it (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview),
+            # and the openai SDK's `.parse()` (LangChain `bind_tools(..., response_format=...)`)
+            # refuses
             # tools without `strict: true` before sending anything.
             kept.append({**tool, "function": function})
         else:
@@ -934,8 +939,9 @@ def replay_thoughts(messages: Sequence[Any], marker: str | None) -> list[Any]:
 
     Vertex documents the tagged form for history: with a ``thought_tag_marker`` on the
     request, "subsequent queries will strip the thought tags and mark the thoughts
-    appropriately for context" (wire facts §4.2). Without a marker the thoughts would be
-    read as answer text, so they are dropped. The private key never reaches the wire.
+    appropriately for context" (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
+    Without a marker the thoughts would be read as answer text, so they are dropped. The private key
+    never reaches the wire.
     """
     out: list[Any] = []
     for message in messages:

@@ -1,8 +1,8 @@
 """What an `api_key` argument holds: a Vertex express-mode key or an OAuth access token.
 
 The commonest existing app builds `ChatOpenAI(base_url=..., api_key=creds.token)` with a
-Google OAuth access token (Google's own samples do, wire facts §10). Renamed to our
-class, that token must not be sent as an express-mode `?key=` (Vertex answers
+Google OAuth access token (Google's own samples do, https://github.com/GoogleCloudPlatform/python-docs-samples/tree/main/generative_ai/chat_completions).
+Renamed to our class, that token must not be sent as an express-mode `?key=` (Vertex answers
 `400 API key not valid`). It is used as what it is, a static Bearer token, with a
 warning: it expires (1 hour by default) and cannot be refreshed.
 """

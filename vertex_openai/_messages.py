@@ -9,7 +9,7 @@ Response side:
 * `parse_message(message, marker)` -> `ParsedMessage`: answer text, thought text (tagged
   thoughts, whole-message `extra_content.google.thought`, or `reasoning_content` from
   MaaS models), the message signature, `{tool_call_id: signature}`, the tool calls
-  without `extra_content`, and images returned in `message.audio` (fact sheet §5.1).
+  without `extra_content`, and images returned in `message.audio` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples).
 * Streaming: create one `StreamAccumulator(marker)` per call (never share it between
   calls or store it on a model object). Two equivalent ways to drive it:
 
@@ -30,13 +30,15 @@ Response side:
 Request side:
 
 * `attach_signatures(wire_message, {id: sig}, message_sig)` puts
-  `extra_content.google.thought_signature` back on tool calls and on the message (§3.4).
+  `extra_content.google.thought_signature` back on tool calls and on the message (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples,
+  https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
 * `prepare_wire_messages(messages, model_info)` converts multimodal parts into the ones
-  Vertex accepts (§8), fills a missing tool-message `name` from its tool call, and, for
-  models that enforce signatures (Gemini 3), adds the documented sentinel to the first
-  tool call of every step of the current turn that has none (§3.5).
+  Vertex accepts (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview),
+  fills a missing tool-message `name` from its tool call, and, for models that enforce signatures
+  (Gemini 3), adds the documented sentinel to the first
+  tool call of every step of the current turn that has none (https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
 * `normalize_usage(usage)`: `completion_tokens` on Vertex excludes reasoning, and
-  `total = prompt + completion + reasoning` (§5.1).
+  `total = prompt + completion + reasoning` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples).
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ def _text_of(content: Any) -> str:
 
 
 def _reasoning_text(obj: Mapping[str, Any]) -> str:
-    # MaaS gpt-oss / Kimi return `reasoning_content`; some servers use `reasoning` (§4.2).
+    # MaaS gpt-oss / Kimi return `reasoning_content`; some servers use `reasoning` (https://github.com/GoogleCloudPlatform/generative-ai/blob/main/open-models/get_started_with_oss_maas_reasoning_open_ai_sdk.ipynb).
     for key in ("reasoning_content", "reasoning"):
         value = obj.get(key)
         if isinstance(value, str) and value:
@@ -206,7 +208,7 @@ def _may_hold_tag(text: str, marker: str) -> bool:
 
 def _image_from_audio(audio: Any) -> dict[str, str] | None:
     # Image output (`modalities: ["image"]`) arrives in message.audio with
-    # extra_content.google.mime_type (fact sheet §5.1).
+    # extra_content.google.mime_type (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples).
     if not _is_map(audio):
         return None
     mime = google_extra(audio).get("mime_type")
@@ -233,8 +235,8 @@ _DERIVED_SUFFIX = "-vx"
 def _unique_id(wire_id: str | None, name: str | None, position: int, used: set[str]) -> str:
     """A non-empty id unique within the message; the wire id when it is free.
 
-    Gemini 2.x uses the function name as tool-call id (fact sheet §12), so two parallel
-    calls to one function share an id; the 2nd gets `<id>-vx<position>`, which
+    Gemini 2.x uses the function name as tool-call id (https://github.com/GoogleCloudPlatform/python-docs-samples/blob/main/generative_ai/chat_completions/chat_completions_function_calling_config.py),
+    so two parallel calls to one function share an id; the 2nd gets `<id>-vx<position>`, which
     `original_tool_call_id` maps back on replay. A call without an id gets
     `<name>-vx<position>` (the function name is what Gemini 2.x itself would send).
     """
@@ -384,7 +386,7 @@ def parse_message(message: Mapping[str, Any] | Any, marker: str | None) -> Parse
 
     Thoughts come from, in order: `reasoning_content`/`reasoning` (MaaS models), then
     `<marker>...</marker>` tags in `content`; if there are no tags and the message is
-    marked `extra_content.google.thought: true`, the whole content is thought (§3.3).
+    marked `extra_content.google.thought: true`, the whole content is thought (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
 
     Args:
         message: `choices[i].message` as a dict (or an openai SDK message object).
@@ -444,8 +446,8 @@ def _plain_sdk_message(message: Any, marker: str | None) -> ParsedMessage | None
 def fix_accumulated_roles(completion: Any) -> None:
     """Undo the openai SDK's concatenation of Vertex's repeated `role` in a stream snapshot.
 
-    Vertex repeats `"role": "assistant"` in every streamed delta (wire facts §5); the SDK's
-    `chat.completions.stream()` adds string fields up, so its final completion says
+    Vertex repeats `"role": "assistant"` in every streamed delta (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples);
+    the SDK's `chat.completions.stream()` adds string fields up, so its final completion says
     `role="assistantassistant..."`, which frameworks no longer read as an assistant
     message (LangChain builds a `ChatMessage`, and fails on a refusal's `content: None`).
     Fixed in place on the SDK object.
@@ -475,7 +477,8 @@ class StreamDelta:
         usage_increment: What `usage` adds to the usage already reported in this stream,
             for frameworks that add up chunk usage (LangChain). Vertex sends usage once,
             on the last chunk; Google's Gemini API compat layer sends the running total on
-            every chunk (fact sheet §5.2), which summed would count it many times.
+            every chunk (https://ai.google.dev/gemini-api/docs/openai), which summed would count it
+            many times.
         finish_reason: The choice's finish reason, on the chunk that carries it.
         images: Images carried in `delta.audio` (`{"mime_type", "data"}`).
         refusal: `delta.refusal` text, on the chunks that carry it (MaaS Llama Guard).
@@ -575,10 +578,11 @@ class StreamAccumulator:
 
     Tool-call fragments are merged by the rule in `_target` (wire id, then index, then
     the last call; a fragment naming a function again after a whole call starts a new
-    call), so Vertex's repeated ids and inconsistent `index` values (fact sheet §5.3),
+    call), so Vertex's repeated ids and inconsistent `index` values (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples),
     Gemini 2.x's shared ids for parallel calls to one function and calls with no `index`
-    (§12) all come out as separate calls. Each call gets a unique non-empty id
-    (`unique_tool_call_ids`' rule).
+    (https://github.com/GoogleCloudPlatform/python-docs-samples/blob/main/generative_ai/chat_completions/chat_completions_function_calling_config.py)
+    all come out as separate calls. Each call gets a unique non-empty id (`unique_tool_call_ids`'
+    rule).
 
     Only choice 0 is handled (streaming with `n > 1` is not supported by the frameworks).
     """
@@ -622,7 +626,7 @@ class StreamAccumulator:
             and not parser.has_pending
             and not _may_hold_tag(text, parser.marker)
         ):
-            # Thought flagged explicitly but not tagged: trust the flag (§3.3).
+            # Thought flagged explicitly but not tagged: trust the flag (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
             return text, ""
         return parser.feed(text)
 
@@ -737,11 +741,13 @@ class StreamAccumulator:
         """The call a fragment continues, or None when it starts a new call.
 
         Vertex repeats `id` and `name` on every fragment with unreliable `index` values
-        (fact sheet §5.3), Gemini 2.x reuses the function name as id for parallel calls
-        to the same function (§12), OpenAI-style servers send the id only on the first
+        (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples), Gemini 2.x
+        reuses the function name as id for parallel calls to the same function (https://github.com/GoogleCloudPlatform/python-docs-samples/blob/main/generative_ai/chat_completions/chat_completions_function_calling_config.py),
+        OpenAI-style servers send the id only on the first
         fragment and then rely on `index`, and Google's Gemini API compat layer sends
-        whole calls with no `index` at all (§12). So: the wire id wins, then the index,
-        then the last call; a fragment that names a function again after its target is a
+        whole calls with no `index` at all (https://github.com/noho/dayu-agent/issues/45). So: the
+        wire id wins, then the index, then the last call; a fragment that names a function again
+        after its target is a
         whole call (or shows up twice in one delta) starts a new call.
         """
         tc_id = tc.get("id")
@@ -889,7 +895,8 @@ def attach_signatures(
     tool_call_signatures: Mapping[str, str] | None,
     message_signature: str | None,
 ) -> dict[str, Any]:
-    """Put thought signatures back on an outgoing assistant message (fact sheet §3.4).
+    """Put thought signatures back on an outgoing assistant message (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples,
+    https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
 
     Args:
         wire_message: The message dict as the framework produced it (not mutated).
@@ -1132,7 +1139,8 @@ def _convert_content(message: dict[str, Any]) -> dict[str, Any]:
 
 def _current_turn_start(messages: Sequence[Mapping[str, Any]]) -> int:
     # A turn starts at the most recent user message that is not a function response
-    # (fact sheet §3.5); tool results are `role: tool` on this wire.
+    # (https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures); tool results are
+    # `role: tool` on this wire.
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "user":
             return i
@@ -1174,7 +1182,7 @@ def prepare_wire_messages(
       in the order Gemini gave them.
     * If `model_info.enforces_signatures` (Gemini 3): in the current turn (from the last
       user message), the first tool call of every assistant step without a signature
-      gets `SIGNATURE_SENTINEL` (hand-built or trimmed histories, §3.5).
+      gets `SIGNATURE_SENTINEL` (hand-built or trimmed histories, https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
 
     Args:
         messages: Wire message dicts (or openai SDK message objects); not mutated.
@@ -1293,8 +1301,9 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     """Normalise a chat-completions `usage` object.
 
     Vertex's `completion_tokens` excludes thinking and `total_tokens = prompt +
-    completion + reasoning` (fact sheet §5.1). If a server follows OpenAI's convention
-    instead (`total = prompt + completion`, reasoning included in completion), the
+    completion + reasoning` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples).
+    If a server follows OpenAI's convention instead (`total = prompt + completion`, reasoning
+    included in completion), the
     reasoning is not added twice. A wire `total_tokens` larger than that sum is kept (what
     was billed); with no `reasoning_tokens` field the gap is counted as reasoning.
 
@@ -1330,8 +1339,8 @@ def normalize_usage(usage: Mapping[str, Any] | Any | None) -> dict[str, Any] | N
     total = prompt + output
     if isinstance(reported_total, int) and reported_total > total:
         # Google's Gemini API compat layer counts thinking in total_tokens without a
-        # reasoning_tokens field (fact sheet §5.2, §12: 108 + 19, total 194): the gap was
-        # billed as output, so keep the wire total and count the gap as reasoning.
+        # reasoning_tokens field (https://ai.google.dev/gemini-api/docs/openai: 108 + 19, total
+        # 194): the gap was billed as output, so keep the wire total and count the gap as reasoning.
         if reasoning == 0:
             reasoning = reported_total - total
             output += reasoning

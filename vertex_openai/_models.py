@@ -4,8 +4,10 @@ Pure lookups, no I/O. The table is deliberately small: Gemini is matched by vers
 pattern (`gemini-2.5-*`, `gemini-3*`, ...); partner (MaaS) and self-deployed models fall
 back to conservative defaults (128k context, function calling on).
 
-Sources: vertex-wire-facts.md §2 (model ids), §3.5 (signature enforcement), §4.1 (which
-models can switch thinking off), pain point 29 (n>1 on Gemini 3).
+Sources: model ids, https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples;
+signature enforcement, https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures;
+which models can switch thinking off, https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview;
+n>1 on Gemini 3, https://github.com/googleapis/python-genai/issues/1723.
 """
 
 from __future__ import annotations
@@ -59,13 +61,13 @@ class ModelInfo:
         is_gemini: A Gemini model (any version).
         is_gemini3: Gemini 3 or later (3, 3.1, 3.5, ...).
         enforces_signatures: Vertex rejects a current-turn function call without a
-            thought signature (Gemini 3 except the `*-image*` models; fact sheet §3.5).
+            thought signature (Gemini 3 except the `*-image*` models; https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
         supports_thinking: The model thinks at all (Gemini 2.5 and later).
         can_disable_thinking: Thinking can be switched off, with `thinking_budget: 0` or
             `reasoning_effort="none"` (one rule for both): 2.5 Flash and Flash-Lite [DOC];
             Gemini 3 on Vertex's OpenAI endpoint, where `thinking_budget: 0` is accepted on
-            3.1 Pro and 3.5 Flash [OBS, fact sheet §3.1]; not 2.5 Pro, which only works in
-            thinking mode [DOC, §4.1].
+            3.1 Pro and 3.5 Flash (observed, docs/gemini-extras.md); not 2.5 Pro, which only works
+            in thinking mode (documented, https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
         reasoning_efforts: `reasoning_effort` values the model accepts on the wire
             (`none` is sent as `thinking_budget: 0` instead): `minimal`, `low`, `medium`,
             `high` (Vertex's error text); `max` from Gemini 3.7 on (Vertex's newer error
@@ -216,10 +218,10 @@ def is_self_deployed(endpoint_id: str | None) -> bool:
 def normalize_model_id(model: str | None, endpoint_id: str | None) -> str | None:
     """Spell a model id the way the endpoint expects it.
 
-    On `openapi` (Gemini and MaaS) the id must be publisher-prefixed (fact sheet §2.1,
-    pain point 13): a bare `gemini-...` gets `google/`, listing-style ids
-    (`publishers/google/models/...`, `models/...`) are shortened. On a self-deployed
-    endpoint the container decides, so the model is optional and passed through (§2.3).
+    On `openapi` (Gemini and MaaS) the id must be publisher-prefixed (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples):
+    a bare `gemini-...` gets `google/`, listing-style ids (`publishers/google/models/...`,
+    `models/...`) are shortened. On a self-deployed
+    endpoint the container decides, so the model is optional and passed through (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples).
 
     Args:
         model: The model id the user gave (may be None or "" on a self-deployed endpoint).

@@ -1,7 +1,7 @@
 """Make JSON Schemas acceptable to Gemini: tool parameters and `response_format` schemas.
 
-Vertex documents tool `parameters` as an OpenAPI 3.0 subset (fact sheet §7: `type, format,
-title, description, nullable, enum, maxItems, minItems, properties, required,
+Vertex documents tool `parameters` as an OpenAPI 3.0 subset (https://ai.google.dev/api/caching#Schema:
+`type, format, title, description, nullable, enum, maxItems, minItems, properties, required,
 minProperties, maxProperties, minLength, maxLength, pattern, example, anyOf,
 propertyOrdering, default, items, minimum, maximum`); on the native API every other
 keyword (`additionalProperties`, `$ref`, `$defs`, `const`, `exclusiveMinimum`, `examples`,
@@ -9,8 +9,8 @@ keyword (`additionalProperties`, `$ref`, `$defs`, `const`, `exclusiveMinimum`, `
 stricter or more lenient is unconfirmed, so tool schemas are reduced to that subset.
 
 `response_format.json_schema` is documented with `additionalProperties` supported and
-fully recursive schemas unsupported (§9), so that variant only drops `$schema` and
-inlines references.
+fully recursive schemas unsupported (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview),
+so that variant only drops `$schema` and inlines references.
 
 Both variants inline non-recursive `$ref`s (local `#/$defs/...`, `#/definitions/...`),
 and raise `VertexConfigError` naming the definition for recursive ones.
@@ -57,7 +57,8 @@ GEMINI_SCHEMA_KEYS = frozenset(
         "maximum",
     }
 )
-"""Keywords of Gemini's `Schema` (fact sheet §7); tool schemas keep only these."""
+"""Keywords of Gemini's `Schema` (https://ai.google.dev/api/caching#Schema); tool schemas keep only
+these."""
 
 _DEF_KEYS = ("$defs", "definitions")
 _DROP_ALWAYS = frozenset({"$schema", "$id", "$comment", *_DEF_KEYS})
@@ -329,7 +330,7 @@ def sanitize_response_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """Make a `response_format.json_schema.schema` acceptable to Vertex.
 
     Only drops `$schema` (and `$id`/`$comment`) and inlines non-recursive references;
-    `additionalProperties` is documented as supported here (fact sheet §9).
+    `additionalProperties` is documented as supported here (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
 
     Args:
         schema: A JSON Schema object (not mutated).

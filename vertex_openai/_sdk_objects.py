@@ -296,8 +296,8 @@ def one_call_per_chunk(chunk: dict[str, Any]) -> list[dict[str, Any]]:
     """Split a chunk whose delta carries several tool calls into one chunk per call.
 
     The OpenAI parsers built for OpenAI's stream (LlamaIndex's ``update_tool_calls``) read
-    only ``delta.tool_calls[0]``, and Vertex sends parallel calls whole in one delta (fact
-    sheet §5.3): the others would be lost.
+    only ``delta.tool_calls[0]``, and Vertex sends parallel calls whole in one delta (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples):
+    the others would be lost.
     """
     choices = chunk.get("choices") or []
     delta = choices[0].get("delta") if choices and isinstance(choices[0], dict) else None

@@ -1,8 +1,9 @@
 """Split `<marker>thoughts</marker>` out of Gemini text, in one piece or streamed.
 
 With `thinking_config.include_thoughts` and `thought_tag_marker: "m"`, Vertex returns
-`content = "<m>" + thoughts + "</m>" + answer` (fact sheet §4.2). While streaming, the
-tags may be split anywhere across chunks, and there may be several thought segments.
+`content = "<m>" + thoughts + "</m>" + answer` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
+While streaming, the tags may be split anywhere across chunks, and there may be several thought
+segments.
 
 `ThoughtParser` is a small state machine: each `feed()` scans only the new text plus at
 most `len(tag) - 1` held-back characters (a possible tag prefix), so the total work is

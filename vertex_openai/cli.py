@@ -68,8 +68,11 @@ class _Printer:
 
 
 def _against_target(args: argparse.Namespace, step: Any) -> int:
-    """Run ``step(out, args, api_endpoint=, credentials=, project=)`` against the
-    configured Vertex target, or the bundled emulator with ``--emulator``."""
+    """Run a demo step against the configured Vertex target.
+
+    ``step(out, args, api_endpoint=, credentials=, project=)`` runs against the bundled
+    emulator instead with ``--emulator``.
+    """
     out = _Printer()
     if args.emulator:
         with local_emulator() as (emu, key):
@@ -301,9 +304,30 @@ def emulator(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     """Show the package end to end against the emulator (or real Vertex with --live)."""
-    from vertex_openai._demo import run_demo
+    from vertex_openai._demo import run_demo, runnable_steps
+    from vertex_openai._extras import install_command, missing_extras
 
-    return run_demo(live=args.live, project=args.project, location=args.location, model=args.model)
+    out = _Printer()
+    if not args.live and (gone := missing_extras("emulator")):
+        out.line(
+            f"The offline demo needs the `emulator` extra ({gone[0][1]} is not installed). "
+            f"Install everything with: {install_command('all')}",
+            "bold red",
+        )
+        return 2
+    if not runnable_steps():
+        out.line(
+            "No demo step can run: neither LangChain nor LlamaIndex is installed. "
+            f"Install everything with: {install_command('all')}",
+            "bold red",
+        )
+        return 2
+    if args.live:
+        return run_demo(out, project=args.project, location=args.location, model=args.model)
+    # Tokens live 4 s here (an hour on Vertex), so the demo shows refreshes happening.
+    with local_emulator(token_lifetime=4.0) as (emu, key):
+        out.line(f"Local Vertex AI emulator on {emu.url} (tokens live 4 s)", "bold")
+        return run_demo(out, emulator=emu, credentials=str(key), model=args.model)
 
 
 # -- entry point ---------------------------------------------------------------------
@@ -376,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``vertex-openai`` command line; returns the process exit code."""
     from vertex_openai._extras import MissingExtraError
 
     args = build_parser().parse_args(argv)

@@ -210,14 +210,21 @@ def test_settings_fail_at_construction(kwargs: dict[str, Any], needle: str) -> N
 
 
 def test_settings_valid_combinations() -> None:
-    VertexRequestSettings(model="google/gemini-2.5-flash", reasoning_effort="none")
-    VertexRequestSettings(
-        model="google/gemini-2.5-flash",
-        location="us-central1",
-        cached_content="projects/p/locations/us-central1/cachedContents/1",
+    # Each is accepted (no VertexConfigError) and keeps what it was given.
+    off = VertexRequestSettings(model="google/gemini-2.5-flash", reasoning_effort="none")
+    assert (off.model, off.reasoning_effort) == ("google/gemini-2.5-flash", "none")
+    cache = "projects/p/locations/us-central1/cachedContents/1"
+    regional = VertexRequestSettings(
+        model="google/gemini-2.5-flash", location="us-central1", cached_content=cache
     )
-    VertexRequestSettings(model=None, endpoint_id="1234", reasoning_effort="none")
-    VertexRequestSettings(model="whatever", endpoint_id="mg-endpoint-ab12")
+    assert regional.google_body() == {"cached_content": cache}
+    # A self-deployed endpoint: no model needed, and any model id passes through as given.
+    endpoint = VertexRequestSettings(model=None, endpoint_id="1234", reasoning_effort="none")
+    assert endpoint.model is None
+    assert endpoint.reasoning_effort == "none"
+    assert VertexRequestSettings(model="whatever", endpoint_id="mg-endpoint-ab12").model == (
+        "whatever"
+    )
 
 
 def test_settings_google_body() -> None:

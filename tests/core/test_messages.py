@@ -34,7 +34,8 @@ def sig_of(obj: dict[str, Any]) -> str | None:
 
 
 def test_parse_tool_calls_with_signature_on_first() -> None:
-    # fact sheet §3.4 (GAPI-sig sample)
+    # https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples, https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures
+    # (the Gemini API thought-signatures page's sample)
     message = {
         "role": "assistant",
         "tool_calls": [
@@ -117,7 +118,9 @@ def test_parse_sdk_object() -> None:
 
 # --------------------------------------------------------------------------- streaming
 
-SAMPLE_53 = [  # fact sheet §5.3, verbatim shapes (inconsistent index values)
+# https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples, verbatim shapes
+# (inconsistent index values)
+SAMPLE_53 = [
     {"index": 1, "id": "A", "name": "get_current_weather", "args": "", "sig": "SIG"},
     {"index": 0, "id": "A", "name": "get_current_weather", "args": '{"location":"Boston, MA'},
     {"index": 0, "id": "A", "name": "get_current_weather", "args": '"'},
@@ -255,7 +258,8 @@ def test_stream_index_less_fragments_follow_last_call() -> None:
 
 
 def test_stream_gapi_thought_flags_and_final_signature() -> None:
-    # fact sheet §4.2 capture (Gemini API compat layer)
+    # https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview capture (Gemini
+    # API compat layer)
     acc = StreamAccumulator("thought")
     raw = [
         chunk(

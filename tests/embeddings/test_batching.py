@@ -34,6 +34,7 @@ def _predict_requests(emu: Emulator) -> list[object]:
     return [r for r in emu.requests if r.path.endswith(":predict")]
 
 
+@pytest.mark.slow  # load: 1,000 texts through the emulator, twice
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_1000_texts_in_order_in_ceil_requests_at_most_k_in_flight(
     emu: Emulator, make_client: MakeClient, mode: str

@@ -250,3 +250,5 @@ def test_serve_prints_instructions(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -537,7 +537,12 @@ def test_structured_output_include_raw_with_thoughts(make_model: MakeModel) -> N
     )
     out = llm.invoke("Tell me a joke")
     assert isinstance(out["parsed"], Joke)
-    assert out["raw"].additional_kwargs.get("reasoning_content") is not None or True
+    # The thoughts come back on the raw message, apart from the structured answer.
+    thoughts = out["raw"].additional_kwargs["reasoning_content"]
+    assert isinstance(thoughts, str)
+    assert thoughts.strip()
+    assert thoughts not in out["parsed"].model_dump_json()
+    assert [call["name"] for call in out["raw"].tool_calls] == ["Joke"]
 
 
 # ---------------------------------------------------------------- multimodal

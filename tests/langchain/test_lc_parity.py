@@ -55,7 +55,8 @@ def test_bind_tools_with_response_format_parses(make_model: MakeModel, emulator:
     assert msg.tool_calls[0]["args"] == {"city": "Paris"}
     body = _chat_requests(emulator)[-1].json
     assert body["response_format"]["type"] == "json_schema"
-    # Vertex ignores `strict` (wire facts §7); the SDK needs it to parse client-side.
+    # Vertex ignores `strict` (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview);
+    # the SDK needs it to parse client-side.
     assert body["tools"][0]["function"]["strict"] is True
 
 

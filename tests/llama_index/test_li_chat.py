@@ -259,7 +259,8 @@ def test_multimodal_blocks_become_vertex_parts(make_llm, bodies) -> None:
     }
     assert parts[4]["input_audio"] == {"data": "gs://bucket/talk.mp3", "format": "audio/mpeg"}
     assert parts[5]["image_url"]["url"].startswith("data:application/pdf;base64,")
-    # A URI in image_url would be read as image/* (issue 19 §1): the core's rule keeps the type.
+    # A URI in image_url would be read as image/* (issue 19, part 1): the core's rule keeps the
+    # type.
     assert parts[6]["input_audio"] == {
         "data": "gs://bucket/report.pdf",
         "format": "application/pdf",

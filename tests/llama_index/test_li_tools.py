@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import openai
 import pytest
 
 pytestmark = pytest.mark.llama_index
@@ -115,7 +116,7 @@ def test_missing_signature_is_rejected_by_gemini3(make_llm, emulator) -> None:
     # Stripped: the sentinel is added for us (hand-built history), so it still works.
     ok = llm.chat([*history, stripped, *_tool_messages(llm, first)])
     assert ok.message.content
-    with pytest.raises(Exception, match="Corrupted thought signature"):
+    with pytest.raises(openai.BadRequestError, match="Corrupted thought signature"):
         llm.chat([*history, forged, *_tool_messages(llm, first)])
 
 

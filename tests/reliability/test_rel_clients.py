@@ -137,6 +137,7 @@ def process_emulator() -> Iterator[EmulatorProcess]:
         yield emu
 
 
+@pytest.mark.slow  # a soak: hundreds of asyncio.run cycles
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self")
 @pytest.mark.parametrize(("framework", "cycles"), [("langchain", 500), ("llama_index", 200)])
 def test_asyncio_run_cycles_keep_fds_and_memory_flat(

@@ -100,7 +100,7 @@ async def _aask(framework: str, model: Any) -> str:
     return str((await model.achat(li_messages())).message.content)
 
 
-# -- issue 20 §1: one token per credential, tenants apart ---------------------------------
+# -- issue 20, part 1: one token per credential, tenants apart ---------------------------------
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -188,7 +188,7 @@ def test_a_rewritten_key_file_is_a_new_credential(
     assert emulator.token_refresh_count == 2
 
 
-# -- issue 20 §2: concurrent first use, per-call copies ------------------------------------
+# -- issue 20, part 2: concurrent first use, per-call copies ------------------------------------
 
 
 def test_concurrent_first_use_from_threads_leaks_no_socket(
@@ -241,7 +241,7 @@ def test_embed_documents_with_chunk_size_reuses_connections(
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
-# -- issue 20 §2: httpx2 clients, callable api_key -----------------------------------------
+# -- issue 20, part 2: httpx2 clients, callable api_key -----------------------------------------
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

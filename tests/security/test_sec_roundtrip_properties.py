@@ -52,7 +52,8 @@ HISTORIES = st.integers(1, 4).flatmap(
 
 
 def vertex_response(turn: dict[str, Any]) -> dict[str, Any]:
-    """A chat.completion body as Vertex sends it for this turn (wire facts §3.4, §5.1)."""
+    """A chat.completion body as Vertex sends it for this turn (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples,
+    https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures)."""
     content = turn["answer"]
     if turn["thoughts"]:
         content = f"<thought>{turn['thoughts']}</thought>{content}"

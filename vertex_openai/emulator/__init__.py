@@ -14,8 +14,9 @@
   ``GET|POST config``, ``POST revoke``, ``POST reset``, ``POST token``.
 * Anything else: Google's HTML 404 page.
 
-The wire follows docs ``vertex-wire-facts.md``: sorted keys, non-``chatcmpl`` ids,
-``system_fingerprint: ""``, usage on the final stream chunk, list-wrapped backend errors,
+The wire follows Vertex's documented and captured samples (docs/internals.md): sorted keys,
+non-``chatcmpl`` ids, ``system_fingerprint: ""``, usage on the final stream chunk, list-wrapped
+backend errors,
 plain-object auth errors. The deterministic model is described in
 :mod:`vertex_openai.emulator._model`; in short: tools are called when the user names them (or
 ``tool_choice`` forces it) with arguments built from the schema and the user's literals, tool
@@ -33,10 +34,10 @@ from __future__ import annotations
 from vertex_openai._extras import raise_for_missing_extra
 
 try:
-    from ._config import EmulatorConfig
-    from ._process import EmulatorProcess
-    from ._server import Emulator, serve
-    from ._state import RecordedRequest
+    from vertex_openai.emulator._config import EmulatorConfig
+    from vertex_openai.emulator._process import EmulatorProcess
+    from vertex_openai.emulator._server import Emulator, serve
+    from vertex_openai.emulator._state import RecordedRequest
 except ModuleNotFoundError as err:
     raise_for_missing_extra(err, feature="The Vertex AI emulator", extra="emulator")
     raise

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ._server import serve
+from vertex_openai.emulator._server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Serve the emulator until interrupted (the arguments are in the module docstring)."""
     parser = argparse.ArgumentParser(prog="vertex-openai emulator")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token-lifetime", type=float, default=3600.0)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ._errors import (
+from vertex_openai.emulator._errors import (
     error_object,
     google_error,
     html_404,
@@ -18,7 +18,7 @@ from ._errors import (
     list_error,
     unauthenticated_response,
 )
-from ._state import TOKEN_PREFIX, EmulatorState, RecordedRequest, token_id_of
+from vertex_openai.emulator._state import TOKEN_PREFIX, EmulatorState, RecordedRequest, token_id_of
 
 API_VERSIONS = ("v1", "v1beta1")
 REDACTED = "<redacted>"
@@ -226,7 +226,7 @@ class ChatRoutes:
         rec = self._record(request, body)
         resp = self._authenticate(request, rec) or self._route_checks(request)
         if resp is None:
-            from ._completion import handle_chat
+            from vertex_openai.emulator._completion import handle_chat
 
             resp = await handle_chat(self.state, request, rec, body, parse_error)
         if rec.status is None:

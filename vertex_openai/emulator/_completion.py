@@ -17,8 +17,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ._errors import GOOGLE_HEADERS, JSON_CT, google_error, json_response, list_error
-from ._model import (
+from vertex_openai.emulator._errors import (
+    GOOGLE_HEADERS,
+    JSON_CT,
+    google_error,
+    json_response,
+    list_error,
+)
+from vertex_openai.emulator._model import (
     EFFORT_BUDGETS,
     ModelInput,
     ModelOutput,
@@ -28,7 +34,7 @@ from ._model import (
     run_model,
     text_of,
 )
-from ._shapes import (
+from vertex_openai.emulator._shapes import (
     GEMINI2,
     distinct_candidates,
     serving_kind,
@@ -36,8 +42,8 @@ from ._shapes import (
     shape_chunks,
     tool_call_ids,
 )
-from ._state import EmulatorState, Fault, RecordedRequest, canonical_fault
-from ._wire import DONE, Rendered, completion_body, dumps, sse, stream_chunks
+from vertex_openai.emulator._state import EmulatorState, Fault, RecordedRequest, canonical_fault
+from vertex_openai.emulator._wire import DONE, Rendered, completion_body, dumps, sse, stream_chunks
 
 # Vertex accepts only this bypass value; the Gemini API's other one
 # ("context_engineering_is_the_way_to_go") is rejected (pydantic/pydantic-ai #3881, [OBS]).
@@ -570,7 +576,7 @@ def with_retry_after(response: Response, fault: Fault) -> Response:
     return response
 
 
-class _DroppedConnection(Exception):
+class _DroppedConnection(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised inside a response body to make uvicorn drop the connection."""
 
 
@@ -587,7 +593,7 @@ async def handle_chat(
         rec.fault = fault.kind
         if fault.kind == "revoke":
             state.revoke_all_tokens()
-            from ._errors import unauthenticated_response
+            from vertex_openai.emulator._errors import unauthenticated_response
 
             return unauthenticated_response()
         if fault.kind == "token_outage":

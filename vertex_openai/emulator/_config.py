@@ -42,7 +42,7 @@ def _default_self_deployed() -> dict[str, str]:
 class EmulatorConfig:
     """Everything the emulator lets a test switch.
 
-    Behaviours the fact sheet marks as inferences ([INF]) are switches here so a test
+    Behaviours no public capture confirms (marked [INF], inferred) are switches here so a test
     can model either possibility.
     """
 

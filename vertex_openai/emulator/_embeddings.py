@@ -32,9 +32,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ._chat import API_VERSIONS, ChatRoutes
-from ._errors import google_error, html_404, json_response, list_error
-from ._state import EmulatorState, Fault
+from vertex_openai.emulator._chat import API_VERSIONS, ChatRoutes
+from vertex_openai.emulator._errors import google_error, html_404, json_response, list_error
+from vertex_openai.emulator._state import EmulatorState, Fault
 
 __all__ = ["EmbeddingConfig", "EmbeddingRoutes", "count_tokens", "embed_text"]
 
@@ -194,7 +194,7 @@ class EmbeddingRoutes:
                 rec.fault = fault.kind
                 resp = _fault_response(fault)
                 if resp is not None:
-                    from ._completion import with_retry_after
+                    from vertex_openai.emulator._completion import with_retry_after
 
                     resp = with_retry_after(resp, fault)
         return body, rec, resp
@@ -408,7 +408,7 @@ class EmbeddingRoutes:
 
 
 def _take_fault(request: Request, state: EmulatorState) -> Fault | None:
-    from ._completion import _header_fault
+    from vertex_openai.emulator._completion import _header_fault
 
     fault = (
         _header_fault(request, state)

@@ -61,7 +61,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._shapes import is_react_prompt, react_step, same_function_values
+from vertex_openai.emulator._shapes import is_react_prompt, react_step, same_function_values
 
 EFFORT_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 MAX_DEPTH = 4
@@ -684,7 +684,8 @@ def json_object_answer(user_text: str) -> dict[str, Any]:
 # A small deterministic stand-in for Llama Guard's hazard categories: a prompt that
 # plainly asks for one of these is filtered. Vertex documents the result shape only:
 # `finish_reason: "content_filtered"` and a `refusal` "stating the filtering reason"
-# (wire facts §5, MaaS Llama page); the reason's wording is [INF].
+# (https://cloud.google.com/vertex-ai/generative-ai/docs/maas/llama/use-llama, MaaS Llama page); the
+# reason's wording is [INF].
 _LLAMA_GUARD_CATEGORIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("S1", "Violent Crimes", ("kill someone", "murder", "assassinate")),
     ("S2", "Non-Violent Crimes", ("launder money", "steal a car", "shoplift")),

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._errors import google_error, unauthenticated_response
-from ._state import EmulatorState
+from vertex_openai.emulator._errors import google_error, unauthenticated_response
+from vertex_openai.emulator._state import EmulatorState
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 REFRESH_GRANT = "refresh_token"

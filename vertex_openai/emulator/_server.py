@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._chat import ChatRoutes
-from ._config import EmulatorConfig
-from ._embeddings import EmbeddingRoutes
-from ._errors import html_404
-from ._oauth import KeyMaterial, OAuthRoutes
-from ._state import EmulatorState, RecordedRequest, canonical_fault
+from vertex_openai.emulator._chat import ChatRoutes
+from vertex_openai.emulator._config import EmulatorConfig
+from vertex_openai.emulator._embeddings import EmbeddingRoutes
+from vertex_openai.emulator._errors import html_404
+from vertex_openai.emulator._oauth import KeyMaterial, OAuthRoutes
+from vertex_openai.emulator._state import EmulatorState, RecordedRequest, canonical_fault
 
 
 class Emulator:

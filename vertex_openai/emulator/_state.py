@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._config import EmulatorConfig
+from vertex_openai.emulator._config import EmulatorConfig
 
 TOKEN_PREFIX = "ya29.emu-"
 GRANT_KINDS = ("jwt-bearer", "refresh_token", "metadata", "impersonation")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._model import ModelOutput
+from vertex_openai.emulator._model import ModelOutput
 
 _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
 
