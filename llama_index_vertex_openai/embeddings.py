@@ -194,9 +194,11 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
     def to_dict(self, **kwargs: Any) -> dict[str, Any]:
-        """LlamaIndex's dict form. An express-mode key is never written: a marker is, so a
-        ``from_dict`` copy asks for the key instead of signing with the machine's
-        Application Default Credentials (another principal)."""
+        """LlamaIndex's dict form; an express-mode key is written as a marker only.
+
+        A ``from_dict`` copy then asks for the key instead of signing with the machine's
+        Application Default Credentials (another principal).
+        """
         data = super().to_dict(**kwargs)
         if self._api_key is not None or self._express_key_dropped:
             data["api_key"] = EXPRESS_KEY_DROPPED
