@@ -29,6 +29,7 @@ from typing_extensions import Self
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
+from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._errors import (
     VertexContextOverflowError,
     incomplete_stream_error,
@@ -61,6 +62,7 @@ from vertex_openai._models import model_profile
 from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._token_count import acount_message_tokens, count_message_tokens
+from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
@@ -236,6 +238,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     """How an express-mode `api_key` is sent: `"header"` (`x-goog-api-key`, in no URL) or
     `"query"` (`?key=`, visible in URLs that tracing records)."""
 
+    allow_non_google_token_urls: bool = False
+    """Accept `external_account` credentials whose token / impersonation URL is not a Google
+    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
+
     thought_tag_marker: str | None = None
     """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
     automatically when `thinking_config.include_thoughts` is on."""
@@ -357,6 +363,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @model_validator(mode="before")
     @classmethod
+    def _no_credentials_from_manifests(cls, values: Any) -> Any:
+        refuse_manifest_credentials(values, cls.__name__)
+        return values
+
+    @model_validator(mode="before")
+    @classmethod
     def _oauth_token_as_api_key(cls, values: Any) -> Any:
         """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token."""
         return oauth_token_as_credentials(values, ("api_key", "openai_api_key"))
@@ -408,6 +420,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             timeout=self.request_timeout,
             api_key_transport=self.api_key_transport,
             fallback_locations=self.fallback_locations,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         ).connect()
         endpoint = conn.endpoint_at_start
         if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
@@ -527,6 +540,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build_clients()
 
     # ------------------------------------------------------------------ requests
@@ -636,6 +650,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
+        # Events of the parent's `beta.chat.completions.stream` carry the chunk inside.
+        wire = chunk.get("chunk") if "type" in chunk else chunk
+        if isinstance(wire, dict) and not usable_stream_chunk(wire, url=self._stream_url()):
+            return None  # a keep-alive without `choices`, skipped as the parent does
         acc = call.acc
         if acc is None:  # first chunk: the request (and its marker) was just built
             acc = call.acc = StreamAccumulator(call.marker)
@@ -663,6 +681,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             # Chunk usage is added up on merge: report what this chunk adds.
             message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
         return converted
+
+    def _stream_url(self) -> str | None:
+        return self._connection.base_url if self._connection is not None else None
 
     def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
         if call.acc is None or not call.acc.finished:

@@ -10,6 +10,7 @@ from langchain_openai import OpenAIEmbeddings
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
+from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -91,6 +92,10 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     quota_project: str | None = None
     """Project billed for quota (`x-goog-user-project`)."""
 
+    allow_non_google_token_urls: bool = False
+    """Accept `external_account` credentials whose token / impersonation URL is not a Google
+    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
+
     fallback_locations: list[str] | None = None
     """Locations that get the same request, in order, when the one in use answers 429
     RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default `None`: requests never leave `location`
@@ -140,6 +145,12 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     _embedder: VertexEmbeddingClient | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials_from_manifests(cls, values: Any) -> Any:
+        refuse_manifest_credentials(values, cls.__name__)
+        return values
+
     @classmethod
     def is_lc_serializable(cls) -> bool:
         """Not serializable with `dumpd` / `load` (credentials must never be serialized)."""
@@ -188,6 +199,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             quota_project=self.quota_project,
             timeout=self.request_timeout,
             fallback_locations=self.fallback_locations,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         ).connect()
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location
@@ -233,6 +245,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build()
 
     # ------------------------------------------------------------------ embedding

@@ -28,10 +28,12 @@ from llama_index.llms.openai_like import OpenAILike
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import (
+    EXPRESS_KEY_DROPPED,
     MESSAGE_SIGNATURE_KEY,
     PLACEHOLDER_API_KEY,
     SIGNATURES_KEY,
 )
+from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._gemini import (
@@ -58,7 +60,7 @@ __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
 _PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
-_EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
+_EXPRESS_KEY_DROPPED = EXPRESS_KEY_DROPPED
 _MEDIA = {  # block class: (kind, data field, MIME field, resolver)
     ImageBlock: ("image", "image", "image_mimetype", "resolve_image"),
     AudioBlock: ("audio", "audio", "format", "resolve_audio"),
@@ -148,6 +150,11 @@ class ChatVertexOpenAI(OpenAILike):
         description="How an express-mode api_key is sent: 'header' (x-goog-api-key, in no "
         "URL) or 'query' (?key=, visible in URLs that tracing records).",
     )
+    allow_non_google_token_urls: bool = Field(
+        default=False,
+        description="Accept external_account credentials whose token / impersonation URL is "
+        "not a Google STS / IAM Credentials host (refused by default).",
+    )
     thought_tag_marker: str | None = Field(
         default=None,
         description="Tag Gemini wraps thoughts in; set to 'thought' automatically when "
@@ -226,6 +233,7 @@ class ChatVertexOpenAI(OpenAILike):
         quota_project: str | None = None,
         api_key_transport: Literal["header", "query"] = "header",
         fallback_locations: list[str] | None = None,
+        allow_non_google_token_urls: bool = False,
         **kwargs: Any,
     ) -> None:
         express_key_dropped = api_key == _EXPRESS_KEY_DROPPED
@@ -247,6 +255,7 @@ class ChatVertexOpenAI(OpenAILike):
             "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
             "fallback_locations": fallback_locations,
+            "allow_non_google_token_urls": allow_non_google_token_urls,
         }
         connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -283,9 +292,15 @@ class ChatVertexOpenAI(OpenAILike):
             quota_project=quota_project,
             api_key_transport=api_key_transport,
             fallback_locations=fallback_locations,
+            allow_non_google_token_urls=allow_non_google_token_urls,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
-            # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE.
-            api_key=PLACEHOLDER_API_KEY,
+            # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE. An
+            # express-mode model stores the marker instead, so a to_dict() / from_dict()
+            # copy stays an express model that asks for its key, never one signing with
+            # the machine's ADC (issue 22).
+            api_key=_EXPRESS_KEY_DROPPED
+            if api_key is not None or express_key_dropped
+            else PLACEHOLDER_API_KEY,
             api_base=connection.base_url,
             **kwargs,
         )
@@ -393,13 +408,18 @@ class ChatVertexOpenAI(OpenAILike):
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
+
     # -- clients and request params ------------------------------------------------------
 
     def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
         if self._express_key_dropped:
             msg = (
-                "This ChatVertexOpenAI was unpickled from an express-mode instance; API keys "
-                "are never pickled. Create it again with api_key=..."
+                "This ChatVertexOpenAI was unpickled (or rebuilt by from_dict) from an "
+                "express-mode instance; API keys are never written out. Create it again with "
+                "api_key=..."
             )
             raise VertexConfigError(msg)
         conn = self._connection

@@ -8,6 +8,8 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import Field, PrivateAttr
 
+from vertex_openai._constants import EXPRESS_KEY_DROPPED
+from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -15,6 +17,7 @@ from vertex_openai._embeddings import (
     embedding_location,
     embedding_model_spec,
 )
+from vertex_openai._errors import VertexConfigError
 from vertex_openai._options import ConnectionOptions
 from vertex_openai._pickling import picklable_state
 
@@ -62,6 +65,11 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         description="google.auth Credentials, a key file path or an info dict; ADC if omitted.",
     )
     quota_project: str | None = Field(default=None, description="Project billed for quota.")
+    allow_non_google_token_urls: bool = Field(
+        default=False,
+        description="Accept external_account credentials whose token / impersonation URL is "
+        "not a Google STS / IAM Credentials host (refused by default).",
+    )
     fallback_locations: list[str] | None = Field(
         default=None,
         description="Locations that get the same request, in order, when the one in use "
@@ -92,6 +100,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     _embedder: VertexEmbeddingClient = PrivateAttr()
     _api_key: Any = PrivateAttr(default=None)
+    _express_key_dropped: bool = PrivateAttr(default=False)
 
     def __init__(
         self,
@@ -124,6 +133,9 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             **kwargs,
         }
         super().__init__(**fields)
+        if api_key == EXPRESS_KEY_DROPPED:
+            api_key = None  # a to_dict() copy of an express model: refused on use
+            self._express_key_dropped = True
         self._api_key = api_key
         self._build()
 
@@ -140,6 +152,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             quota_project=self.quota_project,
             fallback_locations=self.fallback_locations,
             timeout=self.timeout,
+            allow_non_google_token_urls=self.allow_non_google_token_urls,
         )
         if self._api_key is not None and options.credentials is not None:
             # An OAuth token given as api_key: it is now the (static) credentials.
@@ -180,8 +193,29 @@ class VertexOpenAIEmbedding(BaseEmbedding):
             raise TypeError(msg)
         return picklable_state(super().__getstate__(), clear_private=("_embedder",))
 
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """LlamaIndex's dict form; an express-mode key is written as a marker only.
+
+        A ``from_dict`` copy then asks for the key instead of signing with the machine's
+        Application Default Credentials (another principal).
+        """
+        data = super().to_dict(**kwargs)
+        if self._api_key is not None or self._express_key_dropped:
+            data["api_key"] = EXPRESS_KEY_DROPPED
+        return data
+
+    def _client(self) -> VertexEmbeddingClient:
+        if self._express_key_dropped:
+            msg = (
+                "This VertexOpenAIEmbedding was rebuilt by from_dict() from an express-mode "
+                "instance; API keys are never written out. Create it again with api_key=..."
+            )
+            raise VertexConfigError(msg)
+        return self._embedder
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        warn_principal_switch(state, type(self).__name__)
         self._build()
 
     # -- embedding ----------------------------------------------------------------------
@@ -199,7 +233,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     def _batch_client(self) -> VertexEmbeddingClient:
         # embed_batch_size is the per-request size (capped at the model's limit).
-        client = self._embedder
+        client = self._client()
         size = max(1, min(self.embed_batch_size, client.spec.max_batch))
         if size == client.batch_size:
             return client
@@ -209,10 +243,11 @@ class VertexOpenAIEmbedding(BaseEmbedding):
         return copy
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._embedder.embed([query], task_type=self._query_task()).vectors[0]
+        return self._client().embed([query], task_type=self._query_task()).vectors[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return (await self._embedder.aembed([query], task_type=self._query_task())).vectors[0]
+        client = self._client()
+        return (await client.aembed([query], task_type=self._query_task())).vectors[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
         return self._get_text_embeddings([text])[0]

@@ -446,6 +446,7 @@ class VertexConnection:
                 scopes=options.scopes,
                 quota_project=options.quota_project,
                 refresh_timeout=refresh_timeout(options.timeout),
+                allow_non_google_token_urls=options.allow_non_google_token_urls,
             )
         self.auth = VertexAuth(
             self.router,

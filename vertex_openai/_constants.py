@@ -44,3 +44,7 @@ THOUGHTS_WIRE_KEY = "__vertex_thoughts__"
 
 DEFAULT_THOUGHT_TAG_MARKER = "thought"
 """Marker set automatically when thoughts are requested without one."""
+
+EXPRESS_KEY_DROPPED = "<vertex express-mode api_key not pickled>"
+"""Written instead of an express-mode key (pickles, LlamaIndex ``to_dict``): a copy built
+from it refuses to run until it is given the key, never signs as another principal."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from vertex_openai._constants import CLOUD_PLATFORM_SCOPE, CREDENTIALS_ENV_VAR
+from vertex_openai._credential_policy import check_external_account_urls
 from vertex_openai._endpoint import validate_header_value
 from vertex_openai._errors import VertexAuthError, VertexConfigError, redact
 from vertex_openai._fork import reset_after_fork
@@ -112,6 +113,7 @@ class CredentialsSource:
         *,
         scopes: tuple[str, ...] = (CLOUD_PLATFORM_SCOPE,),
         quota_project: str | None = None,
+        allow_non_google_token_urls: bool = False,
     ) -> None:
         self.check(credentials)
         if quota_project is not None:
@@ -119,6 +121,7 @@ class CredentialsSource:
         self._given = credentials
         self._scopes = scopes
         self._quota_project = quota_project
+        self._allow_non_google_token_urls = allow_non_google_token_urls
         self._lock = threading.Lock()
         self._loaded: tuple[Credentials, str | None] | None = None
         reset_after_fork(self)
@@ -300,6 +303,8 @@ class CredentialsSource:
                     scopes=list(self._scopes),
                 )
                 return user, info.get("quota_project_id")
+            if kind in ("external_account", "external_account_authorized_user"):
+                check_external_account_urls(info, where, self._allow_non_google_token_urls)
             if kind == "external_account":
                 # Built directly: google.auth.load_credentials_from_dict() would exchange a
                 # token at STS and ask Cloud Resource Manager for the project right away,

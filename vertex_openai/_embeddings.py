@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from openai._constants import RAW_RESPONSE_HEADER
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._endpoint import resolve_location
-from vertex_openai._errors import VertexConfigError, translated_errors
+from vertex_openai._errors import VertexConfigError, redact, translated_errors
 from vertex_openai._fork import reset_after_fork
 
 __all__ = [
@@ -121,6 +122,12 @@ _MAAS_MODELS: dict[str, EmbeddingModelSpec] = {
 }
 
 
+_MODEL_ID_RE = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9._@-]*/)?[A-Za-z0-9][A-Za-z0-9._@-]*\Z"
+)
+"""A model id (``name`` or ``publisher/name``) that is safe as a URL path segment."""
+
+
 def embedding_model_spec(model: str) -> EmbeddingModelSpec:
     """The spec of ``model`` (``"gemini-embedding-001"``, ``"google/text-embedding-005"``,
     ``"intfloat/multilingual-e5-small-maas"`` ...).
@@ -128,7 +135,7 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
     Raises:
         VertexConfigError: for an empty id or a model this client cannot call.
     """
-    name = (model or "").strip()
+    name = model.strip() if isinstance(model, str) else ""
     if not name:
         msg = f"model is empty; pass an embedding model id such as {DEFAULT_EMBEDDING_MODEL!r}."
         raise VertexConfigError(msg)
@@ -136,6 +143,15 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
         name = name.rsplit("/", 1)[1]
     if name.startswith("google/"):
         name = name[len("google/"):]
+    if not _MODEL_ID_RE.match(name):
+        # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
+        # control character would change where the request goes (or fail inside httpx).
+        msg = (
+            f"Malformed embedding model id {model!r}: use letters, digits, '.', '-', '_' "
+            f"and '@' (e.g. {DEFAULT_EMBEDDING_MODEL!r}, or 'publisher/model' for a partner "
+            "model such as 'intfloat/multilingual-e5-small-maas')."
+        )
+        raise VertexConfigError(msg)
     if name in _GOOGLE_MODELS:
         return _GOOGLE_MODELS[name]
     maas = name if "/" in name else f"intfloat/{name}"
@@ -489,31 +505,100 @@ class VertexEmbeddingClient:
 
         return httpx.Request("POST", self.url())
 
-    def _parse(self, data: Any, count: int, start: int, out: EmbeddingResult) -> None:
+    def _invalid(self, response: Any, data: Any, problem: str) -> openai.APIError:
+        """The SDK's invalid-response error for a 200 that is not usable embeddings."""
+        head = data if isinstance(data, str) else None
+        msg = (
+            f"Vertex AI answered {response.status_code} for {self.spec.model} embeddings "
+            f"with {problem}; no vector is returned for this batch. Retry the request; if it "
+            "persists, something other than Vertex AI's embedding API is answering (a proxy, "
+            "or `base_url` / `api_endpoint` pointing elsewhere)."
+        )
+        return openai.APIResponseValidationError(response=response, body=head, message=msg)
+
+    def _decode(self, raw: Any) -> tuple[Any, Any]:
+        """``(httpx response, decoded JSON)`` of a raw SDK answer, or the SDK's error."""
+        response = raw.http_response
+        content_type = response.headers.get("content-type", "")
+        try:
+            data = response.json()
+        except ValueError:
+            head = redact(response.text[:160])
+            kind = content_type.split(";")[0].strip() or "no content type"
+            raise self._invalid(
+                response, head, f"{kind}, not JSON (first bytes: {head!r})"
+            ) from None
+        return response, data
+
+    def _vector(self, response: Any, value: Any, where: str, dims: int | None) -> list[float]:
+        if not isinstance(value, list) or not value:
+            raise self._invalid(response, None, f"no vector at {where} (got {_kind(value)})")
+        for x in value:
+            if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+                raise self._invalid(
+                    response, None, f"a non-numeric value in {where} ({_kind(x)})"
+                )
+        if dims is not None and len(value) != dims:
+            raise self._invalid(
+                response, None, f"a {len(value)}-dimensional vector at {where}, not {dims}"
+            )
+        return [float(x) for x in value]
+
+    def _parse(self, raw: Any, count: int, start: int, out: EmbeddingResult) -> None:
+        # Every field is checked: a 200 from a proxy or a changed API must raise the
+        # SDK's invalid-response error naming what is missing, never yield a wrong vector.
+        response, data = self._decode(raw)
+        dims = out.dimensions or self.output_dimensionality or self.spec.dimensions
         vectors: list[list[float]] = []
         tokens = 0
         truncated: list[int] = []
+        if not isinstance(data, dict):
+            raise self._invalid(response, None, f"a JSON {_kind(data)}, not an object")
         if self.spec.route == "openapi":
-            items = sorted(data.data, key=lambda d: d.index)
-            vectors = [item.embedding for item in items]
-            usage = getattr(data, "usage", None)
-            tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+            items = data.get("data")
+            if not isinstance(items, list):
+                raise self._invalid(response, None, f"no `data` list (got {_kind(items)})")
+            if len(items) != count:
+                raise self._invalid(response, None, f"{len(items)} embeddings for {count} inputs")
+            by_index: dict[int, list[float]] = {}
+            for n, item in enumerate(items):
+                where = f"data[{n}].embedding"
+                if not isinstance(item, dict):
+                    raise self._invalid(response, None, f"data[{n}] a {_kind(item)}")
+                index = item.get("index", n)
+                if not isinstance(index, int) or isinstance(index, bool) or not (
+                    0 <= index < count
+                ) or index in by_index:
+                    raise self._invalid(response, None, f"a bad data[{n}].index ({index!r})")
+                by_index[index] = self._vector(response, item.get("embedding"), where, dims)
+            vectors = [by_index[i] for i in range(count)]
+            usage = data.get("usage")
+            if isinstance(usage, dict):
+                tokens = _count(usage.get("prompt_tokens"))
         else:
-            predictions = data.get("predictions") if isinstance(data, dict) else None
+            predictions = data.get("predictions")
             if not isinstance(predictions, list):
-                msg = "Vertex AI answered without `predictions`; retry the request."
-                raise openai.APIError(msg, self._request(), body=data)
+                raise self._invalid(
+                    response, None, f"no `predictions` list (got {_kind(predictions)})"
+                )
+            if len(predictions) != count:
+                raise self._invalid(
+                    response, None, f"{len(predictions)} predictions for {count} inputs"
+                )
             for i, prediction in enumerate(predictions):
-                embeddings = prediction.get("embeddings") or {}
-                vectors.append(embeddings.get("values") or [])
+                where = f"predictions[{i}]"
+                embeddings = prediction.get("embeddings") if isinstance(prediction, dict) else None
+                if not isinstance(embeddings, dict):
+                    raise self._invalid(
+                        response, None, f"no `{where}.embeddings` object (got {_kind(embeddings)})"
+                    )
+                values = embeddings.get("values")
+                vectors.append(self._vector(response, values, f"{where}.embeddings.values", dims))
                 stats = embeddings.get("statistics")
-                if stats:
-                    tokens += int(stats.get("token_count") or 0)
-                    if stats.get("truncated"):
+                if isinstance(stats, dict):
+                    tokens += _count(stats.get("token_count"))
+                    if stats.get("truncated") is True:
                         truncated.append(start + i)
-        if len(vectors) != count:
-            msg = f"Vertex AI returned {len(vectors)} embeddings for {count} inputs; retry."
-            raise openai.APIError(msg, self._request(), body=None)
         if self.normalize:
             vectors = [_unit(v) for v in vectors]
         out.slots[start : start + count] = vectors
@@ -568,10 +653,7 @@ class VertexEmbeddingClient:
             out.requests += 1
         try:
             with translated_errors(self.url):
-                if self.spec.route == "openapi":
-                    data: Any = client.embeddings.create(**body)
-                else:
-                    data = client.post(self.url(), body=body, cast_to=object)
+                raw = client.post(self.url(), body=body, cast_to=object, options=_RAW)
         except openai.BadRequestError as exc:
             size = self._on_bad_request(exc, start, len(texts), total)
             if size is None:
@@ -580,7 +662,7 @@ class VertexEmbeddingClient:
                 part = titles[j : j + size] if titles is not None else None
                 self._send(texts[j : j + size], start + j, total, task_type, part, out)
             return
-        self._parse(data, len(texts), start, out)
+        self._parse(raw, len(texts), start, out)
 
     def embed(
         self,
@@ -621,14 +703,23 @@ class VertexEmbeddingClient:
                     run(k)
             else:
                 workers = min(self.max_concurrency, len(batches))
-                with ThreadPoolExecutor(workers, thread_name_prefix="vertex-embed") as pool:
-                    futures = [pool.submit(run, k) for k in range(len(batches))]
+                pool = ThreadPoolExecutor(workers, thread_name_prefix="vertex-embed")
+                futures = [pool.submit(run, k) for k in range(len(batches))]
+                try:
                     wait(futures, return_when=FIRST_EXCEPTION)
-                    for f in futures:
-                        f.cancel()  # nothing new starts once one batch failed
-                    for f in futures:
-                        if not f.cancelled() and f.exception() is not None:
-                            raise f.exception()  # type: ignore[misc]
+                except BaseException:
+                    # Ctrl-C, Celery's SoftTimeLimitExceeded, or any exception a signal
+                    # handler raises lands here in the calling thread: drop the queued
+                    # batches and return now. The requests in flight finish on their
+                    # threads (a socket read cannot be interrupted) and are discarded.
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                for f in futures:
+                    f.cancel()  # nothing new starts once one batch failed
+                pool.shutdown(wait=True)
+                for f in futures:
+                    if not f.cancelled() and f.exception() is not None:
+                        raise f.exception()  # type: ignore[misc]
         except VertexEmbeddingInputError as err:
             err.partial = list(out.slots)
             raise
@@ -660,10 +751,7 @@ class VertexEmbeddingClient:
             out.requests += 1
         try:
             with translated_errors(self.url):
-                if self.spec.route == "openapi":
-                    data: Any = await client.embeddings.create(**body)
-                else:
-                    data = await client.post(self.url(), body=body, cast_to=object)
+                raw = await client.post(self.url(), body=body, cast_to=object, options=_RAW)
         except openai.BadRequestError as exc:
             size = self._on_bad_request(exc, start, len(texts), total)
             if size is None:
@@ -672,7 +760,7 @@ class VertexEmbeddingClient:
                 part = titles[j : j + size] if titles is not None else None
                 await self._asend(texts[j : j + size], start + j, total, task_type, part, out)
             return
-        self._parse(data, len(texts), start, out)
+        self._parse(raw, len(texts), start, out)
 
     async def aembed(
         self,
@@ -720,6 +808,22 @@ class VertexEmbeddingClient:
                 err.partial = list(out.slots)
             raise
         return _finish(out)
+
+
+_RAW: Any = {"headers": {RAW_RESPONSE_HEADER: "true"}}
+"""Ask the SDK for the raw answer: both routes are decoded and checked by ``_parse``."""
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _count(value: Any) -> int:
+    # A usage / statistics count is informational: a malformed one counts as 0 rather
+    # than failing a batch whose vectors are sound.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return int(value)
 
 
 def _finish(out: EmbeddingResult) -> EmbeddingResult:

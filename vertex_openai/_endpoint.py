@@ -49,12 +49,12 @@ __all__ = [
 ]
 
 # Regions look like us-central1, europe-west4, asia-northeast1, me-central2, us (multi-region).
-_LOCATION_RE = re.compile(r"^(global|[a-z]+(-[a-z]+[0-9]+)?|[a-z]+-[a-z]+[0-9]+)$")
+_LOCATION_RE = re.compile(r"^(global|[a-z]+(-[a-z]+[0-9]+)?|[a-z]+-[a-z]+[0-9]+)\Z")
 # Project ids, numbers and legacy domain-scoped ids (example.com:my-project).
-_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]*$")
-_ENDPOINT_ID_RE = re.compile(r"^(openapi|[0-9]+|mg-endpoint-[0-9a-zA-Z-]+)$")
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]*\Z")
+_ENDPOINT_ID_RE = re.compile(r"^(openapi|[0-9]+|mg-endpoint-[0-9a-zA-Z-]+)\Z")
 _BASE_URL_LOCATION = re.compile(r"/projects/[^/]+/locations/([^/]+)/endpoints/")
-_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]+)?\Z")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 # Hosts a credential may be sent to without the user naming them (security: a learned
@@ -237,7 +237,7 @@ def resolve_location(
             hint = " It looks like a host name; pass the host as `api_endpoint` instead."
         elif location != location.lower():
             hint = f" Locations are lower case: {location.lower()!r}."
-        elif re.match(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$", location):
+        elif re.match(r"^[a-z]+-[a-z]+[0-9]+-[a-z]\Z", location):
             hint = f" That is a zone; use its region {location.rsplit('-', 1)[0]!r}."
         msg = (
             f"Malformed location {location!r} (from {source}). Use 'global' or a region "

@@ -45,7 +45,11 @@ from vertex_openai._constants import (
 from vertex_openai._errors import VertexConfigError
 from vertex_openai._messages import _is_map, prepare_wire_messages, strip_signatures
 from vertex_openai._models import ModelInfo, is_self_deployed, model_info, normalize_model_id
-from vertex_openai._schema import sanitize_response_schema, sanitize_tool_schema
+from vertex_openai._schema import (
+    nesting_error,
+    sanitize_response_schema,
+    sanitize_tool_schema,
+)
 from vertex_openai._thoughts import validate_marker
 
 __all__ = [
@@ -168,7 +172,14 @@ _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
 def _copied(value: Any) -> Any:
-    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+    if type(value) in _IMMUTABLE:
+        return value
+    try:
+        return copy.deepcopy(value)
+    except RecursionError:
+        # A tool schema nested hundreds of levels (the schema check refuses it with the
+        # same message when it gets there first).
+        raise nesting_error() from None
 
 
 def _enum_text(value: Any) -> Any:
@@ -1122,7 +1133,7 @@ def prepare_chat_request(
     return out
 
 
-_MANAGED_MODEL = re.compile(r"^(publishers/google/models/|models/)?(google/)?gemini-|-maas$")
+_MANAGED_MODEL = re.compile(r"^(publishers/google/models/|models/)?(google/)?gemini-|-maas\Z")
 
 
 def check_self_deployed_model(model: str | None, endpoint_id: str) -> None:

@@ -302,7 +302,7 @@ def _clean_tool_call(tc: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- tool-call ids
 
-_DERIVED_ID = re.compile(r"^(.+)-vx\d+$")
+_DERIVED_ID = re.compile(r"^(.+)-vx\d+\Z")
 _DERIVED_SUFFIX = "-vx"
 
 

@@ -41,8 +41,8 @@ _GEMINI_CONTEXT = 1_048_576
 _GEMINI_25_OUTPUT = 65_536
 
 _GEMINI_VERSION = re.compile(r"^gemini-(\d+)(?:\.(\d+))?")
-_LISTING_ID = re.compile(r"(?:^|/)publishers/([^/]+)/models/([^/]+)$")
-_ENDPOINT_LIKE = re.compile(r"^(?:\d+|mg-endpoint-[0-9a-f-]+)$")
+_LISTING_ID = re.compile(r"(?:^|/)publishers/([^/]+)/models/([^/]+)\Z")
+_ENDPOINT_LIKE = re.compile(r"^(?:\d+|mg-endpoint-[0-9a-f-]+)\Z")
 
 _FIX_HINT = (
     "use 'publisher/model', e.g. 'google/gemini-2.5-flash' or 'meta/llama-3.3-70b-instruct-maas'"

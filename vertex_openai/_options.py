@@ -53,6 +53,9 @@ class ConnectionOptions:
         timeout: The model's request timeout; it also bounds each token refresh.
         fallback_locations: Locations to try when the first is unavailable (in order).
         environ: Environment to resolve project / location from (default ``os.environ``).
+        allow_non_google_token_urls: Accept ``external_account`` credentials whose
+            ``token_url`` / ``service_account_impersonation_url`` is not a Google STS / IAM
+            Credentials host (refused by default; docs/authentication.md).
     """
 
     project: str | None = None
@@ -71,6 +74,7 @@ class ConnectionOptions:
     timeout: Any = None
     fallback_locations: tuple[str, ...] = ()
     environ: Mapping[str, str] | None = field(default=None)
+    allow_non_google_token_urls: bool = False
 
     def __post_init__(self) -> None:
         if self.credentials is not None and (

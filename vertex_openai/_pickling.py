@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from vertex_openai._credential_policy import DROPPED_CREDENTIALS_KEY, dropped_credentials_kind
+
 __all__ = ["picklable_state", "private_attr"]
 
 
@@ -20,6 +22,7 @@ def picklable_state(
     rebuilt by the class after loading. The caller refuses express-mode keys itself.
     """
     fields = dict(state["__dict__"])
+    dropped = dropped_credentials_kind(fields.get("credentials"))
     if not isinstance(fields.get("credentials"), str | os.PathLike):
         fields["credentials"] = None
     for name in clear_fields:
@@ -27,7 +30,11 @@ def picklable_state(
     private = dict(state.get("__pydantic_private__") or {})
     for name in clear_private:
         private[name] = None
-    return {**state, "__dict__": fields, "__pydantic_private__": private}
+    out = {**state, "__dict__": fields, "__pydantic_private__": private}
+    if dropped:
+        # Read back by warn_principal_switch() when the copy is loaded.
+        out[DROPPED_CREDENTIALS_KEY] = dropped
+    return out
 
 
 def private_attr(model: Any, name: str) -> Any:

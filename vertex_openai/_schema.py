@@ -25,6 +25,7 @@ from vertex_openai._errors import VertexConfigError
 
 __all__ = [
     "GEMINI_SCHEMA_KEYS",
+    "MAX_SCHEMA_NESTING",
     "sanitize_response_schema",
     "sanitize_schema",
     "sanitize_tool_schema",
@@ -161,10 +162,40 @@ class _Inliner:
         return out
 
 
+MAX_SCHEMA_NESTING = 200
+"""Deepest JSON nesting (objects and lists) a schema may have: about 100 levels of nested
+``properties``. The rewrite below is recursive; a deeper schema would end in a raw
+``RecursionError`` (Python's default limit is 1000 frames), so it is refused up front."""
+
+
+def nesting_error() -> VertexConfigError:
+    """The error for a schema (or request value) nested deeper than we accept."""
+    msg = (
+        f"The JSON schema is nested more than {MAX_SCHEMA_NESTING} levels deep (objects and "
+        "lists); Gemini tool and response schemas cannot be that deep. Flatten it, or pass "
+        "the deeply nested part as a JSON string."
+    )
+    return VertexConfigError(msg)
+
+
+def _check_nesting(schema: Any) -> None:
+    # Iterative on purpose: measuring the depth must not itself recurse.
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_SCHEMA_NESTING:
+            raise nesting_error()
+        if isinstance(node, Mapping):
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend((value, depth + 1) for value in node)
+
+
 def _inline(schema: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, Mapping):
         msg = f"A JSON schema must be an object (a dict), got {type(schema).__name__}."
         raise VertexConfigError(msg)
+    _check_nesting(schema)
     result = _Inliner(schema).inline(schema)
     assert isinstance(result, dict)
     return result

@@ -30,6 +30,7 @@ from vertex_openai._messages import (
     parse_message,
     with_unique_tool_call_ids,
 )
+from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = [
     "CALL_KWARG",
@@ -120,7 +121,7 @@ class _Completions:
         call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
 
         def chunks() -> Generator[Any, None, None]:
             with translated_errors(self._url):
@@ -140,7 +141,7 @@ class _AsyncCompletions(_Completions):
         call.location = where.location
         if not params.get("stream"):
             return call.normalize(response)
-        rewriter = call.chunks = SdkChunkRewriter(call.marker)
+        rewriter = call.chunks = SdkChunkRewriter(call.marker, getattr(response, "response", None))
 
         async def chunks() -> AsyncGenerator[Any, None]:
             with translated_errors(self._url):
@@ -214,8 +215,10 @@ class SdkChunkRewriter:
         marker: The ``thought_tag_marker`` in effect for the request, or None.
     """
 
-    def __init__(self, marker: str | None) -> None:
+    def __init__(self, marker: str | None, response: Any = None) -> None:
         self.acc = StreamAccumulator(marker)
+        self.response = response
+        """The stream's httpx response, named by the error for a malformed chunk."""
 
     @property
     def finished(self) -> bool:
@@ -225,6 +228,8 @@ class SdkChunkRewriter:
     def rewrite(self, chunk: Any) -> list[Any]:
         """The chunks to hand on for one wire chunk (the same object when nothing changes)."""
         acc = self.acc
+        if not usable_stream_chunk(chunk, self.response):
+            return []  # a keep-alive without `choices`
         if acc.passes_unchanged(chunk):  # plain answer text, most chunks: no dump
             return [chunk]
         data = sdk_chunk_dict(chunk)

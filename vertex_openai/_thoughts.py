@@ -19,7 +19,7 @@ from vertex_openai._errors import VertexConfigError
 
 __all__ = ["ThoughtParser", "split_thoughts", "validate_marker"]
 
-_MARKER_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_MARKER_RE = re.compile(r"^[A-Za-z0-9_.:-]+\Z")
 
 
 def validate_marker(marker: str) -> str:

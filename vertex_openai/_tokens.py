@@ -450,11 +450,19 @@ class TokenProvider:
         *,
         lifetime_margin: bool = False,
     ) -> str:
+        received = self._clock()
         if expires_at is None:
             refresh_at = expires_at = float("inf")
         else:
+            if lifetime_margin:
+                # google-auth dates the expiry from when the answer was parsed
+                # (utcnow() + expires_in); the token's life began when the server issued
+                # it, somewhere after `started`. On a loaded machine the token request
+                # can queue for a good part of a short lifetime, so it is counted from
+                # `started`: never later than the server's own clock would say.
+                expires_at -= max(received - started, 0.0)
             margin = _helpers_threshold() if threshold is None else threshold
-            lifetime = max(expires_at - started, 0.0)
+            lifetime = max(expires_at - (received if lifetime_margin else started), 0.0)
             if lifetime_margin and lifetime <= margin:
                 # google-auth calls such a token stale from the start (its `valid` is False
                 # within REFRESH_THRESHOLD of expiry); following it would refresh on every
@@ -465,7 +473,7 @@ class TokenProvider:
                 margin = lifetime / 2
             refresh_at = expires_at - margin
         # Installed "now": a request signed before this moment used the previous token.
-        self._snapshot = (token, refresh_at, expires_at, self._clock())
+        self._snapshot = (token, refresh_at, expires_at, received)
         self._failure = None
         return token
 
@@ -593,6 +601,7 @@ def shared_token_provider(
     scopes: tuple[str, ...],
     quota_project: str | None,
     refresh_timeout: float,
+    allow_non_google_token_urls: bool = False,
 ) -> TokenProvider:
     """The process-wide :class:`TokenProvider` for these credentials (made on first use).
 
@@ -601,15 +610,25 @@ def shared_token_provider(
     """
     identity = credential_identity(credentials)
     if identity is None:
-        source = CredentialsSource(credentials, scopes=scopes, quota_project=quota_project)
+        source = CredentialsSource(
+            credentials,
+            scopes=scopes,
+            quota_project=quota_project,
+            allow_non_google_token_urls=allow_non_google_token_urls,
+        )
         return TokenProvider(source, refresh_timeout=refresh_timeout)
-    key = (identity, scopes, quota_project, float(refresh_timeout))
+    key = (identity, scopes, quota_project, float(refresh_timeout), allow_non_google_token_urls)
     with _SHARED.lock:
         provider = _SHARED.entries.get(key)
         if provider is not None:
             _SHARED.entries.move_to_end(key)
             return provider
-    source = CredentialsSource(credentials, scopes=scopes, quota_project=quota_project)
+    source = CredentialsSource(
+            credentials,
+            scopes=scopes,
+            quota_project=quota_project,
+            allow_non_google_token_urls=allow_non_google_token_urls,
+        )
     provider = TokenProvider(source, refresh_timeout=refresh_timeout)
     with _SHARED.lock:
         # Another thread may have made one meanwhile: keep the first.

@@ -14,6 +14,18 @@ from rel_support import PROMPT, chat_requests, li_messages
 from vertex_openai import VertexAuthError, VertexConfigError
 from vertex_openai.emulator import Emulator
 
+
+def _deep_tool(levels: int) -> dict[str, Any]:
+    """A tool whose parameters nest `levels` objects deep (issue 22: 250 levels)."""
+    node: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        node = {"type": "object", "properties": {"x": node}}
+    return {"type": "function", "function": {"name": "deep", "description": "d",
+                                             "parameters": node}}
+
+
+DEEP_TOOL = _deep_tool(250)
+
 RECURSIVE_TOOL = {
     "type": "function",
     "function": {
@@ -79,6 +91,9 @@ CASES: dict[str, tuple[dict[str, Any], str | None, type[BaseException], tuple[st
         ("n=1", "single candidate"),
     ),
     "recursive tool schema": ({}, "recursive_tool", VertexConfigError, ("recurs",)),
+    "tool schema nested 250 levels": (
+        {}, "deep_tool", VertexConfigError, ("nested more than 200 levels", "Flatten"),
+    ),
     "use_responses_api=True": (
         {"use_responses_api": True}, None, ValueError, ("Chat Completions",),
     ),
@@ -130,6 +145,8 @@ def _run(framework: str, overrides: dict[str, Any], extra: str | None, emu: Emul
             lc = lc.bind(n=2)
         elif extra == "recursive_tool":
             lc = lc.bind_tools([RECURSIVE_TOOL])
+        elif extra == "deep_tool":
+            lc = lc.bind_tools([DEEP_TOOL])
         lc.invoke(PROMPT)
         return
     from llama_index_vertex_openai import ChatVertexOpenAI as LIChat
@@ -137,8 +154,9 @@ def _run(framework: str, overrides: dict[str, Any], extra: str | None, emu: Emul
     if extra == "n=2":
         params["additional_kwargs"] = {"n": 2}
     li = LIChat(**params)
-    if extra == "recursive_tool":
-        li.chat(li_messages(), tools=[RECURSIVE_TOOL])
+    if extra in ("recursive_tool", "deep_tool"):
+        tool = RECURSIVE_TOOL if extra == "recursive_tool" else DEEP_TOOL
+        li.chat(li_messages(), tools=[tool])
         return
     asyncio.run(li.achat(li_messages()))
 

@@ -34,7 +34,7 @@ from vertex_openai.emulator import EmulatorProcess
 
 pytest.importorskip("llama_index.core")
 
-LIFETIME = 2.0
+LIFETIME = float(os.environ.get("VERTEX_OPENAI_SOAK_TOKEN_LIFETIME", "2.0"))
 DURATION = float(os.environ.get("VERTEX_OPENAI_SOAK_SECONDS", "60"))
 THREADS = 8
 TASKS = 64

@@ -178,7 +178,8 @@ def test_workload_identity_with_project_needs_no_project_lookup(
     emulator: Emulator, wif_file: Any, crm_unreachable: None, framework: str
 ) -> None:
     path, sts = wif_file
-    model = _model(framework, emulator, path)
+    # The local STS is not Google's: the explicit opt-in (issue 22).
+    model = _model(framework, emulator, path, allow_non_google_token_urls=True)
     result = _call(framework, model)
     text = result.text if framework == "langchain" else result.message.content
     assert text == ANSWER
@@ -190,7 +191,7 @@ def test_workload_identity_without_project_names_the_unreachable_host(
     emulator: Emulator, wif_file: Any, crm_unreachable: None
 ) -> None:
     path, _ = wif_file
-    model = lc_model(emulator, path, project=None)
+    model = lc_model(emulator, path, project=None, allow_non_google_token_urls=True)
     with pytest.raises(VertexAuthError) as info:
         model.invoke(PROMPT)
     text = str(info.value)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
-from fault_servers import forwarder
+from fault_servers import LocalServer, forwarder
 from rel_support import (
     ANSWER,
     PROMPT,
@@ -138,3 +140,71 @@ def test_token_not_trusted_past_google_auths_stale_point(
     first, second = chat_requests(emu)
     assert first.token_id != second.token_id
     assert emu.token_grants["jwt-bearer"] == 2
+
+
+@pytest.fixture
+def slow_token_emu(tmp_path: pathlib.Path) -> Iterator[tuple[Emulator, pathlib.Path, list[float]]]:
+    """4 s tokens from a token endpoint that answers 2.5 s after minting (a loaded machine's
+    queue): 1.5 s of real life are left when google-auth parses the answer, which it dates
+    as 4 s from then."""
+    emu = Emulator(EmulatorConfig(token_lifetime=4.0))
+    emu.start()
+    answered: list[float] = []
+    info = emu.service_account_info()
+    real_token_uri = info["token_uri"]
+
+    def slow(req: Any) -> tuple[int, dict[str, str], bytes]:
+        minted = httpx.post(real_token_uri, content=req.body,
+                            headers={"content-type": req.headers["content-type"]})
+        time.sleep(2.5)
+        answered.append(time.time())
+        return minted.status_code, {"content-type": "application/json"}, minted.content
+
+    try:
+        with LocalServer(slow) as server:
+            info["token_uri"] = f"{server.url}/token"
+            sa = tmp_path / "sa-slow-token.json"
+            sa.write_text(json.dumps(info))
+            yield emu, sa, answered
+    finally:
+        emu.stop()
+
+
+def _accepted(emu: Emulator, token: str) -> int:
+    url = f"{emu.base_url(location='us-central1')}/chat/completions"
+    body = {"model": "google/gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(url, json=body, headers={"authorization": f"Bearer {token}"}).status_code
+
+
+def test_no_caller_signs_with_a_token_whose_life_went_in_the_token_queue(
+    slow_token_emu: tuple[Emulator, pathlib.Path, list[float]],
+) -> None:
+    # Issue 22 (soak: 401s after both resend rounds, LlamaIndex async mostly). google-auth
+    # dates a token's expiry from when it parsed the answer (utcnow() + expires_in), so a
+    # token request that queued 2.5 s made a 4 s token look valid 2.5 s longer than it
+    # is. While one caller refreshed, the others kept signing with the old token until
+    # half-way to that imagined expiry: after it had really expired (a 401 on the first
+    # send; on a resend, a token that died in flight).
+    import threading
+
+    from vertex_openai._credentials import CredentialsSource
+    from vertex_openai._tokens import TokenProvider
+
+    emu, sa, answered = slow_token_emu
+    provider = TokenProvider(CredentialsSource(str(sa)), refresh_timeout=20)
+    first = provider.token()
+    # Vertex refuses `first` from about 1.5 s after its answer (4 s - 2.5 s of queue).
+    time.sleep(max(0.0, answered[0] + 1.7 - time.time()))
+    refresher = threading.Thread(target=provider.token)  # the refresh: 2.5 s
+    refresher.start()
+    deadline = time.time() + 5
+    while provider._lock.acquire(blocking=False):  # wait until it holds the lock
+        provider._lock.release()
+        assert time.time() < deadline
+        time.sleep(0.005)
+    token = provider.token()  # another caller meanwhile
+    refresher.join()
+    assert token != first, "signed with a token Vertex already refuses"
+    assert _accepted(emu, token) == 200
+
+
