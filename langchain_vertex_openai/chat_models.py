@@ -13,11 +13,16 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
+from langchain_openai.chat_models.base import (
+    OpenAIContextOverflowError,
+    _convert_message_to_dict,
+)
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
@@ -25,7 +30,11 @@ from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from vertex_openai._clients import VertexConnection
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
-from vertex_openai._errors import incomplete_stream_error, translated_errors
+from vertex_openai._errors import (
+    VertexContextOverflowError,
+    incomplete_stream_error,
+    translated_errors,
+)
 from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
 from vertex_openai._gemini import (
     VertexRequestSettings,
@@ -52,11 +61,24 @@ from vertex_openai._messages import (
 from vertex_openai._models import model_profile
 from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
+from vertex_openai._token_count import acount_message_tokens, count_message_tokens
 from vertex_openai._wire_checks import usable_stream_chunk
 
-__all__ = ["ChatVertexOpenAI"]
+__all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
+
+
+class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowError):
+    """Vertex's context-overflow 400, as LangChain's context-overflow error.
+
+    Vertex answers "The input token count (N) exceeds the maximum number of tokens allowed
+    (M)."; this class is langchain-openai's ``OpenAIContextOverflowError`` (a LangChain
+    ``ContextOverflowError``, which ``SummarizationMiddleware`` catches to summarise and
+    retry) and the core's ``VertexContextOverflowError``; both are
+    ``openai.BadRequestError``.
+    """
 
 _INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
+_THINKING_KEYWORDS = ("include_thoughts", "thinking_budget", "thinking_level")
 
 
 
@@ -242,6 +264,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
 
+    shared_request_type: Literal["priority"] | None = None
+    """`"priority"`: Priority pay-as-you-go, sent as the `X-Vertex-AI-LLM-Shared-Request-Type`
+    header (global endpoint only; refused elsewhere before sending)."""
+
     use_responses_api: bool | None = False
     """Vertex serves Chat Completions only; `True` is rejected."""
 
@@ -317,6 +343,23 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         """Gemini extras in `model_kwargs` taken as the typed fields, without the parent's
         warning (runs before the parent's `build_extra`)."""
         return google_fields_from_model_kwargs(values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _thinking_keywords(cls, values: Any) -> Any:
+        """Take ChatVertexAI-style thinking keywords as `thinking_config` fields.
+
+        `include_thoughts=`, `thinking_budget=` and `thinking_level=` are taken without
+        the parent's "not default parameter" warning (it would move them to
+        `model_kwargs`, sent top level).
+        """
+        if not isinstance(values, dict):
+            return values
+        found = {k: values[k] for k in _THINKING_KEYWORDS if values.get(k) is not None}
+        if not found:
+            return values
+        rest = {k: v for k, v in values.items() if k not in _THINKING_KEYWORDS}
+        return {**rest, "thinking_config": {**found, **(values.get("thinking_config") or {})}}
 
     @model_validator(mode="before")
     @classmethod
@@ -411,6 +454,67 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _chat_url(self) -> str:
         assert self._connection is not None
         return f"{self._connection.endpoint.base_url}/chat/completions"
+
+    # ------------------------------------------------------------------ token counting
+    # The parent counts with tiktoken, which downloads an OpenAI tokenizer from a
+    # third-party host; these count with Vertex (Gemini) or offline (vertex_openai._token_count).
+
+    def _count_input(
+        self, messages: Sequence[BaseMessage], tools: Sequence[Any] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        wire = [_convert_message_to_dict(m) for m in messages]
+        wire_tools = [convert_to_openai_tool(t) for t in tools] if tools else None
+        return wire, wire_tools
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """Count input tokens: Vertex ``countTokens`` for Gemini, an offline estimate else.
+
+        One request for Gemini models (text, images, tool calls, tools and system
+        instructions counted by Vertex itself); no request for partner and self-deployed
+        models. Nothing is downloaded (the parent's tiktoken is never used), so
+        ``trim_messages(token_counter=llm)`` works offline too.
+        """
+        assert self._connection is not None
+        assert self.root_client is not None
+        wire, wire_tools = self._count_input(messages, tools)
+        return count_message_tokens(
+            self.root_client, self._connection.endpoint, self.model_name, wire, wire_tools
+        )
+
+    async def aget_num_tokens_from_messages(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Async :meth:`get_num_tokens_from_messages`."""
+        assert self._connection is not None
+        assert self.root_async_client is not None
+        wire, wire_tools = self._count_input(messages, tools)
+        return await acount_message_tokens(
+            self.root_async_client, self._connection.endpoint, self.model_name, wire, wire_tools
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of one text, counted as a user message (see get_num_tokens_from_messages)."""
+        return self.get_num_tokens_from_messages([HumanMessage(content=text)])
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Not available: Vertex counts tokens but does not return Gemini's token ids.
+
+        Raises:
+            NotImplementedError: always (use get_num_tokens instead).
+        """
+        msg = (
+            "ChatVertexOpenAI cannot return token ids (Vertex's countTokens returns counts "
+            "only, and an OpenAI tokenizer would give the wrong ids); use get_num_tokens or "
+            "get_num_tokens_from_messages."
+        )
+        raise NotImplementedError(msg)
 
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""
@@ -613,7 +717,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         call = _Call()
         where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _CALL.set(call)
                 try:
@@ -640,7 +744,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         call = _Call()
         where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url):
+        with translated_errors(self._chat_url, ContextOverflowError):
             while True:
                 token = _CALL.set(call)
                 try:
@@ -664,7 +768,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+        with (
+            _InCall(),
+            translated_errors(self._chat_url, ContextOverflowError),
+            answered_location() as where,
+        ):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _result_location(result, where.location)
 
@@ -675,7 +783,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with _InCall(), translated_errors(self._chat_url), answered_location() as where:
+        with (
+            _InCall(),
+            translated_errors(self._chat_url, ContextOverflowError),
+            answered_location() as where,
+        ):
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )

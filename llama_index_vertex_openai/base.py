@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -52,6 +54,7 @@ from vertex_openai._models import model_info
 from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._sdk_objects import CALL_KWARG, SdkCall, ShapedChatClient, shaped_client
+from vertex_openai._token_count import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
@@ -64,6 +67,23 @@ _MEDIA = {  # block class: (kind, data field, MIME field, resolver)
     DocumentBlock: ("file", "data", "document_mimetype", "resolve_document"),
     VideoBlock: ("video", "video", "video_mimetype", "resolve_video"),
 }
+
+
+def _tool_dicts(tools: Sequence[Any] | None) -> list[dict[str, Any]] | None:
+    """OpenAI tool dicts from dicts or LlamaIndex tools (their `metadata.to_openai_tool()`)."""
+    if not tools:
+        return None
+    out = []
+    for item in tools:
+        metadata = getattr(item, "metadata", None)
+        out.append(metadata.to_openai_tool() if metadata is not None else dict(item))
+    return out
+
+
+# Keywords the parent's __init__ takes that are not pydantic fields.
+_INIT_ONLY_KWARGS = frozenset(
+    {"http_client", "async_http_client", "openai_client", "async_openai_client", "extra_body"}
+)
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -165,6 +185,11 @@ class ChatVertexOpenAI(OpenAILike):
         description="none, minimal, low, medium or high ('none' turns thinking off where the "
         "model allows it). Not together with thinking_config.",
     )
+    shared_request_type: Literal["priority"] | None = Field(
+        default=None,
+        description="'priority' for Priority pay-as-you-go (header "
+        "X-Vertex-AI-LLM-Shared-Request-Type; global endpoint only).",
+    )
     api_key: str | None = Field(
         default=None,
         description="Vertex express-mode API key; never read from OPENAI_API_KEY. Stored "
@@ -240,6 +265,7 @@ class ChatVertexOpenAI(OpenAILike):
             base_url = api_base
             connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
         endpoint = connection.endpoint_at_start
+        kwargs = self._constructor_kwargs(kwargs)
         if model is None:
             # A self-deployed endpoint serves its own model: send none rather than Gemini.
             model = "" if endpoint.is_self_deployed else DEFAULT_MODEL
@@ -283,6 +309,40 @@ class ChatVertexOpenAI(OpenAILike):
         self._settings = request_settings(self, model=model or None, endpoint=endpoint)
 
     @classmethod
+    def _constructor_kwargs(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """ChatVertexAI-style thinking keywords folded in; unknown keywords warned about.
+
+        The parent accepts any keyword silently, so a typo (`thinkng_config=`) would be
+        lost; `include_thoughts=` / `thinking_budget=` / `thinking_level=` are what users
+        of ChatVertexAI and ChatGoogleGenerativeAI write for `thinking_config`.
+        """
+        shorthand = {
+            key: kwargs.pop(key)
+            for key in ("include_thoughts", "thinking_budget", "thinking_level")
+            if key in kwargs
+        }
+        if shorthand:
+            given = kwargs.get("thinking_config") or {}
+            kwargs["thinking_config"] = {**shorthand, **dict(given)}
+        unknown = sorted(set(kwargs) - set(cls.model_fields) - _INIT_ONLY_KWARGS)
+        if unknown:
+            close = {
+                name: difflib.get_close_matches(name, list(cls.model_fields), n=1)
+                for name in unknown
+            }
+            hints = "; ".join(
+                f"{name!r}" + (f" (did you mean {close[name][0]!r}?)" if close[name] else "")
+                for name in unknown
+            )
+            warnings.warn(
+                f"ChatVertexOpenAI got unknown keyword argument(s) {hints}; they are ignored. "
+                "Per-request options go in additional_kwargs={...}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return kwargs
+
+    @classmethod
     def class_name(cls) -> str:
         return "ChatVertexOpenAI"
 
@@ -294,6 +354,33 @@ class ChatVertexOpenAI(OpenAILike):
             is_chat_model=self.is_chat_model,
             is_function_calling_model=self.is_function_calling_model,
             model_name=self.model,
+        )
+
+    # -- token counting: Vertex countTokens for Gemini, offline else (no tiktoken) -------
+
+    def count_tokens(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Count the input tokens of `messages` (and OpenAI-style `tools`).
+
+        Gemini: one request to Vertex's ``countTokens`` (text, images, tool calls, tools
+        and system messages, counted by Vertex); partner and self-deployed models: an
+        offline estimate. No tokenizer is downloaded and no other host is contacted.
+        """
+        client = super()._get_client()
+        wire = [self._to_wire(m) for m in messages]
+        return count_message_tokens(
+            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
+        )
+
+    async def acount_tokens(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Async :meth:`count_tokens`."""
+        client = super()._get_aclient()
+        wire = [self._to_wire(m) for m in messages]
+        return await acount_message_tokens(
+            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
         )
 
     def describe_credentials(self) -> str:

@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     )
     from vertex_openai._embeddings import VertexEmbeddingClient, VertexEmbeddingInputError
     from vertex_openai._endpoint import VertexEndpoint
-    from vertex_openai._errors import VertexAuthError, VertexConfigError
+    from vertex_openai._errors import (
+        VertexAuthError,
+        VertexConfigError,
+        VertexContextOverflowError,
+    )
     from vertex_openai._failover import clear_failover_cooling
 
 _LAZY = {
@@ -39,6 +43,7 @@ _LAZY = {
     "DEFAULT_LOCATION": "vertex_openai._constants",
     "VertexAuthError": "vertex_openai._errors",
     "VertexConfigError": "vertex_openai._errors",
+    "VertexContextOverflowError": "vertex_openai._errors",
     "VertexConnection": "vertex_openai._clients",
     "VertexEmbeddingClient": "vertex_openai._embeddings",
     "VertexEmbeddingInputError": "vertex_openai._embeddings",
@@ -54,6 +59,7 @@ __all__ = [
     "VertexAuthError",
     "VertexConfigError",
     "VertexConnection",
+    "VertexContextOverflowError",
     "VertexEmbeddingClient",
     "VertexEmbeddingInputError",
     "VertexEndpoint",

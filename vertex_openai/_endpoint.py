@@ -12,9 +12,11 @@ See https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overvie
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -35,8 +37,10 @@ from vertex_openai._constants import (
 from vertex_openai._errors import VertexConfigError
 
 __all__ = [
+    "KNOWN_LOCATIONS",
     "EndpointRouter",
     "VertexEndpoint",
+    "check_known_location",
     "host_for_location",
     "is_trusted_host",
     "parse_dedicated_dns",
@@ -66,6 +70,50 @@ _MULTI_REGION_HOSTS = {
     "us": "aiplatform.us.rep.googleapis.com",
     "eu": "aiplatform.eu.rep.googleapis.com",
 }
+
+
+KNOWN_LOCATIONS: tuple[str, ...] = (
+    "global", "us", "eu",
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+    "us-west1", "us-west2", "us-west3", "us-west4",
+    "northamerica-northeast1", "northamerica-northeast2", "southamerica-east1",
+    "southamerica-west1",
+    "europe-central2", "europe-north1", "europe-southwest1", "europe-west1", "europe-west2",
+    "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+    "europe-west10", "europe-west12",
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2",
+    "australia-southeast1", "australia-southeast2",
+    "me-central1", "me-central2", "me-west1", "africa-south1",
+)
+"""Locations Vertex AI serves, from Google's "Vertex AI locations" and "Generative AI on
+Vertex AI locations" pages (https://cloud.google.com/vertex-ai/docs/general/locations,
+https://cloud.google.com/vertex-ai/generative-ai/docs/learn/locations), as of 2026-12-05.
+New regions appear: a location missing here is warned about, never refused."""
+
+
+def check_known_location(location: str, source: str = "argument `location`") -> str | None:
+    """Warn about a well-formed location Vertex does not list (a typo such as ``us-centrall1``).
+
+    Args:
+        location: A well-formed location.
+        source: Where it came from, for the message.
+
+    Returns:
+        The warning text, or None for a known location (nothing is warned then).
+    """
+    if location in KNOWN_LOCATIONS:
+        return None
+    close = difflib.get_close_matches(location, KNOWN_LOCATIONS, n=1, cutoff=0.75)
+    guess = f" Did you mean {close[0]!r}?" if close else ""
+    msg = (
+        f"Location {location!r} (from {source}) is not in the list of Vertex AI locations "
+        f"known to vertex-openai (as of 2026-12-05).{guess} Requests to a location Vertex "
+        "does not serve fail; see https://cloud.google.com/vertex-ai/generative-ai/docs/"
+        "learn/locations. Ignore this warning if the location is new."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=4)
+    return msg
 
 
 def host_for_location(location: str) -> str:
@@ -199,6 +247,19 @@ def resolve_location(
     return location, source
 
 
+def _check_not_global_prefixed(host: str, name: str, value: str) -> None:
+    # `global` has no region prefix: global-aiplatform.googleapis.com does not exist, and a
+    # request to it ends in a bare "Connection error." (sigoden/aichat#1353).
+    if host.lower() == f"global-{GLOBAL_HOST}":
+        msg = (
+            f"{name} {value!r} names the host 'global-{GLOBAL_HOST}', which does not exist. "
+            f"The global endpoint is served at '{GLOBAL_HOST}' (no region prefix); "
+            "multi-regions at 'aiplatform.us.rep.googleapis.com' / "
+            "'aiplatform.eu.rep.googleapis.com'. Or drop it and pass location='global'."
+        )
+        raise VertexConfigError(msg)
+
+
 def _normalize_api_endpoint(api_endpoint: str) -> str:
     """``host`` or ``scheme://host[:port]`` -> ``scheme://host[:port]`` (https by default)."""
     value = api_endpoint.strip().rstrip("/")
@@ -222,6 +283,7 @@ def _normalize_api_endpoint(api_endpoint: str) -> str:
             "('?' / '#'); pass only a host such as 'us-central1-aiplatform.googleapis.com'."
         )
         raise VertexConfigError(msg)
+    _check_not_global_prefixed(parts.hostname or "", "api_endpoint", api_endpoint)
     if parts.path not in ("", "/"):
         msg = (
             f"api_endpoint {api_endpoint!r} has a path; api_endpoint is only the host. "
@@ -311,6 +373,8 @@ class VertexEndpoint:
             msg = f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}."
             raise VertexConfigError(msg)
         resolved_location, location_source = resolve_location(location, environ)
+        if location_source != "default":
+            check_known_location(resolved_location, location_source)
         if base_url:
             parts = urlsplit(base_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -329,6 +393,7 @@ class VertexEndpoint:
                     "user info, query, fragment, spaces or control characters."
                 )
                 raise VertexConfigError(msg)
+            _check_not_global_prefixed(parts.hostname or "", "base_url", base_url)
             named = _BASE_URL_LOCATION.search(parts.path)
             if not location and named and _LOCATION_RE.match(named.group(1)):
                 # The URL that is called names the region: report that, not the default.

@@ -12,8 +12,10 @@ import openai
 __all__ = [
     "VertexAuthError",
     "VertexConfigError",
+    "VertexContextOverflowError",
     "describe_vertex_error",
     "incomplete_stream_error",
+    "is_context_overflow",
     "readable_status_error",
     "redact",
     "stream_failure",
@@ -32,6 +34,29 @@ class VertexConfigError(openai.OpenAIError, ValueError):
 
 class VertexAuthError(openai.OpenAIError, RuntimeError):
     """Credentials could not be loaded or refreshed; the message says which and how to fix it."""
+
+
+class VertexContextOverflowError(openai.BadRequestError):
+    """Vertex refused a request whose input is longer than the model's context window.
+
+    Vertex answers ``400 INVALID_ARGUMENT`` with "The input token count (N) exceeds the
+    maximum number of tokens allowed (M)." (the text langchain-google maps to its
+    context-overflow error, googleapis/langchain-google#1952). A ``BadRequestError``, so
+    code that catches that keeps working; catch this class to trim or summarise the
+    history and retry. The LangChain chat model raises langchain-openai's
+    ``OpenAIContextOverflowError`` (which LangChain's ``SummarizationMiddleware`` reacts to)
+    through a subclass of both.
+    """
+
+
+_OVERFLOW = re.compile(
+    r"input token count \(?\d+\)? exceeds the maximum number of tokens allowed", re.IGNORECASE
+)
+
+
+def is_context_overflow(message: str) -> bool:
+    """Whether an error message is Vertex's context-window overflow."""
+    return bool(_OVERFLOW.search(message))
 
 
 _KEY_QUERY = re.compile(r"([?&](?:key|access_token)=)[^&#\s'\"]+", re.IGNORECASE)
@@ -118,6 +143,27 @@ def _hint(status_code: int, status: str, message: str, reasons: set[str], html: 
             "thought_signature it came with. Send the assistant message back unchanged (the "
             "vertex-openai chat models do this for messages they produced); for hand-built "
             "histories use the signature 'skip_thought_signature_validator'"
+        )
+    if is_context_overflow(message):
+        return (
+            "the conversation is longer than the model's context window. Trim or summarise "
+            "the history (LangChain: trim_messages or SummarizationMiddleware; the model's "
+            "get_num_tokens_from_messages counts with Vertex's countTokens), or use a model "
+            "with a larger window"
+        )
+    if "requests ending with a model turn" in text:
+        return (
+            "this model does not take a prefilled answer: the last message must be the "
+            "user's (or a tool result). Drop the trailing assistant message, or move its "
+            "text into the user's message as an instruction"
+        )
+    if "thought signature is not valid" in text:
+        return (
+            "a thought signature was replayed to a different model than the one that "
+            "produced it, or was altered (e.g. base64-encoded again). The vertex-openai chat "
+            "models replace signatures from another model with "
+            "'skip_thought_signature_validator'; for hand-built histories send the "
+            "signature exactly as received, to the same model"
         )
     if "corrupted thought signature" in text:
         return (
@@ -214,23 +260,36 @@ def describe_vertex_error(status_code: int, body: object) -> str:
     return f"{head} Hint: {hint}." if hint else head
 
 
-def readable_status_error(exc: openai.APIStatusError) -> openai.APIStatusError:
+def readable_status_error(
+    exc: openai.APIStatusError,
+    overflow: type[openai.BadRequestError] | None = VertexContextOverflowError,
+) -> openai.APIStatusError:
     """A copy of an openai status error whose message explains the Vertex error.
 
     Args:
         exc: The exception raised by the openai SDK.
+        overflow: The class for Vertex's context-overflow 400 (None: keep `exc`'s class).
 
     Returns:
         A new exception of the same class with the same `response` and `body`, and a
         redacted message from `describe_vertex_error`; `exc` itself if it was already
-        converted. Raise it with `raise readable_status_error(e) from e`.
+        converted. Raise it with `raise readable_status_error(e) from e`. Vertex's
+        context-overflow 400 becomes `overflow` (default `VertexContextOverflowError`).
     """
     if getattr(exc, "_vertex_readable", False):
         return exc
     body = exc.body if exc.body is not None else exc.message
     message = redact(describe_vertex_error(exc.status_code, body))
+    cls: type[openai.APIStatusError] = type(exc)
+    if (
+        overflow is not None
+        and isinstance(exc, openai.BadRequestError)
+        and is_context_overflow(message)
+        and not isinstance(exc, overflow)
+    ):
+        cls = overflow
     try:
-        new = type(exc)(message, response=exc.response, body=exc.body)
+        new = cls(message, response=exc.response, body=exc.body)
     except TypeError:  # a subclass with a different constructor
         new = openai.APIStatusError(message, response=exc.response, body=exc.body)
     new._vertex_readable = True  # type: ignore[attr-defined]
@@ -315,10 +374,15 @@ class translated_errors:  # noqa: N801 - used like a function: `with translated_
     callable, so the hot path does not build the string.
     """
 
-    __slots__ = ("_url",)
+    __slots__ = ("_overflow", "_url")
 
-    def __init__(self, url: str | Callable[[], str]) -> None:
+    def __init__(
+        self,
+        url: str | Callable[[], str],
+        overflow: type[openai.BadRequestError] = VertexContextOverflowError,
+    ) -> None:
         self._url = url
+        self._overflow = overflow
 
     def __enter__(self) -> None:
         return None
@@ -327,7 +391,7 @@ class translated_errors:  # noqa: N801 - used like a function: `with translated_
         if exc is None:
             return
         if isinstance(exc, openai.APIStatusError):
-            raise readable_status_error(exc) from exc
+            raise readable_status_error(exc, self._overflow) from exc
         if isinstance(exc, stream_failure_types()):
             url = self._url() if callable(self._url) else self._url
             raise stream_failure(exc, url) from exc

@@ -27,7 +27,10 @@ Dict values merge deeply (e.g. `thinking_config` keys from different levels comb
 from __future__ import annotations
 
 import copy
+import difflib
 import re
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -55,6 +58,7 @@ __all__ = [
     "HARM_CATEGORIES",
     "HARM_THRESHOLDS",
     "REASONING_EFFORTS",
+    "SHARED_REQUEST_TYPES",
     "THINKING_LEVELS",
     "SafetySetting",
     "VertexRequestSettings",
@@ -489,6 +493,172 @@ def _check_thinking_config(thinking: Any, info: ModelInfo | None) -> None:
         raise VertexConfigError(msg)
 
 
+SHARED_REQUEST_TYPES = ("priority",)
+"""Documented values of `X-Vertex-AI-LLM-Shared-Request-Type` (Priority pay-as-you-go,
+https://cloud.google.com/vertex-ai/generative-ai/docs/priority-paygo)."""
+
+SHARED_REQUEST_TYPE_HEADER = "X-Vertex-AI-LLM-Shared-Request-Type"
+
+
+def check_shared_request_type(value: Any, location: str | None) -> str | None:
+    """Validate `shared_request_type` (Priority pay-as-you-go) for a location.
+
+    Raises:
+        VertexConfigError: for an undocumented value, or a location other than `global`
+            (Google serves Priority PayGo on the global endpoint only).
+    """
+    if value is None:
+        return None
+    if value not in SHARED_REQUEST_TYPES:
+        msg = (
+            f"shared_request_type must be one of {_listing(SHARED_REQUEST_TYPES)} "
+            f"(or None), got {value!r}."
+        )
+        raise VertexConfigError(msg)
+    if (location or DEFAULT_LOCATION) != "global":
+        msg = (
+            f"shared_request_type={value!r} (Priority pay-as-you-go) is served on the global "
+            f"endpoint only, not location={location!r}; use location='global' "
+            "(https://cloud.google.com/vertex-ai/generative-ai/docs/priority-paygo)."
+        )
+        raise VertexConfigError(msg)
+    return str(value)
+
+
+# ChatVertexAI / ChatGoogleGenerativeAI keywords users bring along; they belong in
+# `thinking_config` (the openai SDK refuses them as unexpected keyword arguments).
+_THINKING_SHORTHANDS = ("include_thoughts", "thinking_budget", "thinking_level")
+_FIXED_SAMPLING = ("temperature", "top_p", "top_k")
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(key: tuple[str, str], message: str) -> None:
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _thinking_shorthands(out: dict[str, Any]) -> dict[str, Any]:
+    """Pop `include_thoughts=` / `thinking_budget=` / `thinking_level=` into a thinking_config.
+
+    Anything else that looks like a misspelt `thinking_config` is an error naming it.
+    """
+    found = {key: out.pop(key) for key in _THINKING_SHORTHANDS if key in out}
+    for key in list(out):
+        lowered = key.lower().replace("-", "_")
+        if key in ("thinking_config", "reasoning_effort") or key in GOOGLE_KEYS:
+            continue
+        if lowered.startswith(("thinking", "thinkng", "include_thought")) or (
+            difflib.get_close_matches(lowered, ["thinking_config"], n=1, cutoff=0.8)
+        ):
+            msg = (
+                f"Unknown argument {key!r}. Gemini thinking settings go in "
+                "thinking_config={'include_thoughts': True, 'thinking_budget': 1024} (or "
+                "'thinking_level' on Gemini 3); include_thoughts=, thinking_budget= and "
+                "thinking_level= are also accepted on their own."
+            )
+            raise VertexConfigError(msg)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _check_model_turn_last(messages: Any, info: ModelInfo | None) -> None:
+    if info is None or not info.refuses_model_turn_last or not isinstance(messages, list):
+        return
+    last = messages[-1] if messages else None
+    role = last.get("role") if _is_map(last) else getattr(last, "role", None)
+    if role in ("assistant", "model"):
+        # Vertex: 400 "Requests ending with a model turn are not supported."
+        # (Zoo-Code-Org/Zoo-Code#1052, anomalyco/opencode#38924).
+        msg = (
+            f"{info.model_id!r} does not take a prefilled answer: Vertex refuses it with "
+            "'Requests ending with a model turn are not supported.' End the messages with "
+            "the user's message (or a tool result): drop the trailing assistant message or "
+            "move its text into the user's message as an instruction."
+        )
+        raise VertexConfigError(msg)
+
+
+def _drop_fixed_sampling(out: dict[str, Any], info: ModelInfo | None) -> None:
+    if info is None or not info.fixed_sampling:
+        return
+    for key in _FIXED_SAMPLING:
+        if out.pop(key, None) is not None:
+            _warn_once(
+                (info.model_id, key),
+                f"{key} is not sent to {info.model_id!r}: its sampling is fixed and Google "
+                f"deprecated {key} for it (Gemini 3.6 Flash, 3.5 Flash-Lite and later; "
+                "https://ai.google.dev/gemini-api/docs/changelog). Remove it to silence this "
+                "warning.",
+            )
+
+
+def _check_model_extras(google: Mapping[str, Any], info: ModelInfo | None) -> None:
+    """Flag extras the model cannot take (per the model table)."""
+    if info is None:
+        return
+    if not info.is_gemini:
+        present = [key for key in GEMINI_ONLY_KEYS if key in google]
+        if present:
+            _warn_once(
+                (info.model_id or "", ",".join(present)),
+                f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} Gemini-only and "
+                f"not sent to {info.model_id!r} (a partner or self-deployed model). Its "
+                "thinking comes its own way (reasoning_content, <think> text); use "
+                "reasoning_effort where the model documents it.",
+            )
+        return
+    thinking = google.get("thinking_config")
+    if not _is_map(thinking):
+        return
+    if "thinking_level" in thinking and not info.is_gemini3:
+        msg = (
+            f"thinking_config.thinking_level is for Gemini 3 models; {info.model_id!r} takes "
+            "thinking_budget instead (e.g. {'thinking_budget': 1024})."
+        )
+        raise VertexConfigError(msg)
+    if not info.supports_thinking and (
+        thinking.get("include_thoughts") or thinking.get("thinking_budget")
+    ):
+        msg = (
+            f"{info.model_id!r} does not think, so thinking_config "
+            f"{dict(thinking)!r} has no effect; drop it or use a thinking model such as "
+            "'google/gemini-2.5-flash'."
+        )
+        raise VertexConfigError(msg)
+
+
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)(?:;[\w=.+-]+)*;base64,", re.ASCII)
+
+
+def _check_inline_media(messages: Any, info: ModelInfo | None) -> None:
+    if info is None or not info.max_inline_image_bytes or not isinstance(messages, list):
+        return
+    limit = info.max_inline_image_bytes
+    for i, message in enumerate(messages):
+        content = message.get("content") if _is_map(message) else None
+        for part in content if isinstance(content, list) else ():
+            image = part.get("image_url") if _is_map(part) else None
+            url = image.get("url") if _is_map(image) else image
+            if not isinstance(url, str) or not url.startswith("data:image/"):
+                continue
+            head = _DATA_URL.match(url)
+            if head is None:
+                continue
+            size = (len(url) - head.end()) * 3 // 4
+            if size > limit:
+                msg = (
+                    f"messages[{i}] has an inline image of about {size / 1_048_576:.1f} MB; "
+                    f"{info.model_id!r} takes at most {limit // 1_048_576} MB per inline "
+                    "image (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/"
+                    "image-understanding). Upload it to Cloud Storage and pass its gs:// URI "
+                    "(up to 30 MB), or make it smaller."
+                )
+                raise VertexConfigError(msg)
+
+
 GEMINI_ONLY_KEYS = ("thinking_config", "thought_tag_marker")
 """`extra_body.google` fields sent only to Gemini models (per the model table)."""
 
@@ -524,6 +694,8 @@ class VertexRequestSettings:
         cached_content: Context cache resource name (regional locations only).
         reasoning_effort: none|minimal|low|medium|high.
         extra_google: Other `extra_body.google` fields (e.g. `media_resolution`).
+        shared_request_type: `"priority"` for Priority pay-as-you-go (sent as the
+            `X-Vertex-AI-LLM-Shared-Request-Type` header; global endpoint only).
         fallback_locations: The connection's failover locations (none by default); with
             them, `cached_content` is refused (a cache is regional).
     """
@@ -537,6 +709,7 @@ class VertexRequestSettings:
     cached_content: str | None = None
     reasoning_effort: str | None = None
     extra_google: Mapping[str, Any] = field(default_factory=dict)
+    shared_request_type: str | None = None
     fallback_locations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -576,12 +749,23 @@ class VertexRequestSettings:
         _check_cached_content_location(
             self.google_body(), self.location, self.fallback_locations
         )
+        check_shared_request_type(self.shared_request_type, self.location)
+        regional = [loc for loc in self.fallback_locations if loc != "global"]
+        if self.shared_request_type is not None and regional:
+            msg = (
+                f"shared_request_type={self.shared_request_type!r} is served on the global "
+                f"endpoint only, but fallback_locations includes {regional!r}; drop those "
+                "fallback locations or shared_request_type."
+            )
+            raise VertexConfigError(msg)
         if self.model and is_self_deployed(self.endpoint_id):
             check_self_deployed_model(self.model, self.endpoint_id)
         elif self.model:
             normalize_model_id(self.model, self.endpoint_id)
             _apply_reasoning_effort(self.reasoning_effort, {}, self.model_info)
             _check_thinking_config(self.google_body().get("thinking_config"), self.model_info)
+            if self.model_info.is_gemini:
+                _check_model_extras(self.google_body(), self.model_info)
 
     def google_body(self) -> dict[str, Any]:
         """The `extra_body.google` fields these settings contribute.
@@ -761,6 +945,18 @@ def _prepare_response_format(params: dict[str, Any]) -> None:
 
 
 _MERGE_KEYS = frozenset({"extra_body", "google", *GOOGLE_KEYS})
+_KNOWN_CREATE_ARGS = frozenset(
+    {
+        "messages", "model", "audio", "frequency_penalty", "function_call", "functions",
+        "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata",
+        "modalities", "n", "parallel_tool_calls", "prediction", "presence_penalty",
+        "prompt_cache_key", "prompt_cache_retention", "reasoning_effort", "response_format",
+        "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
+        "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p",
+        "user", "verbosity", "web_search_options", "extra_headers", "extra_query",
+        "extra_body", "timeout", "reasoning", "google", "top_k",
+    }
+)
 
 
 def prepare_chat_request(
@@ -806,6 +1002,19 @@ def prepare_chat_request(
     """
     settings = settings if settings is not None else VertexRequestSettings()
     out: dict[str, Any] = dict(params)
+    messages_in = out.get("messages")
+    if isinstance(messages_in, (list, tuple)) and not messages_in:
+        msg = (
+            "No messages to send: the message list is empty. Pass at least one message, "
+            "e.g. [('user', 'Hello')] (Vertex answers an empty list with a generic 400)."
+        )
+        raise VertexConfigError(msg)
+    shorthand: dict[str, Any] = {}
+    if not _KNOWN_CREATE_ARGS.issuperset(out):
+        shorthand = _thinking_shorthands(out)
+        if shorthand:
+            # ChatVertexAI-style keywords: the same fields, lowest precedence of the call.
+            out["thinking_config"] = deep_merge(shorthand, out.get("thinking_config") or {})
 
     # 1. Collect Google keys, lowest precedence first (nothing to collect in the common
     #    request: skip the merges).
@@ -870,6 +1079,17 @@ def prepare_chat_request(
         )
         raise VertexConfigError(msg)
     _check_cached_content_location(google, settings.location, settings.fallback_locations)
+    _check_model_extras(google, info)
+    _check_model_turn_last(out.get("messages"), info)
+    _drop_fixed_sampling(out, info)
+    _check_inline_media(out.get("messages"), info)
+    shared = check_shared_request_type(settings.shared_request_type, settings.location)
+    if shared is not None:
+        headers = out.get("extra_headers")
+        out["extra_headers"] = {
+            **(dict(headers) if _is_map(headers) else {}),
+            SHARED_REQUEST_TYPE_HEADER: shared,
+        }
 
     gemini = info is not None and info.is_gemini
     if not gemini:

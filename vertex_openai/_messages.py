@@ -47,6 +47,8 @@ import copy
 import json
 import mimetypes
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -58,7 +60,7 @@ from vertex_openai._constants import (
     THOUGHTS_WIRE_KEY,
 )
 from vertex_openai._errors import VertexConfigError
-from vertex_openai._models import ModelInfo
+from vertex_openai._models import ModelInfo, split_publisher
 from vertex_openai._thoughts import ThoughtParser, split_thoughts
 
 __all__ = [
@@ -73,8 +75,10 @@ __all__ = [
     "original_tool_call_id",
     "parse_message",
     "prepare_wire_messages",
+    "remember_signature_origins",
     "replay_fields",
     "signature_fields",
+    "signature_origin",
     "standard_block_part",
     "strip_signatures",
     "unique_tool_call_ids",
@@ -123,11 +127,14 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 def google_extra(obj: Any) -> Mapping[str, Any]:
     """Return `obj["extra_content"]["google"]` (or `{}`), tolerating None at any level.
 
+    Signatures also arrive under `extra_content.vertex` behind some gateways
+    (earendil-works/pi#6733): that namespace is read too, `google` winning per key.
+
     Args:
         obj: A wire dict (message, delta, tool call, content part, audio).
 
     Returns:
-        The `google` mapping, or an empty mapping.
+        The `google` mapping (merged over `vertex`), or an empty mapping.
     """
     if not _is_map(obj):
         return {}
@@ -135,7 +142,64 @@ def google_extra(obj: Any) -> Mapping[str, Any]:
     if not _is_map(extra):
         return {}
     google = extra.get("google")
+    vertex = extra.get("vertex")
+    if _is_map(vertex):
+        return {**vertex, **google} if _is_map(google) else vertex
     return google if _is_map(google) else {}
+
+
+# Which model produced each thought signature seen in a response (bounded, most recent
+# kept). Vertex refuses a signature replayed to another model ("Thought signature is not
+# valid.", Roo-Code #11716, langchain-google #1570), e.g. after a LangChain middleware
+# switches models mid-conversation; such signatures are replaced by Google's documented
+# bypass value on the way out.
+_ORIGINS: OrderedDict[str, str] = OrderedDict()
+_ORIGINS_MAX = 4096
+_ORIGINS_LOCK = threading.Lock()
+
+
+def _model_key(model: str) -> str:
+    return split_publisher(model)[1].lower()
+
+
+def remember_signature_origins(signatures: Any, model: Any) -> None:
+    """Record that `model` produced each signature in `signatures` (strings).
+
+    Args:
+        signatures: An iterable of signature strings (others are skipped).
+        model: The model id the response names; nothing is recorded without one.
+    """
+    if not isinstance(model, str) or not model:
+        return
+    key = _model_key(model)
+    with _ORIGINS_LOCK:
+        for sig in signatures:
+            if isinstance(sig, str) and sig and sig != SIGNATURE_SENTINEL:
+                _ORIGINS[sig] = key
+                _ORIGINS.move_to_end(sig)
+        while len(_ORIGINS) > _ORIGINS_MAX:
+            _ORIGINS.popitem(last=False)
+
+
+def signature_origin(signature: str) -> str | None:
+    """The (bare, lower-case) model id that produced `signature`, if it was seen."""
+    with _ORIGINS_LOCK:
+        return _ORIGINS.get(signature)
+
+
+def _response_signatures(response: Any) -> list[str]:
+    found: list[str] = []
+    choices = response.get("choices") if _is_map(response) else getattr(response, "choices", None)
+    for choice in choices or ():
+        message = choice.get("message") if _is_map(choice) else getattr(choice, "message", None)
+        data = message if _is_map(message) else getattr(message, "model_extra", None) or {}
+        holders = [data]
+        calls = (message.get("tool_calls") if _is_map(message)
+                 else getattr(message, "tool_calls", None))
+        for tc in calls or ():
+            holders.append(tc if _is_map(tc) else getattr(tc, "model_extra", None) or {})
+        found.extend(sig for sig in map(_signature, holders) if sig)
+    return found
 
 
 def _signature(obj: Any) -> str | None:
@@ -144,13 +208,23 @@ def _signature(obj: Any) -> str | None:
 
 
 def _with_signature(obj: Mapping[str, Any], signature: str) -> dict[str, Any]:
-    """Copy of `obj` with `extra_content.google.thought_signature` set (other extras kept)."""
+    """Copy of `obj` with `extra_content.google.thought_signature` set (other extras kept).
+
+    A signature that came under `extra_content.vertex` is written under `google` only.
+    """
     extra = obj.get("extra_content")
     extra = dict(extra) if _is_map(extra) else {}
     google = extra.get("google")
     google = dict(google) if _is_map(google) else {}
     google["thought_signature"] = signature
     extra["google"] = google
+    vertex = extra.get("vertex")
+    if _is_map(vertex) and "thought_signature" in vertex:
+        rest = {k: v for k, v in vertex.items() if k != "thought_signature"}
+        if rest:
+            extra["vertex"] = rest
+        else:
+            del extra["vertex"]
     return {**obj, "extra_content": extra}
 
 
@@ -305,8 +379,11 @@ def with_unique_tool_call_ids(response: Any) -> Any:
         response: A chat completion.
 
     Returns:
-        The response, or a fixed copy.
+        The response, or a fixed copy. The model that produced each thought signature
+        in it is remembered (`signature_origin`).
     """
+    model = response.get("model") if _is_map(response) else getattr(response, "model", None)
+    remember_signature_origins(_response_signatures(response), model)
     choices = response.get("choices") if _is_map(response) else getattr(response, "choices", None)
     plans: list[tuple[int, list[str]]] = []
     for i, choice in enumerate(choices or ()):
@@ -726,6 +803,10 @@ class StreamAccumulator:
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal:
             out.refusal = refusal
+        if out.message_signature or out.new_signatures:
+            remember_signature_origins(
+                [out.message_signature, *out.new_signatures.values()], holder.get("model")
+            )
         finish = choice.get("finish_reason")
         if finish:
             self.finished = True
@@ -1210,6 +1291,9 @@ def prepare_wire_messages(
             if name:
                 out[i] = {**msg, "name": name}
     out = [_wire_ids(msg) for msg in out]
+    if model_info is not None and model_info.is_gemini:
+        target = _model_key(model_info.model_id) if model_info.model_id else None
+        out = [_own_signatures(msg, target) for msg in out]
     if model_info is not None and model_info.enforces_signatures:
         for i in range(_current_turn_start(out), len(out)):
             msg = out[i]
@@ -1225,6 +1309,39 @@ def prepare_wire_messages(
     return out
 
 
+def _replayable(obj: Any, target: str | None) -> Any:
+    """`obj` with its signature under `google`, the bypass value if another model made it."""
+    sig = _signature(obj)
+    if sig is None:
+        return obj
+    origin = signature_origin(sig)
+    if origin is not None and target is not None and origin != target:
+        # Documented bypass for signatures that cannot be replayed (thought-signatures
+        # page, "skip_thought_signature_validator").
+        return _with_signature(obj, SIGNATURE_SENTINEL)
+    extra = obj.get("extra_content")
+    if _is_map(extra) and _is_map(extra.get("vertex")):
+        return _with_signature(obj, sig)
+    return obj
+
+
+def _own_signatures(message: dict[str, Any], target: str | None) -> dict[str, Any]:
+    if message.get("role") not in ("assistant", "model"):
+        return message
+    out = _replayable(message, target)
+    calls = out.get("tool_calls")
+    if isinstance(calls, list):
+        fixed = [_replayable(tc, target) for tc in calls]
+        if any(a is not b for a, b in zip(fixed, calls, strict=True)):
+            out = {**out, "tool_calls": fixed}
+    content = out.get("content")
+    if isinstance(content, list):
+        parts = [_replayable(part, target) for part in content]
+        if any(a is not b for a, b in zip(parts, content, strict=True)):
+            out = {**out, "content": parts}
+    return out
+
+
 def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop thought signatures from outgoing messages (for models other than Gemini).
 
@@ -1237,7 +1354,7 @@ def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
         if not _is_map(obj) or "thought_signature" not in google_extra(obj):
             return obj
         google = {k: v for k, v in google_extra(obj).items() if k != "thought_signature"}
-        extra = {k: v for k, v in obj["extra_content"].items() if k != "google"}
+        extra = {k: v for k, v in obj["extra_content"].items() if k not in ("google", "vertex")}
         if google:
             extra["google"] = google
         rest = {k: v for k, v in obj.items() if k != "extra_content"}

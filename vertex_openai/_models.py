@@ -77,6 +77,15 @@ class ModelInfo:
             goes through.
         supports_function_calling: Tools can be bound.
         supports_multiple_candidates: `n > 1` is accepted (not on Gemini 3).
+        fixed_sampling: `temperature`, `top_p` and `top_k` are deprecated and not sent
+            (Gemini 3.6 Flash, 3.5 Flash-Lite and, per Google, the releases after them:
+            https://ai.google.dev/gemini-api/docs/changelog, "What's new in Gemini 3.6").
+        refuses_model_turn_last: Vertex refuses a request whose last message is the
+            model's ("Requests ending with a model turn are not supported."; the same
+            models as `fixed_sampling`).
+        max_inline_image_bytes: Largest inline (base64) image per file, or None where the
+            table does not know: 7 MB on current Gemini models
+            (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/image-understanding).
     """
 
     model_id: str
@@ -91,6 +100,14 @@ class ModelInfo:
     supports_function_calling: bool = True
     supports_multiple_candidates: bool = True
     reasoning_efforts: tuple[str, ...] = ()
+    fixed_sampling: bool = False
+    refuses_model_turn_last: bool = False
+    max_inline_image_bytes: int | None = None
+
+
+MAX_INLINE_IMAGE_BYTES = 7 * 1024 * 1024
+"""7 MB per inline image file on current Gemini models (Vertex "Image understanding";
+30 MB from Cloud Storage)."""
 
 
 def split_publisher(model_id: str) -> tuple[str | None, str]:
@@ -124,6 +141,9 @@ def _gemini_info(model_id: str, publisher: str | None, name: str) -> ModelInfo:
     is_gemini3 = major >= 3
     thinks = (major, minor) >= (2, 5) and not is_image
     is_pro = "-pro" in name
+    is_lite = "-flash-lite" in name
+    # Sampling fixed / no prefill: 3.6 Flash, 3.5 Flash-Lite and every later release.
+    new_rules = (major, minor) >= (3, 6) or (is_lite and (major, minor) >= (3, 5))
     if is_image:
         # Image-output models: small context, no function calling (model cards).
         context, output = (65_536, 32_768) if is_gemini3 else (32_768, 32_768)
@@ -146,6 +166,9 @@ def _gemini_info(model_id: str, publisher: str | None, name: str) -> ModelInfo:
         supports_function_calling=not is_image,
         supports_multiple_candidates=not is_gemini3,
         reasoning_efforts=_gemini_efforts(major, minor, is_pro) if thinks else (),
+        fixed_sampling=new_rules,
+        refuses_model_turn_last=new_rules,
+        max_inline_image_bytes=MAX_INLINE_IMAGE_BYTES if (major, minor) >= (2, 0) else None,
     )
 
 
@@ -153,6 +176,10 @@ def _gemini_efforts(major: int, minor: int, is_pro: bool) -> tuple[str, ...]:
     efforts = ["minimal", "low", "medium", "high"]
     if major >= 3 and is_pro:
         efforts.remove("minimal")
+    if (major, minor) == (3, 0) and is_pro:
+        # Gemini 3 Pro (preview) has only low and high: "Thinking level MEDIUM is not
+        # supported for this model" (discuss.ai.google.dev/t/112648; medium came with 3.1).
+        efforts.remove("medium")
     if (major, minor) >= (3, 7):
         efforts.append("max")
     return tuple(efforts)

@@ -175,7 +175,8 @@ def request_settings(
 
     Reads the Gemini fields every framework class declares under the same names
     (``thought_tag_marker``, ``thinking_config``, ``safety_settings``,
-    ``cached_content``, ``reasoning_effort``, ``fallback_locations``).
+    ``cached_content``, ``reasoning_effort``, ``fallback_locations``,
+    ``shared_request_type``).
     """
     from vertex_openai._gemini import VertexRequestSettings
 
@@ -189,4 +190,5 @@ def request_settings(
         cached_content=getattr(model_object, "cached_content", None),
         reasoning_effort=getattr(model_object, "reasoning_effort", None),
         fallback_locations=tuple(getattr(model_object, "fallback_locations", None) or ()),
+        shared_request_type=getattr(model_object, "shared_request_type", None),
     )

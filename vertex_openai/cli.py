@@ -127,7 +127,20 @@ def _doctor(
         out.status(False, "configuration", str(err))
         return 1
     endpoint = conn.endpoint
-    out.status(True, "location", f"{endpoint.location} (from {endpoint.location_source})")
+    from vertex_openai._endpoint import KNOWN_LOCATIONS, host_for_location
+
+    known = endpoint.location in KNOWN_LOCATIONS
+    out.status(
+        known,
+        "location",
+        f"{endpoint.location} (from {endpoint.location_source})"
+        + ("" if known else ", not a location Vertex AI lists"),
+        "check the spelling (see https://cloud.google.com/vertex-ai/generative-ai/docs/learn/"
+        "locations); ignore this if the region is new",
+    )
+    if not known:
+        failures += 1
+    out.status(True, "host", f"{host_for_location(endpoint.location)} (for this location)")
     out.status(True, "credentials", conn.describe_credentials())
     provider = conn.token_provider
     if provider is not None:

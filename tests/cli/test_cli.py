@@ -143,3 +143,23 @@ def test_emulator_command_then_an_app_with_env_vars_only(
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_doctor_names_the_multi_region_host(
+    capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
+) -> None:
+    code, out = run(capsys, "doctor", "--project", emulator.project, "--location", "eu",
+                    "--api-endpoint", emulator.url, "--credentials", str(sa_file))
+    assert code == 0, out
+    assert "[OK  ] host: aiplatform.eu.rep.googleapis.com" in out
+
+
+def test_doctor_flags_an_unknown_location(
+    capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
+) -> None:
+    with pytest.warns(UserWarning, match="Did you mean 'us-central1'"):
+        code, out = run(capsys, "doctor", "--project", emulator.project, "--location",
+                        "us-centrall1", "--api-endpoint", emulator.url, "--credentials",
+                        str(sa_file))
+    assert code == 1
+    assert "[FAIL] location: us-centrall1" in out

@@ -202,6 +202,7 @@ def test_core_all_is_the_public_api() -> None:
         "VertexAuthError",
         "VertexConfigError",
         "VertexConnection",
+        "VertexContextOverflowError",
         "VertexEmbeddingClient",
         "VertexEmbeddingInputError",
         "VertexEndpoint",

@@ -289,6 +289,7 @@ def test_location_follows_base_url(emulator: Emulator) -> None:
     assert llm.location == "europe-west4"
 
 
+@pytest.mark.filterwarnings("ignore:thinking_config is Gemini-only:UserWarning")
 def test_gemini_only_extras_not_sent_to_maas(make_model: MakeModel, emulator: Emulator) -> None:
     llm = make_model(
         model=LLAMA,

@@ -132,6 +132,9 @@ class ChatRoutes:
         p = request.path_params
         if p["version"] not in API_VERSIONS:
             return html_404(request.url.path)
+        unknown = self.location_error(request)
+        if unknown is not None:
+            return unknown
         cfg = self.state.config
         if cfg.check_project and p["project"] not in (cfg.project, cfg.project_number):
             return list_error(
@@ -154,6 +157,16 @@ class ChatRoutes:
                     "FAILED_PRECONDITION",
                 )
         return None
+
+    def location_error(self, request: Request) -> Response | None:
+        """404 for a location Vertex does not serve (``EmulatorConfig.locations``).
+
+        [INF] Vertex has no route for an unknown location: a plain 404 page, as for any
+        unknown path (a typo such as ``us-centrall1`` in the path of the global host).
+        """
+        if request.path_params["location"] in self.state.config.locations:
+            return None
+        return html_404(request.url.path)
 
     def dedicated_dns(self, endpoint: str) -> str:
         return f"{self.state.config.dedicated_endpoints[endpoint]}:{self.state.port}"

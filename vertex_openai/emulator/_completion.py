@@ -28,6 +28,7 @@ from vertex_openai.emulator._model import (
     EFFORT_BUDGETS,
     ModelInput,
     ModelOutput,
+    count_tokens,
     current_turn,
     is_gemini3,
     is_thinking_model,
@@ -104,24 +105,37 @@ def _snake(obj: Any) -> Any:
 
 
 # -- thought signatures ------------------------------------------------------------------
-def make_signature(state: EmulatorState) -> str:
+def _mac(state: EmulatorState, nonce: bytes, model: str) -> bytes:
+    data = b"emu-sig" + model.encode() + b"\x00" + nonce
+    return hmac.new(state.signature_secret, data, hashlib.sha256).digest()[:20]
+
+
+def make_signature(state: EmulatorState, model: str = "") -> str:
+    """An opaque signature bound to the model that produced it (as Gemini's are)."""
     nonce = uuid.uuid4().bytes
-    mac = hmac.new(state.signature_secret, b"emu-sig" + nonce, hashlib.sha256).digest()[:20]
-    return base64.b64encode(b"\x0a\x24" + nonce + mac).decode()
+    return base64.b64encode(b"\x0a\x24" + nonce + _mac(state, nonce, model)).decode()
 
 
-def signature_valid(state: EmulatorState, sig: str) -> bool:
+def signature_check(state: EmulatorState, sig: str, model: str = "") -> str:
+    """``"ok"``, ``"foreign"`` (a real signature of another model) or ``"corrupt"``."""
     if sig in SIGNATURE_SENTINELS:
-        return True
+        return "ok"
     try:
         raw = base64.b64decode(sig, validate=True)
     except (binascii.Error, ValueError):
-        return False
+        return "corrupt"
     if len(raw) != 2 + 16 + 20 or raw[:2] != b"\x0a\x24":
-        return False
+        return "corrupt"
     nonce, mac = raw[2:18], raw[18:]
-    good = hmac.new(state.signature_secret, b"emu-sig" + nonce, hashlib.sha256).digest()[:20]
-    return hmac.compare_digest(mac, good)
+    if hmac.compare_digest(mac, _mac(state, nonce, model)):
+        return "ok"
+    if any(hmac.compare_digest(mac, _mac(state, nonce, other)) for other in state.config.models):
+        return "foreign"
+    return "corrupt"
+
+
+def signature_valid(state: EmulatorState, sig: str, model: str = "") -> bool:
+    return signature_check(state, sig, model) == "ok"
 
 
 def _sig_of(obj: Any) -> str | None:
@@ -143,7 +157,14 @@ def check_signatures(state: EmulatorState, model: str, messages: list[dict[str, 
         for part in content if isinstance(content, list) else []:
             sigs.append(_sig_of(part))
         for sig in sigs:
-            if sig is not None and not signature_valid(state, sig):
+            if sig is None:
+                continue
+            verdict = signature_check(state, sig, model)
+            if verdict == "foreign":
+                # Replayed to another model than produced it: Roo-Code #11716,
+                # langchain-google #1570 (also seen for a re-encoded bypass value).
+                raise _bad("Unable to submit request because Thought signature is not valid.")
+            if verdict == "corrupt":
                 raise _bad("Corrupted thought signature.")
     start, _ = current_turn(messages)
     block = 0
@@ -351,6 +372,41 @@ def _check_effort(model: str, effort: Any, cfg: Any) -> None:
         raise _bad(f"Expected 'reasoning_effort' to be one of: {listed}")
     if effort == "minimal" and _minimal_unsupported(model, cfg):
         raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+    if effort == "medium" and _medium_unsupported(model, cfg):
+        raise _bad("Thinking level MEDIUM is not supported for this model")
+
+
+def _medium_unsupported(model: str, cfg: Any) -> bool:
+    return any(part in model.split("/")[-1] for part in cfg.medium_unsupported_on)
+
+
+def new_gemini_rules(model: str) -> bool:
+    """Gemini 3.6 Flash, 3.5 Flash-Lite and later: no prefill, fixed sampling."""
+    name = model.split("/")[-1]
+    version = _version(model)
+    return version >= (3, 6) or ("-flash-lite" in name and version >= (3, 5))
+
+
+# Inline (base64) image data per file: 7 MB on current Gemini models (Vertex "Image
+# understanding"); from Cloud Storage 30 MB.
+INLINE_IMAGE_LIMIT = 7 * 1024 * 1024
+
+
+def _check_inline_sizes(messages: list[Any]) -> None:
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) else None
+        for part in content if isinstance(content, list) else []:
+            iu = part.get("image_url") if isinstance(part, dict) else None
+            url = iu.get("url") if isinstance(iu, dict) else iu
+            match = _DATA_URI.match(url) if isinstance(url, str) else None
+            if match and match.group(1).startswith("image/"):
+                size = len(match.group(2)) * 3 // 4
+                if size > INLINE_IMAGE_LIMIT:
+                    # [INF] wording; the limit is documented.
+                    raise _bad(
+                        f"The inline image data is {size} bytes, larger than the maximum of "
+                        f"{INLINE_IMAGE_LIMIT} bytes. Use a Cloud Storage URI instead."
+                    )
 
 
 def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
@@ -359,6 +415,8 @@ def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
     level = str(thinking.get("thinking_level", "")).lower()
     if level == "minimal" and _minimal_unsupported(model, cfg):
         raise _bad("Thinking level is unsupported: THINKING_LEVEL_MINIMAL")
+    if level == "medium" and _medium_unsupported(model, cfg):
+        raise _bad("Thinking level MEDIUM is not supported for this model")
     pro25 = model.startswith("google/gemini-2.5-pro")
     if pro25 and cfg.reject_thinking_off_on_25_pro and thinking.get("thinking_budget") == 0:
         raise _bad("Budget 0 is invalid. This model only works in thinking mode.")
@@ -409,6 +467,19 @@ def prepare(
                 f"`google/{model}`."
             )
         if model not in cfg.models:
+            publisher, _, name = model.partition("/")
+            raise _bad(
+                f"Publisher Model `projects/{cfg.project_number}/locations/{location}/"
+                f"publishers/{publisher}/models/{name}` was not found or your project does not "
+                "have access to it. Please ensure you are using a valid model version. For more "
+                f"information, see: {MODEL_VERSIONS_DOC}",
+                404,
+                "NOT_FOUND",
+            )
+        only = cfg.model_locations.get(model)
+        if only is not None and location not in only:
+            # Previews and the newest models are served in few locations; elsewhere the
+            # model "was not found" (BerriAI/litellm#37989: 3.7 Flash in us-central1).
             publisher, _, name = model.partition("/")
             raise _bad(
                 f"Publisher Model `projects/{cfg.project_number}/locations/{location}/"
@@ -471,6 +542,15 @@ def prepare(
     messages = body.get("messages")
     parts_seen = _check_messages(messages, gemini3)
     assert isinstance(messages, list)
+    if google_model and new_gemini_rules(echoed):
+        last = messages[-1]
+        if isinstance(last, dict) and last.get("role") in ("assistant", "model"):
+            # Zoo-Code-Org/Zoo-Code#1052, anomalyco/opencode#38924 (Gemini 3.6 Flash).
+            raise _bad("Requests ending with a model turn are not supported.")
+        sent = [k for k in ("temperature", "top_p", "top_k") if body.get(k) is not None]
+        if sent and cfg.fixed_sampling_refusal:
+            raise _bad(f"`{sent[0]}` is not supported for this model.")
+    _check_inline_sizes(messages)
     messages = [
         {**m, "role": "assistant"} if m.get("role") == "model" else m for m in messages
     ]
@@ -525,6 +605,30 @@ def _llama_guard_on(endpoint: str, model: str, g: dict[str, Any], default: bool)
     if isinstance(settings, dict) and "enabled" in settings:
         return bool(settings["enabled"])
     return default
+
+
+def context_window(state: EmulatorState, model: str) -> int | None:
+    """The model's input token limit (a setting overrides the documented one)."""
+    window = state.config.context_windows.get(model)
+    if window is not None:
+        return int(window)
+    name = model.split("/")[-1]
+    if not name.startswith("gemini-"):
+        return None
+    return 65_536 if "-image" in name and is_gemini3(model) else 1_048_576
+
+
+def context_overflow(state: EmulatorState, model: str, tokens: int) -> Response | None:
+    """Vertex's 400 for an input longer than the window (text: langchain-google #1952)."""
+    window = context_window(state, model)
+    if window is None or tokens <= window:
+        return None
+    return list_error(
+        400,
+        f"The input token count ({tokens}) exceeds the maximum number of tokens allowed "
+        f"({window}).",
+        "INVALID_ARGUMENT",
+    )
 
 
 # -- faults ------------------------------------------------------------------------------
@@ -613,7 +717,11 @@ async def handle_chat(
     except VertexError as exc:
         return exc.response
     assert isinstance(body, dict)
-    out = run_model(inp, _prompt_text(inp.messages, inp.tools))
+    prompt_text = _prompt_text(inp.messages, inp.tools)
+    overflow = context_overflow(state, echoed, count_tokens(prompt_text))
+    if overflow is not None:
+        return overflow
+    out = run_model(inp, prompt_text)
     google_model = request.path_params["endpoint"] == "openapi" and echoed.startswith("google/")
     gemini3 = google_model and is_gemini3(echoed)
     cfg = state.config
@@ -625,8 +733,10 @@ async def handle_chat(
         tool_ids=tool_call_ids(
             kind, [tc.name for tc in out.tool_calls], cfg.gemini25_tool_call_id_is_name
         ),
-        tool_signature=make_signature(state) if gemini3 and out.tool_calls else None,
-        message_signature=make_signature(state) if gemini3 and not out.tool_calls else None,
+        tool_signature=make_signature(state, echoed) if gemini3 and out.tool_calls else None,
+        message_signature=(
+            make_signature(state, echoed) if gemini3 and not out.tool_calls else None
+        ),
         traffic_type=_traffic_type(request, cfg.traffic_type),
         n=int(body.get("n") or 1),
     )

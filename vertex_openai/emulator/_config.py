@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from vertex_openai._endpoint import KNOWN_LOCATIONS
+
 DEFAULT_MODELS: tuple[str, ...] = (
     "google/gemini-2.0-flash-001",
     "google/gemini-2.0-flash-lite-001",
@@ -17,6 +19,10 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "google/gemini-3.1-pro-preview",
     "google/gemini-3.1-flash-lite-preview",
     "google/gemini-3-pro-image-preview",
+    "google/gemini-3.5-flash",
+    "google/gemini-3.5-flash-lite",
+    "google/gemini-3.6-flash",
+    "google/gemini-3.7-flash",
     "meta/llama-3.3-70b-instruct-maas",
     "meta/llama-3.1-405b-instruct-maas",
     "deepseek-ai/deepseek-r1-0528-maas",
@@ -95,6 +101,28 @@ class EmulatorConfig:
     Gen AI SDK sends the header to aiplatform.googleapis.com; one third-party report says
     the openapi route refuses it: set False to model that report)."""
 
+    locations: tuple[str, ...] = KNOWN_LOCATIONS
+    """Locations the emulated Vertex serves; a request for any other answers 404 (Vertex has
+    no such location). Add one to model a new region."""
+    medium_unsupported_on: tuple[str, ...] = ("gemini-3-pro-preview",)
+    """[INF for Vertex] Models that answer "Thinking level MEDIUM is not supported for this
+    model" (observed on Google's Gemini API compat layer for Gemini 3 Pro preview,
+    discuss.ai.google.dev/t/112648); () accepts medium everywhere."""
+    fixed_sampling_refusal: bool = False
+    """[INF] Gemini 3.6 Flash / 3.5 Flash-Lite and later: 400 for ``temperature`` /
+    ``top_p`` / ``top_k`` (one public report); False: accepted and ignored (deprecated)."""
+    context_windows: dict[str, int] = field(default_factory=dict)
+    """model -> input token limit, overriding the model's documented window (to reach
+    Vertex's context-overflow 400 without a million-token prompt)."""
+    model_locations: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            "google/gemini-3.6-flash": ["global", "us", "eu"],
+            "google/gemini-3.7-flash": ["global", "us", "eu"],
+        }
+    )
+    """model -> the only locations that serve it (3.6/3.7 Flash: global, us, eu per their
+    model pages, BerriAI/litellm#37989); others: everywhere. Add a preview here (e.g.
+    ``{"google/gemini-3-pro-preview": ["global"]}``) to model a global-only launch."""
     location_behaviour: dict[str, Any] = field(default_factory=dict)
     """How each location (the path's ``locations/L``) answers chat and embedding requests,
     to test failover offline (docs/testing-offline.md). ``{location: kind}`` or
@@ -117,7 +145,7 @@ class EmulatorConfig:
         for key, value in values.items():
             if key not in names:
                 raise KeyError(key)
-            if key in ("models", "minimal_unsupported_on"):
+            if key in ("models", "minimal_unsupported_on", "locations", "medium_unsupported_on"):
                 value = tuple(value)
             if key == "location_behaviour":
                 value = normalize_location_behaviour(value)
@@ -130,6 +158,8 @@ class EmulatorConfig:
         data = dataclasses.asdict(self)
         data["models"] = list(self.models)
         data["minimal_unsupported_on"] = list(self.minimal_unsupported_on)
+        data["locations"] = list(self.locations)
+        data["medium_unsupported_on"] = list(self.medium_unsupported_on)
         return data
 
     @property

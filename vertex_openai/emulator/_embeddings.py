@@ -176,7 +176,7 @@ class EmbeddingRoutes:
         except ValueError:
             body = ValueError
         rec = self.chat._record(request, None if body is ValueError else body)
-        resp = self.chat._authenticate(request, rec)
+        resp = self.chat._authenticate(request, rec) or self.chat.location_error(request)
         if resp is None:
             p = request.path_params
             cfg = self.state.config
@@ -215,10 +215,14 @@ class EmbeddingRoutes:
     async def predict(self, request: Request) -> Response:
         p = request.path_params
         model, _, action = p["model_action"].partition(":")
-        if p["version"] not in API_VERSIONS or action != "predict":
+        if p["version"] not in API_VERSIONS or action not in ("predict", "countTokens"):
             return html_404(request.url.path)
         body, rec, resp = await self._prologue(request)
-        if resp is None:
+        if resp is None and action == "countTokens":
+            from vertex_openai.emulator._count import count_tokens_response
+
+            resp = count_tokens_response(self.state, request, model, body)
+        elif resp is None:
             resp = await self._timed(self._predict(request, model, body))
         rec.status = resp.status_code
         return resp
