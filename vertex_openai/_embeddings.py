@@ -129,8 +129,10 @@ _MODEL_ID_RE = re.compile(
 
 
 def embedding_model_spec(model: str) -> EmbeddingModelSpec:
-    """The spec of ``model`` (``"gemini-embedding-001"``, ``"google/text-embedding-005"``,
-    ``"intfloat/multilingual-e5-small-maas"`` ...).
+    """The spec of an embedding ``model`` id.
+
+    For example ``"gemini-embedding-001"``, ``"google/text-embedding-005"`` or
+    ``"intfloat/multilingual-e5-small-maas"``.
 
     Raises:
         VertexConfigError: for an empty id or a model this client cannot call.

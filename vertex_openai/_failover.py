@@ -163,13 +163,8 @@ class AnsweredLocation:
 _ANSWERED: ContextVar[AnsweredLocation | None] = ContextVar("vertex_answered", default=None)
 
 
-class answered_location:  # lower case: used like contextlib.suppress
-    """``with answered_location() as where:`` ... ``where.location`` after the call.
-
-    The transport only reads the context variable and writes into the holder it finds, so
-    the answer reaches the caller even through copied contexts (callbacks, executors).
-    Set and reset in one frame (no ``yield`` between), as context tokens require.
-    """
+class _AnsweredLocationScope:
+    """Sets the holder the transport writes into for the ``with`` block; see below."""
 
     __slots__ = ("_token", "holder")
 
@@ -183,6 +178,20 @@ class answered_location:  # lower case: used like contextlib.suppress
 
     def __exit__(self, *exc: object) -> None:
         _ANSWERED.reset(self._token)
+
+
+def answered_location(holder: AnsweredLocation | None = None) -> _AnsweredLocationScope:
+    """A context manager that reports which location answered the calls inside it.
+
+    ``with answered_location() as where:`` ... ``where.location`` after the call. The
+    transport only reads the context variable and writes into the holder it finds, so the
+    answer reaches the caller even through copied contexts (callbacks, executors). Set and
+    reset in one frame (no ``yield`` between), as context tokens require.
+
+    Args:
+        holder: The holder to fill in (a new one by default); the ``with`` target.
+    """
+    return _AnsweredLocationScope(holder)
 
 
 # -- the plan -----------------------------------------------------------------------------
