@@ -446,13 +446,15 @@ class VertexEndpoint:
         return f"https://{host_for_location(self.location)}"
 
     @property
+    def location_path(self) -> str:
+        """``/v1/projects/P/locations/L`` (project may be the placeholder)."""
+        project = self.project or PROJECT_PLACEHOLDER
+        return f"/{self.api_version}/projects/{project}/locations/{self.location}"
+
+    @property
     def resource_path(self) -> str:
         """``/v1/projects/P/locations/L/endpoints/E`` (project may be the placeholder)."""
-        project = self.project or PROJECT_PLACEHOLDER
-        return (
-            f"/{self.api_version}/projects/{project}/locations/{self.location}"
-            f"/endpoints/{self.endpoint_id}"
-        )
+        return f"{self.location_path}/endpoints/{self.endpoint_id}"
 
     @property
     def base_url(self) -> str:
@@ -482,16 +484,19 @@ class VertexEndpoint:
         """
         if route == "openapi":
             return f"{self.base_url}/embeddings"
+        return self.publisher_model_url("google", model, "predict")
+
+    def publisher_model_url(self, publisher: str, model: str, method: str) -> str:
+        """``.../publishers/{publisher}/models/{model}:{method}`` beside this endpoint.
+
+        With ``base_url`` the part before ``/endpoints/`` is kept (the emulator, a proxy);
+        the project may still be the placeholder, which the signing client fills in.
+        """
         if self.base_url_override:
-            base = self.base_url_override
-            prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
+            prefix = self.base_url_override.split("/endpoints/", 1)[0]
         else:
-            project = self.project or PROJECT_PLACEHOLDER
-            prefix = (
-                f"{self.origin}/{self.api_version}/projects/{project}"
-                f"/locations/{self.location}"
-            )
-        return f"{prefix}/publishers/google/models/{model}:predict"
+            prefix = f"{self.origin}{self.location_path}"
+        return f"{prefix}/publishers/{publisher}/models/{model}:{method}"
 
     def with_project(self, project: str) -> VertexEndpoint:
         """A copy with the project filled in (from credentials)."""
