@@ -152,6 +152,18 @@ def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str,
     return None
 
 
+def _argument_or_env(
+    value: str | None, argument: str, names: tuple[str, ...], environ: Mapping[str, str] | None
+) -> tuple[str, str] | None:
+    """``(value, where it came from)``: the argument, else the first env var set, else None."""
+    if value:
+        return value.strip(), f"argument `{argument}`"
+    found = _first_env(names, os.environ if environ is None else environ)
+    if found is None:
+        return None
+    return found[0], f"environment variable {found[1]}"
+
+
 def resolve_project(
     project: str | None, environ: Mapping[str, str] | None = None
 ) -> tuple[str | None, str]:
@@ -169,15 +181,10 @@ def resolve_project(
     Raises:
         VertexConfigError: if the project id is malformed.
     """
-    env = os.environ if environ is None else environ
-    source = "argument `project`"
-    if not project:
-        found = _first_env(PROJECT_ENV_VARS, env)
-        if found is None:
-            return None, "credentials (Application Default Credentials)"
-        project, name = found
-        source = f"environment variable {name}"
-    project = project.strip()
+    found = _argument_or_env(project, "project", PROJECT_ENV_VARS, environ)
+    if found is None:
+        return None, "credentials (Application Default Credentials)"
+    project, source = found
     return validate_project(project, source), source
 
 
@@ -222,15 +229,10 @@ def resolve_location(
     Raises:
         VertexConfigError: if the location is not a region name or ``global``.
     """
-    env = os.environ if environ is None else environ
-    source = "argument `location`"
-    if not location:
-        found = _first_env(LOCATION_ENV_VARS, env)
-        if found is None:
-            return DEFAULT_LOCATION, "default"
-        location, name = found
-        source = f"environment variable {name}"
-    location = location.strip()
+    found = _argument_or_env(location, "location", LOCATION_ENV_VARS, environ)
+    if found is None:
+        return DEFAULT_LOCATION, "default"
+    location, source = found
     if not _LOCATION_RE.match(location):
         hint = ""
         if location.endswith("-aiplatform.googleapis.com") or "." in location:
