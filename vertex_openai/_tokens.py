@@ -37,6 +37,7 @@ from vertex_openai._credentials import (
 )
 from vertex_openai._errors import VertexAuthError, redact
 from vertex_openai._fork import reset_after_fork
+from vertex_openai._pickling import cleared_state
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -262,12 +263,7 @@ class TokenProvider:
         return f"TokenProvider({self.source.describe()})"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_lock"] = None
-        state["_snapshot"] = None
-        state["_failure"] = None
-        state["_inflight"] = None
-        return state
+        return cleared_state(self, "_lock", "_snapshot", "_failure", "_inflight")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
