@@ -206,8 +206,19 @@ class ChatVertexOpenAI(OpenAILike):
         # An OAuth access token as api_key: a static Bearer token (vertex_openai._keys).
         if not callable(api_key):
             api_key, credentials = split_api_key(api_key, credentials)
-        given = locals()  # the endpoint fields, for the connection and the parent alike
-        fields: dict[str, Any] = {name: given[name] for name in shaping.ENDPOINT_FIELDS}
+        fields: dict[str, Any] = {  # for the connection and the parent alike
+            "project": project,
+            "location": location,
+            "endpoint_id": endpoint_id,
+            "api_version": api_version,
+            "api_endpoint": api_endpoint,
+            "dedicated_endpoint_dns": dedicated_endpoint_dns,
+            "credentials": credentials,
+            "quota_project": quota_project,
+            "api_key_transport": api_key_transport,
+            "fallback_locations": fallback_locations,
+            "allow_non_google_token_urls": allow_non_google_token_urls,
+        }
         options = {**fields, "api_key": api_key, "timeout": kwargs.get("timeout", 60.0)}
         connection = ConnectionOptions.build(base_url=base_url, **options).connect()
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
@@ -301,8 +312,14 @@ class ChatVertexOpenAI(OpenAILike):
     def __getstate__(self) -> dict[str, Any]:
         state = picklable_state(
             super().__getstate__(),
-            clear_private=("_connection", "_client", "_aclient", "_http_client",
-                           "_async_http_client", "_shaped"),
+            clear_private=(
+                "_connection",
+                "_client",
+                "_aclient",
+                "_http_client",
+                "_async_http_client",
+                "_shaped",
+            ),
         )
         if self._connection.options.token_function is not None:
             raise shaping.callable_key_pickle_error(type(self).__name__)
@@ -455,8 +472,7 @@ class _Call(FinishingCall):
             if isinstance(block, ThinkingBlock) and block.num_tokens is None:
                 block.num_tokens = self.reasoning_tokens
         message.blocks.extend(
-            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"])
-            for i in self.images
+            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"]) for i in self.images
         )
         if not message.blocks:
             message.blocks.append(TextBlock(text=""))

@@ -22,7 +22,6 @@ from vertex_openai._messages import media_part, normalize_usage, signature_field
 from vertex_openai._sdk_objects import CALL_KWARG, SdkCall
 
 __all__ = [
-    "ENDPOINT_FIELDS",
     "INIT_ONLY_KWARGS",
     "FinishingCall",
     "block_part",
@@ -34,22 +33,6 @@ __all__ = [
     "tool_dicts",
     "without_private_keys",
 ]
-
-ENDPOINT_FIELDS = (
-    "project",
-    "location",
-    "endpoint_id",
-    "api_version",
-    "api_endpoint",
-    "dedicated_endpoint_dns",
-    "credentials",
-    "quota_project",
-    "api_key_transport",
-    "fallback_locations",
-    "allow_non_google_token_urls",
-)
-"""The model fields that are also `ConnectionOptions.build` arguments (with `api_key`,
-`base_url` and `timeout`, which the constructor handles itself)."""
 
 INIT_ONLY_KWARGS = frozenset(
     {"http_client", "async_http_client", "openai_client", "async_openai_client", "extra_body"}
@@ -117,8 +100,7 @@ def express_key_dropped_error(class_name: str) -> VertexConfigError:
 def callable_key_pickle_error(class_name: str) -> TypeError:
     """The error of pickling a model whose `api_key` is a callable."""
     msg = (
-        f"A {class_name} with a callable api_key cannot be pickled; build it in the worker "
-        "instead."
+        f"A {class_name} with a callable api_key cannot be pickled; build it in the worker instead."
     )
     return TypeError(msg)
 
