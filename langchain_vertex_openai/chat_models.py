@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
-from functools import partial
 from typing import Any, Literal, cast
 
 import openai
@@ -27,42 +25,51 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
-from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
-from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
-from vertex_openai._errors import (
-    VertexContextOverflowError,
-    incomplete_stream_error,
-    translated_errors,
+from vertex_openai._chat_calls import (
+    ChatCall,
+    asteps_in_call,
+    call_scope,
+    current_call,
+    in_call,
+    steps_in_call,
+    stream_rest,
 )
-from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
+from vertex_openai._chat_fields import (
+    INTERNAL_KWARGS,
+    check_proxy_alone,
+    connection_options,
+    constructor_values,
+    express_key,
+    must_finish_stream,
+    no_token_ids,
+    refuse_key_pickling,
+    secret_references,
+)
+from vertex_openai._chat_results import apply_parsed, choice_messages, standard_content
+from vertex_openai._clients import VertexConnection
+from vertex_openai._credential_policy import warn_principal_switch
+from vertex_openai._errors import VertexContextOverflowError, translated_errors
+from vertex_openai._failover import LOCATION_KEY, AnsweredLocation
 from vertex_openai._gemini import (
     VertexRequestSettings,
     check_chat_api_options,
     deep_merge,
     effective_thought_marker,
-    google_fields_from_model_kwargs,
     prepare_chat_request,
     search_tool_options,
 )
-from vertex_openai._keys import oauth_token_as_credentials
 from vertex_openai._messages import (
-    ParsedMessage,
     StreamAccumulator,
     fix_accumulated_roles,
-    normalize_usage,
     parse_message,
     replay_fields,
-    signature_fields,
-    standard_block_part,
     usage_metadata,
     with_unique_tool_call_ids,
 )
 from vertex_openai._models import model_profile
-from vertex_openai._options import ConnectionOptions, request_settings
+from vertex_openai._options import request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._token_count import acount_message_tokens, count_message_tokens
-from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
@@ -76,42 +83,6 @@ class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowErro
     retry) and the core's ``VertexContextOverflowError``; both are
     ``openai.BadRequestError``.
     """
-
-_INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
-_THINKING_KEYWORDS = ("include_thoughts", "thinking_budget", "thinking_level")
-
-
-
-class _Call:
-    """One call's state: the thought marker of its request, its stream's accumulator."""
-
-    __slots__ = ("acc", "marker", "refusal")
-
-    def __init__(self, acc: StreamAccumulator | None = None) -> None:
-        self.marker: str | None = None
-        self.acc = acc
-        self.refusal = ""
-
-
-# The call in progress, set (and reset) by `_generate` / `_stream` and their async twins
-# around the parent's work: `_get_request_payload` records the marker of the request it
-# built, and the parsing hooks the parent calls next read it. A context variable, not
-# model state: one model serves concurrent calls, and `_create_chat_result` runs in an
-# executor for async calls (LangChain copies the context there).
-_CALL: ContextVar[_Call | None] = ContextVar("vertex_openai_call", default=None)
-
-
-class _InCall:
-    """`with _InCall():` a new call for the block (a class: this runs on every call)."""
-
-    def __init__(self, acc: StreamAccumulator | None = None) -> None:
-        self._token = _CALL.set(_Call(acc))
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        _CALL.reset(self._token)
 
 
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
@@ -305,13 +276,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
         OpenAI key name must never be what a loader fills a Google key from.
         """
-        data = super().to_json()
-        kwargs = data.get("kwargs") if data.get("type") == "constructor" else None
-        if isinstance(kwargs, dict):
-            for name, value in kwargs.items():
-                if isinstance(value, dict) and value.get("type") == "secret":
-                    kwargs[name] = {**value, "id": [self.lc_secrets.get(name, "GOOGLE_API_KEY")]}
-        return data
+        return secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")  # type: ignore[no-any-return]
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
@@ -339,39 +304,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @model_validator(mode="before")
     @classmethod
-    def _google_model_kwargs(cls, values: Any) -> Any:
-        """Gemini extras in `model_kwargs` taken as the typed fields, without the parent's
-        warning (runs before the parent's `build_extra`)."""
-        return google_fields_from_model_kwargs(values)
+    def _vertex_values(cls, values: Any) -> Any:
+        """Take Vertex-style arguments (`_chat_fields.constructor_values`).
 
-    @model_validator(mode="before")
-    @classmethod
-    def _thinking_keywords(cls, values: Any) -> Any:
-        """Take ChatVertexAI-style thinking keywords as `thinking_config` fields.
-
-        `include_thoughts=`, `thinking_budget=` and `thinking_level=` are taken without
-        the parent's "not default parameter" warning (it would move them to
-        `model_kwargs`, sent top level).
+        A `ya29.` `api_key` becomes a static Bearer credential; credentials in manifests are
+        refused; ChatVertexAI-style `include_thoughts=` / `thinking_budget=` /
+        `thinking_level=` and Gemini extras in `model_kwargs` become the typed fields
+        without the parent's "not default parameter" warning.
         """
-        if not isinstance(values, dict):
-            return values
-        found = {k: values[k] for k in _THINKING_KEYWORDS if values.get(k) is not None}
-        if not found:
-            return values
-        rest = {k: v for k, v in values.items() if k not in _THINKING_KEYWORDS}
-        return {**rest, "thinking_config": {**found, **(values.get("thinking_config") or {})}}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_credentials_from_manifests(cls, values: Any) -> Any:
-        refuse_manifest_credentials(values, cls.__name__)
-        return values
-
-    @model_validator(mode="before")
-    @classmethod
-    def _oauth_token_as_api_key(cls, values: Any) -> Any:
-        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token."""
-        return oauth_token_as_credentials(values, ("api_key", "openai_api_key"))
+        return constructor_values(values, cls.__name__)
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
@@ -390,37 +331,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return self
 
     def _express_key(self) -> str | None:
-        key = self.openai_api_key
-        if not isinstance(key, SecretStr):
-            return None
-        value = key.get_secret_value()
-        return None if value == PLACEHOLDER_API_KEY else value
+        return express_key(self.openai_api_key)
 
     def _build_clients(self) -> None:
-        if self.openai_proxy and (self.http_client or self.http_async_client):
-            # The parent's rule, with the parent's message: a proxy is set on one place.
-            msg = (
-                "Cannot specify 'openai_proxy' if one of "
-                "'http_client'/'http_async_client' is already specified. Received:\n"
-                f"openai_proxy={self.openai_proxy!r}\nhttp_client={self.http_client!r}\n"
-                f"http_async_client={self.http_async_client!r}"
-            )
-            raise ValueError(msg)
-        conn = self._connection = ConnectionOptions.build(
-            project=self.project,
-            location=self.location,
-            endpoint_id=self.endpoint_id,
-            api_version=self.api_version,
-            api_endpoint=self.api_endpoint,
-            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
+        check_proxy_alone(self.openai_proxy, self.http_client, self.http_async_client)
+        conn = self._connection = connection_options(
+            self,
             base_url=self.openai_api_base,
-            credentials=self.credentials,
             api_key=self.openai_api_key,
-            quota_project=self.quota_project,
             timeout=self.request_timeout,
-            api_key_transport=self.api_key_transport,
-            fallback_locations=self.fallback_locations,
-            allow_non_google_token_urls=self.allow_non_google_token_urls,
         ).connect()
         endpoint = conn.endpoint_at_start
         if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
@@ -509,12 +428,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Raises:
             NotImplementedError: always (use get_num_tokens instead).
         """
-        msg = (
-            "ChatVertexOpenAI cannot return token ids (Vertex's countTokens returns counts "
-            "only, and an OpenAI tokenizer would give the wrong ids); use get_num_tokens or "
-            "get_num_tokens_from_messages."
-        )
-        raise NotImplementedError(msg)
+        raise no_token_ids("ChatVertexOpenAI")
 
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""
@@ -526,12 +440,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # does); a path is kept. An express-mode API key is never pickled.
     def __getstate__(self) -> dict[Any, Any]:
         if self._express_key() is not None or callable(self.openai_api_key):
-            msg = (
-                "A ChatVertexOpenAI using an express-mode (or callable) api_key cannot be "
-                "pickled (the key "
-                "would be written out). Build the model in the worker instead."
-            )
-            raise TypeError(msg)
+            raise refuse_key_pickling("ChatVertexOpenAI")
         return picklable_state(
             super().__getstate__(),
             clear_fields=("client", "async_client", "root_client", "root_async_client"),
@@ -586,9 +495,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             # The parent lets a per-call extra_body replace the instance one.
             kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
         if isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_):
-            messages = [_uri_blocks(m) for m in input_]  # the _generate path: no re-parse
+            messages = [_standard_parts(m) for m in input_]  # the _generate path: no re-parse
         else:
-            messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
+            messages = [_standard_parts(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
             replay_fields(m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content"))
@@ -597,7 +506,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             for m, wire in zip(messages, payload["messages"], strict=True)
         ]
         payload = prepare_chat_request(payload, private_attr(self, "_settings"))
-        if (call := _CALL.get()) is not None:
+        if (call := current_call()) is not None:
             call.marker = effective_thought_marker(payload)
         return payload
 
@@ -609,17 +518,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
         response = with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
-        # Read the SDK objects directly: the parent already paid for one model_dump.
-        get = response.get if isinstance(response, dict) else partial(getattr, response)
-        call = _CALL.get()
+        call = current_call()
         # Outside a call (a direct use of this hook): the instance's own marker.
         marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
-        usage = normalize_usage(get("usage", None))
-        for generation, choice in zip(result.generations, get("choices", None) or [], strict=False):
+        usage, raws = choice_messages(response)
+        for generation, raw in zip(result.generations, raws, strict=False):
             message = generation.message
-            raw = choice.get("message") if isinstance(choice, dict) else choice.message
             if isinstance(message, AIMessage):
-                _apply_parsed(message, parse_message(raw or {}, marker))
+                parsed = parse_message(raw or {}, marker)
+                message.content = apply_parsed(message.content, message.additional_kwargs, parsed)
                 if usage is not None:
                     message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
@@ -634,7 +541,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         # were already streamed (strings would concatenate on merge).
         fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
-        for key in _INTERNAL_KWARGS:
+        for key in INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
         chunk.message.response_metadata["model_provider"] = MODEL_PROVIDER
         return chunk
@@ -645,19 +552,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        call = _CALL.get()
+        call = current_call()
         if call is None:  # not under our _stream / _astream
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
-        # Events of the parent's `beta.chat.completions.stream` carry the chunk inside.
-        wire = chunk.get("chunk") if "type" in chunk else chunk
-        if isinstance(wire, dict) and not usable_stream_chunk(wire, url=self._stream_url()):
+        if (rewritten := call.rewrite(chunk, self._stream_url())) is None:
             return None  # a keep-alive without `choices`, skipped as the parent does
-        acc = call.acc
-        if acc is None:  # first chunk: the request (and its marker) was just built
-            acc = call.acc = StreamAccumulator(call.marker)
-        raw, delta = acc.rewrite_chunk(chunk)
+        raw, delta = rewritten
         converted = super()._convert_chunk_to_generation_chunk(
             raw, default_chunk_class, base_generation_info
         )
@@ -665,18 +567,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return None
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
-        if delta.refusal:
-            call.refusal += delta.refusal
-        if delta.finish_reason and call.refusal:
-            # The parent drops streamed refusals. Kept whole on the finishing chunk: the
-            # block translator makes it the refusal block langchain-openai's per-chunk
-            # structured-output check raises on, with the full reason (as non-streaming).
-            message.additional_kwargs["refusal"], call.refusal = call.refusal, ""
-        if delta.thoughts:
-            message.additional_kwargs["reasoning_content"] = delta.thoughts
-        message.additional_kwargs.update(
-            signature_fields(delta.new_signatures, delta.message_signature)
-        )
+        # Streamed refusals (the parent drops them) become the block translator's refusal
+        # block, which langchain-openai's per-chunk structured-output check raises on.
+        message.additional_kwargs.update(call.message_extras(delta))
         if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
             # Chunk usage is added up on merge: report what this chunk adds.
             message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
@@ -685,24 +578,13 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _stream_url(self) -> str | None:
         return self._connection.base_url if self._connection is not None else None
 
-    def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
-        if call.acc is None or not call.acc.finished:
-            if self._stream_cut_off():
-                # Cut off before the last chunk: never hand back a half answer as complete.
-                raise incomplete_stream_error(self._chat_url())
-            if call.acc is None:
-                return None
-        rest = call.acc.finish_chunk()
-        if rest is None:
-            return None
-        with _InCall(StreamAccumulator(None)):
-            return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
-
-    def _stream_cut_off(self) -> bool:
-        if self.require_finish_reason is not None:
-            return self.require_finish_reason
+    def _finish_chunk(self, call: ChatCall) -> ChatGenerationChunk | None:
         assert self._connection is not None
-        return not self._connection.endpoint.is_self_deployed
+        must_finish = must_finish_stream(self.require_finish_reason, self._connection.endpoint)
+        if (rest := stream_rest(call, must_finish, self._chat_url)) is None:
+            return None
+        with in_call(StreamAccumulator(None)):
+            return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
     # The parent's stream runs with the run manager, so callbacks see the chunks our
     # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
@@ -714,19 +596,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        call = _Call()
-        where = AnsweredLocation()
+        call, where = ChatCall(), AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url, ContextOverflowError):
-            while True:
-                token = _CALL.set(call)
-                try:
-                    with answered_location(where):
-                        chunk = next(parent)
-                except StopIteration:
-                    break
-                finally:
-                    _CALL.reset(token)
+            for chunk in steps_in_call(parent, call, where):
                 _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
@@ -741,19 +614,10 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        call = _Call()
-        where = AnsweredLocation()
+        call, where = ChatCall(), AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         with translated_errors(self._chat_url, ContextOverflowError):
-            while True:
-                token = _CALL.set(call)
-                try:
-                    with answered_location(where):
-                        chunk = await parent.__anext__()
-                except StopAsyncIteration:
-                    break
-                finally:
-                    _CALL.reset(token)
+            async for chunk in asteps_in_call(parent, call, where):
                 _tag_location(chunk, where.location)
                 yield chunk
         if (last := self._finish_chunk(call)) is not None:
@@ -768,11 +632,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with (
-            _InCall(),
-            translated_errors(self._chat_url, ContextOverflowError),
-            answered_location() as where,
-        ):
+        with call_scope(self._chat_url, ContextOverflowError) as where:
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _result_location(result, where.location)
 
@@ -783,11 +643,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with (
-            _InCall(),
-            translated_errors(self._chat_url, ContextOverflowError),
-            answered_location() as where,
-        ):
+        with call_scope(self._chat_url, ContextOverflowError) as where:
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
@@ -838,31 +694,7 @@ def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
     return tuple(_resolve_socket_options(requested))
 
 
-def _uri_blocks(message: BaseMessage) -> BaseMessage:
+def _standard_parts(message: BaseMessage) -> BaseMessage:
     """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
-    if not isinstance(message.content, list):
-        return message
-    parts = [standard_block_part(block) for block in message.content]
-    if not any(parts):
-        return message
-    content = [b if p is None else p for b, p in zip(message.content, parts, strict=True)]
-    return message.model_copy(update={"content": content})
-
-
-def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
-    if isinstance(message.content, str):
-        message.content = parsed.content
-    if parsed.images:
-        text: list[str | dict] = (
-            [{"type": "text", "text": message.content}] if message.content else []
-        )
-        message.content = text + [
-            {"type": "image", "base64": image["data"], "mime_type": image["mime_type"]}
-            for image in parsed.images
-        ]
-        message.additional_kwargs.pop("audio", None)
-    if parsed.thoughts:
-        message.additional_kwargs["reasoning_content"] = parsed.thoughts
-    message.additional_kwargs.update(
-        signature_fields(parsed.tool_call_signatures, parsed.message_signature)
-    )
+    content = standard_content(message.content)
+    return message if content is None else message.model_copy(update={"content": content})
