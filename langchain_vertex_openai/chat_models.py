@@ -25,13 +25,14 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
+from langchain_vertex_openai._sockets import parent_socket_options
 from vertex_openai._chat_calls import (
     ChatCall,
-    asteps_in_call,
+    astream_in_call,
     call_scope,
     current_call,
     in_call,
-    steps_in_call,
+    stream_in_call,
     stream_rest,
 )
 from vertex_openai._chat_fields import (
@@ -48,8 +49,8 @@ from vertex_openai._chat_fields import (
 from vertex_openai._chat_results import apply_parsed, choice_messages, standard_content
 from vertex_openai._clients import VertexConnection
 from vertex_openai._credential_policy import warn_principal_switch
-from vertex_openai._errors import VertexContextOverflowError, translated_errors
-from vertex_openai._failover import LOCATION_KEY, AnsweredLocation
+from vertex_openai._errors import VertexContextOverflowError
+from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._gemini import (
     VertexRequestSettings,
     check_chat_api_options,
@@ -355,7 +356,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             "default_headers": self.default_headers,
             "default_query": self.default_query,
             "proxy": self.openai_proxy or None,
-            "socket_options": _socket_options(self),
+            "socket_options": parent_socket_options(self),
         }
         if self.max_retries is not None:
             sdk_args["max_retries"] = self.max_retries
@@ -586,6 +587,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         with in_call(StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
+    def _stream_hooks(self) -> tuple[Any, ...]:
+        return self._chat_url, ContextOverflowError, self._finish_chunk, _tag_location
+
     # The parent's stream runs with the run manager, so callbacks see the chunks our
     # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
 
@@ -596,16 +600,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        call, where = ChatCall(), AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url, ContextOverflowError):
-            for chunk in steps_in_call(parent, call, where):
-                _tag_location(chunk, where.location)
-                yield chunk
-        if (last := self._finish_chunk(call)) is not None:
-            if run_manager:
-                run_manager.on_llm_new_token(last.text, chunk=last)
-            yield last
+        steps = stream_in_call(parent, *self._stream_hooks())
+        for chunk, last in steps:
+            if last and run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -614,16 +614,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        call, where = ChatCall(), AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url, ContextOverflowError):
-            async for chunk in asteps_in_call(parent, call, where):
-                _tag_location(chunk, where.location)
-                yield chunk
-        if (last := self._finish_chunk(call)) is not None:
-            if run_manager:
-                await run_manager.on_llm_new_token(last.text, chunk=last)
-            yield last
+        steps = astream_in_call(parent, *self._stream_hooks())
+        async for chunk, last in steps:
+            if last and run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     def _generate(
         self,
@@ -666,32 +662,6 @@ def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
     # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
     if location is not None and (chunk.generation_info or {}).get("finish_reason"):
         chunk.message.response_metadata[LOCATION_KEY] = location
-
-
-def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
-    """The socket options the parent would use for its own default clients.
-
-    langchain-openai applies TCP keepalive + ``TCP_USER_TIMEOUT`` by default (bounding a
-    silently dead connection to about two minutes), honours ``http_socket_options``, and
-    skips them when a proxy environment variable must keep working. Its helpers decide,
-    so the rules stay the parent's; older releases without them use none.
-    """
-    try:
-        from langchain_openai.chat_models._client_utils import (
-            _resolve_socket_options,
-            _should_bypass_socket_options_for_proxy_env,
-        )
-    except ImportError:  # langchain-openai without socket options
-        return ()
-    requested = getattr(model, "http_socket_options", None)
-    if _should_bypass_socket_options_for_proxy_env(
-        http_socket_options=requested,
-        http_client=model.http_client,
-        http_async_client=model.http_async_client,
-        openai_proxy=model.openai_proxy,
-    ):
-        return ()
-    return tuple(_resolve_socket_options(requested))
 
 
 def _standard_parts(message: BaseMessage) -> BaseMessage:

@@ -25,10 +25,12 @@ from vertex_openai._wire_checks import usable_stream_chunk
 __all__ = [
     "ChatCall",
     "asteps_in_call",
+    "astream_in_call",
     "call_scope",
     "current_call",
     "in_call",
     "steps_in_call",
+    "stream_in_call",
     "stream_rest",
 ]
 
@@ -164,6 +166,46 @@ async def asteps_in_call(
         finally:
             _CALL.reset(token)
         yield item
+
+
+def stream_in_call(
+    parent: Iterator[_T],
+    url: Callable[[], str],
+    overflow: type[openai.BadRequestError],
+    finish: Callable[[ChatCall], _T | None],
+    tag: Callable[[_T, str | None], None],
+) -> Iterator[tuple[_T, bool]]:
+    """The parent's stream run as one call: ``(chunk, is_the_added_last_one)`` pairs.
+
+    Each step runs with the call current (:func:`steps_in_call`) and Vertex errors
+    translated; ``tag(chunk, location)`` sees each chunk with the location that answered;
+    ``finish(call)`` gives what the stream still holds back, yielded last (flagged, as the
+    caller reports it to its callbacks itself).
+    """
+    call, where = ChatCall(), AnsweredLocation()
+    with translated_errors(url, overflow):
+        for chunk in steps_in_call(parent, call, where):
+            tag(chunk, where.location)
+            yield chunk, False
+    if (last := finish(call)) is not None:
+        yield last, True
+
+
+async def astream_in_call(
+    parent: AsyncIterator[_T],
+    url: Callable[[], str],
+    overflow: type[openai.BadRequestError],
+    finish: Callable[[ChatCall], _T | None],
+    tag: Callable[[_T, str | None], None],
+) -> AsyncIterator[tuple[_T, bool]]:
+    """Async :func:`stream_in_call`."""
+    call, where = ChatCall(), AnsweredLocation()
+    with translated_errors(url, overflow):
+        async for chunk in asteps_in_call(parent, call, where):
+            tag(chunk, where.location)
+            yield chunk, False
+    if (last := finish(call)) is not None:
+        yield last, True
 
 
 def stream_rest(call: ChatCall, must_finish: bool, url: Callable[[], str]) -> dict[str, Any] | None:
