@@ -277,7 +277,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
         OpenAI key name must never be what a loader fills a Google key from.
         """
-        return secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")  # type: ignore[no-any-return]
+        return secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")
 
     @property
     def lc_attributes(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ construction, so the class keeps its fields and thin overrides only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
 from vertex_openai._credential_policy import refuse_manifest_credentials
@@ -34,6 +34,8 @@ INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
 
 THINKING_KEYWORDS = ("include_thoughts", "thinking_budget", "thinking_level")
 """ChatVertexAI-style thinking keywords, taken as ``thinking_config`` fields."""
+
+_D = TypeVar("_D")
 
 _SAME_NAMED = (
     "project",
@@ -133,13 +135,15 @@ def no_token_ids(class_name: str) -> NotImplementedError:
     )
 
 
-def secret_references(data: Any, secrets: Mapping[str, str], default: str) -> Any:
+def secret_references(data: _D, secrets: Mapping[str, str], default: str) -> _D:
     """A serialized constructor with each secret's reference id set to ours.
 
     LangChain merges the parent's ``lc_secrets`` (``OPENAI_API_KEY``) over the subclass's;
     an OpenAI key name must never be what a loader fills a Google key from.
     """
-    kwargs = data.get("kwargs") if data.get("type") == "constructor" else None
+    if not isinstance(data, dict) or data.get("type") != "constructor":
+        return data
+    kwargs = data.get("kwargs")
     if isinstance(kwargs, dict):
         for name, value in kwargs.items():
             if isinstance(value, dict) and value.get("type") == "secret":
