@@ -25,7 +25,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
-from langchain_vertex_openai._sockets import parent_socket_options
+from langchain_vertex_openai._parent_clients import parent_client_args
 from vertex_openai._chat_calls import (
     ChatCall,
     astream_in_call,
@@ -351,15 +351,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self._settings = request_settings(self, model=self.model_name, endpoint=endpoint)
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
-        sdk_args: dict[str, Any] = {
-            "timeout": self.request_timeout,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-            "proxy": self.openai_proxy or None,
-            "socket_options": parent_socket_options(self),
-        }
-        if self.max_retries is not None:
-            sdk_args["max_retries"] = self.max_retries
+        sdk_args = parent_client_args(self)
         # The user's own clients are never modified (another model or the app may share
         # them): ours sign each request and send it through theirs.
         if not self.client:

@@ -1,14 +1,34 @@
-"""The socket options langchain-openai gives its own clients, for the clients we build.
+"""The openai-client arguments langchain-openai gives its own clients, for ours.
 
-It needs langchain-openai's private helpers, so it cannot live in the framework-neutral
-core; it is kept apart from the chat class, whose file holds fields and thin overrides.
+Read from the parent's fields and decided by its private helpers (socket options), so this
+cannot live in the framework-neutral core; it is kept apart from the chat class, whose
+file holds fields and thin overrides.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_openai import ChatOpenAI
 
-__all__ = ["parent_socket_options"]
+__all__ = ["parent_client_args", "parent_socket_options"]
+
+
+def parent_client_args(model: ChatOpenAI) -> dict[str, Any]:
+    """The SDK client options of ``model``'s fields, as the parent passes them.
+
+    ``max_retries`` only when set (the SDK's default otherwise).
+    """
+    args: dict[str, Any] = {
+        "timeout": model.request_timeout,
+        "default_headers": model.default_headers,
+        "default_query": model.default_query,
+        "proxy": model.openai_proxy or None,
+        "socket_options": parent_socket_options(model),
+    }
+    if model.max_retries is not None:
+        args["max_retries"] = model.max_retries
+    return args
 
 
 def parent_socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
