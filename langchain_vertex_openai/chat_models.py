@@ -26,27 +26,9 @@ from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
 from langchain_vertex_openai._parent_clients import parent_client_args
-from vertex_openai._chat_calls import (
-    ChatCall,
-    astream_in_call,
-    call_scope,
-    current_call,
-    in_call,
-    stream_in_call,
-    stream_rest,
-)
-from vertex_openai._chat_fields import (
-    INTERNAL_KWARGS,
-    check_proxy_alone,
-    connection_options,
-    constructor_values,
-    express_key,
-    must_finish_stream,
-    no_token_ids,
-    refuse_key_pickling,
-    secret_references,
-)
-from vertex_openai._chat_results import apply_parsed, choice_messages, standard_content
+from vertex_openai import _chat_calls as calls
+from vertex_openai import _chat_fields as fields
+from vertex_openai import _chat_results as results
 from vertex_openai._clients import VertexConnection
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexContextOverflowError
@@ -170,9 +152,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # Redeclared so the parent's default never applies: langchain-openai 1.0-1.4 filled
     # this field from OPENAI_API_KEY, which would have sent an OpenAI key to Google as an
     # express-mode `?key=` and switched the auth mode away from the Google credentials.
-    openai_api_key: (
-        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
-    ) = Field(default=None, alias="api_key")
+    openai_api_key: SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None = Field(
+        default=None, alias="api_key"
+    )
     """Vertex AI express-mode API key, or (as for `ChatOpenAI`) a sync or async callable
     returning a Google OAuth access token, called per request and sent as `Bearer`. Never
     read from the environment (in particular not from `OPENAI_API_KEY`); omit it to sign
@@ -277,7 +259,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
         OpenAI key name must never be what a loader fills a Google key from.
         """
-        return secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")
+        return fields.secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
@@ -313,7 +295,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         `thinking_level=` and Gemini extras in `model_kwargs` become the typed fields
         without the parent's "not default parameter" warning.
         """
-        return constructor_values(values, cls.__name__)
+        return fields.constructor_values(values, cls.__name__)
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
@@ -332,11 +314,11 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return self
 
     def _express_key(self) -> str | None:
-        return express_key(self.openai_api_key)
+        return fields.express_key(self.openai_api_key)
 
     def _build_clients(self) -> None:
-        check_proxy_alone(self.openai_proxy, self.http_client, self.http_async_client)
-        conn = self._connection = connection_options(
+        fields.check_proxy_alone(self.openai_proxy, self.http_client, self.http_async_client)
+        conn = self._connection = fields.connection_options(
             self,
             base_url=self.openai_api_base,
             api_key=self.openai_api_key,
@@ -421,7 +403,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Raises:
             NotImplementedError: always (use get_num_tokens instead).
         """
-        raise no_token_ids("ChatVertexOpenAI")
+        raise fields.no_token_ids("ChatVertexOpenAI")
 
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""
@@ -433,7 +415,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # does); a path is kept. An express-mode API key is never pickled.
     def __getstate__(self) -> dict[Any, Any]:
         if self._express_key() is not None or callable(self.openai_api_key):
-            raise refuse_key_pickling("ChatVertexOpenAI")
+            raise fields.refuse_key_pickling("ChatVertexOpenAI")
         return picklable_state(
             super().__getstate__(),
             clear_fields=("client", "async_client", "root_client", "root_async_client"),
@@ -499,7 +481,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             for m, wire in zip(messages, payload["messages"], strict=True)
         ]
         payload = prepare_chat_request(payload, private_attr(self, "_settings"))
-        if (call := current_call()) is not None:
+        if (call := calls.current_call()) is not None:
             call.marker = effective_thought_marker(payload)
         return payload
 
@@ -511,15 +493,17 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
         response = with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
-        call = current_call()
+        call = calls.current_call()
         # Outside a call (a direct use of this hook): the instance's own marker.
         marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
-        usage, raws = choice_messages(response)
+        usage, raws = results.choice_messages(response)
         for generation, raw in zip(result.generations, raws, strict=False):
             message = generation.message
             if isinstance(message, AIMessage):
                 parsed = parse_message(raw or {}, marker)
-                message.content = apply_parsed(message.content, message.additional_kwargs, parsed)
+                message.content = results.apply_parsed(
+                    message.content, message.additional_kwargs, parsed
+                )
                 if usage is not None:
                     message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
@@ -534,7 +518,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         # were already streamed (strings would concatenate on merge).
         fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
-        for key in INTERNAL_KWARGS:
+        for key in fields.INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
         chunk.message.response_metadata["model_provider"] = MODEL_PROVIDER
         return chunk
@@ -545,7 +529,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        call = current_call()
+        call = calls.current_call()
         if call is None:  # not under our _stream / _astream
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
@@ -571,12 +555,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     def _stream_url(self) -> str | None:
         return self._connection.base_url if self._connection is not None else None
 
-    def _finish_chunk(self, call: ChatCall) -> ChatGenerationChunk | None:
+    def _finish_chunk(self, call: calls.ChatCall) -> ChatGenerationChunk | None:
         assert self._connection is not None
-        must_finish = must_finish_stream(self.require_finish_reason, self._connection.endpoint)
-        if (rest := stream_rest(call, must_finish, self._chat_url)) is None:
+        must_finish = fields.must_finish_stream(
+            self.require_finish_reason, self._connection.endpoint
+        )
+        if (rest := calls.stream_rest(call, must_finish, self._chat_url)) is None:
             return None
-        with in_call(StreamAccumulator(None)):
+        with calls.in_call(StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
     def _stream_hooks(self) -> tuple[Any, ...]:
@@ -593,7 +579,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        steps = stream_in_call(parent, *self._stream_hooks())
+        steps = calls.stream_in_call(parent, *self._stream_hooks())
         for chunk, last in steps:
             if last and run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -607,7 +593,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        steps = astream_in_call(parent, *self._stream_hooks())
+        steps = calls.astream_in_call(parent, *self._stream_hooks())
         async for chunk, last in steps:
             if last and run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -620,7 +606,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with call_scope(self._chat_url, ContextOverflowError) as where:
+        with calls.call_scope(self._chat_url, ContextOverflowError) as where:
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _result_location(result, where.location)
 
@@ -631,7 +617,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with call_scope(self._chat_url, ContextOverflowError) as where:
+        with calls.call_scope(self._chat_url, ContextOverflowError) as where:
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
@@ -658,5 +644,5 @@ def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
 
 def _standard_parts(message: BaseMessage) -> BaseMessage:
     """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
-    content = standard_content(message.content)
+    content = results.standard_content(message.content)
     return message if content is None else message.model_copy(update={"content": content})

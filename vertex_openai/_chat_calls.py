@@ -132,9 +132,7 @@ class call_scope:  # noqa: N801 - used like a function: `with call_scope(url) as
                 self._call.__exit__()
 
 
-def steps_in_call(
-    parent: Iterator[_T], call: ChatCall, where: AnsweredLocation
-) -> Iterator[_T]:
+def steps_in_call(parent: Iterator[_T], call: ChatCall, where: AnsweredLocation) -> Iterator[_T]:
     """The parent's stream, each step run with ``call`` current and the location recorded.
 
     Set and reset around each step only: the consumer's own code between chunks runs in

@@ -73,4 +73,3 @@ def standard_content(content: Any) -> list[Any] | None:
     if not any(parts):
         return None
     return [b if p is None else p for b, p in zip(content, parts, strict=True)]
-
