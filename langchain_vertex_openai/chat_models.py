@@ -29,26 +29,12 @@ from langchain_vertex_openai._parent_clients import parent_client_args
 from vertex_openai import _chat_calls as calls
 from vertex_openai import _chat_fields as fields
 from vertex_openai import _chat_results as results
+from vertex_openai import _gemini as gemini
+from vertex_openai import _messages as msgs
 from vertex_openai._clients import VertexConnection
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexContextOverflowError
 from vertex_openai._failover import LOCATION_KEY
-from vertex_openai._gemini import (
-    VertexRequestSettings,
-    check_chat_api_options,
-    deep_merge,
-    effective_thought_marker,
-    prepare_chat_request,
-    search_tool_options,
-)
-from vertex_openai._messages import (
-    StreamAccumulator,
-    fix_accumulated_roles,
-    parse_message,
-    replay_fields,
-    usage_metadata,
-    with_unique_tool_call_ids,
-)
 from vertex_openai._models import model_profile
 from vertex_openai._options import request_settings
 from vertex_openai._pickling import picklable_state, private_attr
@@ -231,7 +217,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     which may end with `[DONE]` alone (as the parent accepts)."""
 
     _connection: VertexConnection | None = PrivateAttr(default=None)
-    _settings: VertexRequestSettings | None = PrivateAttr(default=None)
+    _settings: gemini.VertexRequestSettings | None = PrivateAttr(default=None)
     _google_identity: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
@@ -300,7 +286,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
         """Check Vertex-specific options and build openai clients signed for Vertex."""
-        check_chat_api_options(
+        gemini.check_chat_api_options(
             use_responses_api=self.use_responses_api,
             output_version=self.output_version,
             n=self.n,
@@ -441,17 +427,17 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Grounding is `web_search_options` on Vertex's Chat Completions API (the parent
         would otherwise reject the dict or route it to the Responses API).
         """
-        search = [o for o in map(search_tool_options, tools) if o is not None]
+        search = [o for o in map(gemini.search_tool_options, tools) if o is not None]
         if search:
             kwargs["web_search_options"] = search[-1]
-            tools = [t for t in tools if search_tool_options(t) is None]
+            tools = [t for t in tools if gemini.search_tool_options(t) is None]
             if not tools:
                 return self.bind(**kwargs)
         return super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
 
     def _google_params(self) -> dict[str, Any]:
         # The Gemini extras belong to the cache key and traces (not to the payload
-        # defaults: prepare_chat_request ranks them below per-call values itself).
+        # defaults: gemini.prepare_chat_request ranks them below per-call values itself).
         return private_attr(self, "_google_identity")  # type: ignore[no-any-return]
 
     @property
@@ -468,21 +454,23 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> dict:
         if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
             # The parent lets a per-call extra_body replace the instance one.
-            kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
+            kwargs["extra_body"] = gemini.deep_merge(self.extra_body, kwargs["extra_body"])
         if isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_):
             messages = [_standard_parts(m) for m in input_]  # the _generate path: no re-parse
         else:
             messages = [_standard_parts(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
-            replay_fields(m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content"))
+            msgs.replay_fields(
+                m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content")
+            )
             if isinstance(m, AIMessage)
             else wire
             for m, wire in zip(messages, payload["messages"], strict=True)
         ]
-        payload = prepare_chat_request(payload, private_attr(self, "_settings"))
+        payload = gemini.prepare_chat_request(payload, private_attr(self, "_settings"))
         if (call := calls.current_call()) is not None:
-            call.marker = effective_thought_marker(payload)
+            call.marker = gemini.effective_thought_marker(payload)
         return payload
 
     # ------------------------------------------------------------------ responses
@@ -491,7 +479,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
         # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
-        response = with_unique_tool_call_ids(response)
+        response = msgs.with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
         call = calls.current_call()
         # Outside a call (a direct use of this hook): the instance's own marker.
@@ -500,12 +488,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         for generation, raw in zip(result.generations, raws, strict=False):
             message = generation.message
             if isinstance(message, AIMessage):
-                parsed = parse_message(raw or {}, marker)
+                parsed = msgs.parse_message(raw or {}, marker)
                 message.content = results.apply_parsed(
                     message.content, message.additional_kwargs, parsed
                 )
                 if usage is not None:
-                    message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
+                    message.usage_metadata = msgs.usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
         if result.llm_output is not None:
             result.llm_output["model_provider"] = MODEL_PROVIDER
@@ -516,7 +504,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> ChatGenerationChunk:
         # Final chunk of a `response_format` stream: the thoughts and signatures in it
         # were already streamed (strings would concatenate on merge).
-        fix_accumulated_roles(completion)
+        msgs.fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
         for key in fields.INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
@@ -549,7 +537,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         message.additional_kwargs.update(call.message_extras(delta))
         if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
             # Chunk usage is added up on merge: report what this chunk adds.
-            message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
+            message.usage_metadata = msgs.usage_metadata(delta.usage_increment)  # type: ignore[assignment]
         return converted
 
     def _stream_url(self) -> str | None:
@@ -562,7 +550,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         )
         if (rest := calls.stream_rest(call, must_finish, self._chat_url)) is None:
             return None
-        with calls.in_call(StreamAccumulator(None)):
+        with calls.in_call(msgs.StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
     def _stream_hooks(self) -> tuple[Any, ...]:
