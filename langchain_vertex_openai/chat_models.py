@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
-from functools import partial
 from typing import Any, Literal, cast
 
 import openai
@@ -27,42 +25,20 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
+from langchain_vertex_openai._parent_clients import parent_client_args
+from vertex_openai import _chat_calls as calls
+from vertex_openai import _chat_fields as fields
+from vertex_openai import _chat_results as results
+from vertex_openai import _gemini as gemini
+from vertex_openai import _messages as msgs
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import MESSAGE_SIGNATURE_KEY, PLACEHOLDER_API_KEY, SIGNATURES_KEY
-from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
-from vertex_openai._errors import (
-    VertexContextOverflowError,
-    incomplete_stream_error,
-    translated_errors,
-)
-from vertex_openai._failover import LOCATION_KEY, AnsweredLocation, answered_location
-from vertex_openai._gemini import (
-    VertexRequestSettings,
-    check_chat_api_options,
-    deep_merge,
-    effective_thought_marker,
-    google_fields_from_model_kwargs,
-    prepare_chat_request,
-    search_tool_options,
-)
-from vertex_openai._keys import oauth_token_as_credentials
-from vertex_openai._messages import (
-    ParsedMessage,
-    StreamAccumulator,
-    fix_accumulated_roles,
-    normalize_usage,
-    parse_message,
-    replay_fields,
-    signature_fields,
-    standard_block_part,
-    usage_metadata,
-    with_unique_tool_call_ids,
-)
+from vertex_openai._credential_policy import warn_principal_switch
+from vertex_openai._errors import VertexContextOverflowError
+from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._models import model_profile
-from vertex_openai._options import ConnectionOptions, request_settings
+from vertex_openai._options import request_settings
 from vertex_openai._pickling import picklable_state, private_attr
 from vertex_openai._token_count import acount_message_tokens, count_message_tokens
-from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
 
@@ -76,42 +52,6 @@ class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowErro
     retry) and the core's ``VertexContextOverflowError``; both are
     ``openai.BadRequestError``.
     """
-
-_INTERNAL_KWARGS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY, "reasoning_content")
-_THINKING_KEYWORDS = ("include_thoughts", "thinking_budget", "thinking_level")
-
-
-
-class _Call:
-    """One call's state: the thought marker of its request, its stream's accumulator."""
-
-    __slots__ = ("acc", "marker", "refusal")
-
-    def __init__(self, acc: StreamAccumulator | None = None) -> None:
-        self.marker: str | None = None
-        self.acc = acc
-        self.refusal = ""
-
-
-# The call in progress, set (and reset) by `_generate` / `_stream` and their async twins
-# around the parent's work: `_get_request_payload` records the marker of the request it
-# built, and the parsing hooks the parent calls next read it. A context variable, not
-# model state: one model serves concurrent calls, and `_create_chat_result` runs in an
-# executor for async calls (LangChain copies the context there).
-_CALL: ContextVar[_Call | None] = ContextVar("vertex_openai_call", default=None)
-
-
-class _InCall:
-    """`with _InCall():` a new call for the block (a class: this runs on every call)."""
-
-    def __init__(self, acc: StreamAccumulator | None = None) -> None:
-        self._token = _CALL.set(_Call(acc))
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        _CALL.reset(self._token)
 
 
 class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
@@ -198,9 +138,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # Redeclared so the parent's default never applies: langchain-openai 1.0-1.4 filled
     # this field from OPENAI_API_KEY, which would have sent an OpenAI key to Google as an
     # express-mode `?key=` and switched the auth mode away from the Google credentials.
-    openai_api_key: (
-        SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
-    ) = Field(default=None, alias="api_key")
+    openai_api_key: SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None = Field(
+        default=None, alias="api_key"
+    )
     """Vertex AI express-mode API key, or (as for `ChatOpenAI`) a sync or async callable
     returning a Google OAuth access token, called per request and sent as `Bearer`. Never
     read from the environment (in particular not from `OPENAI_API_KEY`); omit it to sign
@@ -277,7 +217,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     which may end with `[DONE]` alone (as the parent accepts)."""
 
     _connection: VertexConnection | None = PrivateAttr(default=None)
-    _settings: VertexRequestSettings | None = PrivateAttr(default=None)
+    _settings: gemini.VertexRequestSettings | None = PrivateAttr(default=None)
     _google_identity: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
@@ -305,13 +245,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         The parent's `lc_secrets` (`OPENAI_API_KEY`) is merged over ours by LangChain; an
         OpenAI key name must never be what a loader fills a Google key from.
         """
-        data = super().to_json()
-        kwargs = data.get("kwargs") if data.get("type") == "constructor" else None
-        if isinstance(kwargs, dict):
-            for name, value in kwargs.items():
-                if isinstance(value, dict) and value.get("type") == "secret":
-                    kwargs[name] = {**value, "id": [self.lc_secrets.get(name, "GOOGLE_API_KEY")]}
-        return data
+        return fields.secret_references(super().to_json(), self.lc_secrets, "GOOGLE_API_KEY")
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
@@ -339,44 +273,20 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     @model_validator(mode="before")
     @classmethod
-    def _google_model_kwargs(cls, values: Any) -> Any:
-        """Gemini extras in `model_kwargs` taken as the typed fields, without the parent's
-        warning (runs before the parent's `build_extra`)."""
-        return google_fields_from_model_kwargs(values)
+    def _vertex_values(cls, values: Any) -> Any:
+        """Take Vertex-style arguments (`_chat_fields.constructor_values`).
 
-    @model_validator(mode="before")
-    @classmethod
-    def _thinking_keywords(cls, values: Any) -> Any:
-        """Take ChatVertexAI-style thinking keywords as `thinking_config` fields.
-
-        `include_thoughts=`, `thinking_budget=` and `thinking_level=` are taken without
-        the parent's "not default parameter" warning (it would move them to
-        `model_kwargs`, sent top level).
+        A `ya29.` `api_key` becomes a static Bearer credential; credentials in manifests are
+        refused; ChatVertexAI-style `include_thoughts=` / `thinking_budget=` /
+        `thinking_level=` and Gemini extras in `model_kwargs` become the typed fields
+        without the parent's "not default parameter" warning.
         """
-        if not isinstance(values, dict):
-            return values
-        found = {k: values[k] for k in _THINKING_KEYWORDS if values.get(k) is not None}
-        if not found:
-            return values
-        rest = {k: v for k, v in values.items() if k not in _THINKING_KEYWORDS}
-        return {**rest, "thinking_config": {**found, **(values.get("thinking_config") or {})}}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_credentials_from_manifests(cls, values: Any) -> Any:
-        refuse_manifest_credentials(values, cls.__name__)
-        return values
-
-    @model_validator(mode="before")
-    @classmethod
-    def _oauth_token_as_api_key(cls, values: Any) -> Any:
-        """`api_key=creds.token` (a renamed `ChatOpenAI` app): a static Bearer token."""
-        return oauth_token_as_credentials(values, ("api_key", "openai_api_key"))
+        return fields.constructor_values(values, cls.__name__)
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
         """Check Vertex-specific options and build openai clients signed for Vertex."""
-        check_chat_api_options(
+        gemini.check_chat_api_options(
             use_responses_api=self.use_responses_api,
             output_version=self.output_version,
             n=self.n,
@@ -390,37 +300,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         return self
 
     def _express_key(self) -> str | None:
-        key = self.openai_api_key
-        if not isinstance(key, SecretStr):
-            return None
-        value = key.get_secret_value()
-        return None if value == PLACEHOLDER_API_KEY else value
+        return fields.express_key(self.openai_api_key)
 
     def _build_clients(self) -> None:
-        if self.openai_proxy and (self.http_client or self.http_async_client):
-            # The parent's rule, with the parent's message: a proxy is set on one place.
-            msg = (
-                "Cannot specify 'openai_proxy' if one of "
-                "'http_client'/'http_async_client' is already specified. Received:\n"
-                f"openai_proxy={self.openai_proxy!r}\nhttp_client={self.http_client!r}\n"
-                f"http_async_client={self.http_async_client!r}"
-            )
-            raise ValueError(msg)
-        conn = self._connection = ConnectionOptions.build(
-            project=self.project,
-            location=self.location,
-            endpoint_id=self.endpoint_id,
-            api_version=self.api_version,
-            api_endpoint=self.api_endpoint,
-            dedicated_endpoint_dns=self.dedicated_endpoint_dns,
+        fields.check_proxy_alone(self.openai_proxy, self.http_client, self.http_async_client)
+        conn = self._connection = fields.connection_options(
+            self,
             base_url=self.openai_api_base,
-            credentials=self.credentials,
             api_key=self.openai_api_key,
-            quota_project=self.quota_project,
             timeout=self.request_timeout,
-            api_key_transport=self.api_key_transport,
-            fallback_locations=self.fallback_locations,
-            allow_non_google_token_urls=self.allow_non_google_token_urls,
         ).connect()
         endpoint = conn.endpoint_at_start
         if endpoint.is_self_deployed and "model_name" not in self.model_fields_set:
@@ -431,15 +319,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self._settings = request_settings(self, model=self.model_name, endpoint=endpoint)
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
-        sdk_args: dict[str, Any] = {
-            "timeout": self.request_timeout,
-            "default_headers": self.default_headers,
-            "default_query": self.default_query,
-            "proxy": self.openai_proxy or None,
-            "socket_options": _socket_options(self),
-        }
-        if self.max_retries is not None:
-            sdk_args["max_retries"] = self.max_retries
+        sdk_args = parent_client_args(self)
         # The user's own clients are never modified (another model or the app may share
         # them): ours sign each request and send it through theirs.
         if not self.client:
@@ -509,12 +389,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Raises:
             NotImplementedError: always (use get_num_tokens instead).
         """
-        msg = (
-            "ChatVertexOpenAI cannot return token ids (Vertex's countTokens returns counts "
-            "only, and an OpenAI tokenizer would give the wrong ids); use get_num_tokens or "
-            "get_num_tokens_from_messages."
-        )
-        raise NotImplementedError(msg)
+        raise fields.no_token_ids("ChatVertexOpenAI")
 
     def describe_credentials(self) -> str:
         """What signs the requests (never contains a secret)."""
@@ -526,12 +401,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # does); a path is kept. An express-mode API key is never pickled.
     def __getstate__(self) -> dict[Any, Any]:
         if self._express_key() is not None or callable(self.openai_api_key):
-            msg = (
-                "A ChatVertexOpenAI using an express-mode (or callable) api_key cannot be "
-                "pickled (the key "
-                "would be written out). Build the model in the worker instead."
-            )
-            raise TypeError(msg)
+            raise fields.refuse_key_pickling("ChatVertexOpenAI")
         return picklable_state(
             super().__getstate__(),
             clear_fields=("client", "async_client", "root_client", "root_async_client"),
@@ -557,17 +427,17 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         Grounding is `web_search_options` on Vertex's Chat Completions API (the parent
         would otherwise reject the dict or route it to the Responses API).
         """
-        search = [o for o in map(search_tool_options, tools) if o is not None]
+        search = [o for o in map(gemini.search_tool_options, tools) if o is not None]
         if search:
             kwargs["web_search_options"] = search[-1]
-            tools = [t for t in tools if search_tool_options(t) is None]
+            tools = [t for t in tools if gemini.search_tool_options(t) is None]
             if not tools:
                 return self.bind(**kwargs)
         return super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
 
     def _google_params(self) -> dict[str, Any]:
         # The Gemini extras belong to the cache key and traces (not to the payload
-        # defaults: prepare_chat_request ranks them below per-call values itself).
+        # defaults: gemini.prepare_chat_request ranks them below per-call values itself).
         return private_attr(self, "_google_identity")  # type: ignore[no-any-return]
 
     @property
@@ -584,21 +454,23 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> dict:
         if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
             # The parent lets a per-call extra_body replace the instance one.
-            kwargs["extra_body"] = deep_merge(self.extra_body, kwargs["extra_body"])
+            kwargs["extra_body"] = gemini.deep_merge(self.extra_body, kwargs["extra_body"])
         if isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_):
-            messages = [_uri_blocks(m) for m in input_]  # the _generate path: no re-parse
+            messages = [_standard_parts(m) for m in input_]  # the _generate path: no re-parse
         else:
-            messages = [_uri_blocks(m) for m in self._convert_input(input_).to_messages()]
+            messages = [_standard_parts(m) for m in self._convert_input(input_).to_messages()]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
         payload["messages"] = [
-            replay_fields(m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content"))
+            msgs.replay_fields(
+                m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content")
+            )
             if isinstance(m, AIMessage)
             else wire
             for m, wire in zip(messages, payload["messages"], strict=True)
         ]
-        payload = prepare_chat_request(payload, private_attr(self, "_settings"))
-        if (call := _CALL.get()) is not None:
-            call.marker = effective_thought_marker(payload)
+        payload = gemini.prepare_chat_request(payload, private_attr(self, "_settings"))
+        if (call := calls.current_call()) is not None:
+            call.marker = gemini.effective_thought_marker(payload)
         return payload
 
     # ------------------------------------------------------------------ responses
@@ -607,21 +479,21 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
         # Gemini 2.x repeats ids (the function name) for parallel calls: unique ones first.
-        response = with_unique_tool_call_ids(response)
+        response = msgs.with_unique_tool_call_ids(response)
         result = super()._create_chat_result(response, generation_info)
-        # Read the SDK objects directly: the parent already paid for one model_dump.
-        get = response.get if isinstance(response, dict) else partial(getattr, response)
-        call = _CALL.get()
+        call = calls.current_call()
         # Outside a call (a direct use of this hook): the instance's own marker.
         marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
-        usage = normalize_usage(get("usage", None))
-        for generation, choice in zip(result.generations, get("choices", None) or [], strict=False):
+        usage, raws = results.choice_messages(response)
+        for generation, raw in zip(result.generations, raws, strict=False):
             message = generation.message
-            raw = choice.get("message") if isinstance(choice, dict) else choice.message
             if isinstance(message, AIMessage):
-                _apply_parsed(message, parse_message(raw or {}, marker))
+                parsed = msgs.parse_message(raw or {}, marker)
+                message.content = results.apply_parsed(
+                    message.content, message.additional_kwargs, parsed
+                )
                 if usage is not None:
-                    message.usage_metadata = usage_metadata(usage)  # type: ignore[assignment]
+                    message.usage_metadata = msgs.usage_metadata(usage)  # type: ignore[assignment]
                 message.response_metadata["model_provider"] = MODEL_PROVIDER
         if result.llm_output is not None:
             result.llm_output["model_provider"] = MODEL_PROVIDER
@@ -632,9 +504,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> ChatGenerationChunk:
         # Final chunk of a `response_format` stream: the thoughts and signatures in it
         # were already streamed (strings would concatenate on merge).
-        fix_accumulated_roles(completion)
+        msgs.fix_accumulated_roles(completion)
         chunk = super()._get_generation_chunk_from_completion(completion)
-        for key in _INTERNAL_KWARGS:
+        for key in fields.INTERNAL_KWARGS:
             chunk.message.additional_kwargs.pop(key, None)
         chunk.message.response_metadata["model_provider"] = MODEL_PROVIDER
         return chunk
@@ -645,19 +517,14 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         default_chunk_class: type,
         base_generation_info: dict | None,
     ) -> ChatGenerationChunk | None:
-        call = _CALL.get()
+        call = calls.current_call()
         if call is None:  # not under our _stream / _astream
             return super()._convert_chunk_to_generation_chunk(
                 chunk, default_chunk_class, base_generation_info
             )
-        # Events of the parent's `beta.chat.completions.stream` carry the chunk inside.
-        wire = chunk.get("chunk") if "type" in chunk else chunk
-        if isinstance(wire, dict) and not usable_stream_chunk(wire, url=self._stream_url()):
+        if (rewritten := call.rewrite(chunk, self._stream_url())) is None:
             return None  # a keep-alive without `choices`, skipped as the parent does
-        acc = call.acc
-        if acc is None:  # first chunk: the request (and its marker) was just built
-            acc = call.acc = StreamAccumulator(call.marker)
-        raw, delta = acc.rewrite_chunk(chunk)
+        raw, delta = rewritten
         converted = super()._convert_chunk_to_generation_chunk(
             raw, default_chunk_class, base_generation_info
         )
@@ -665,44 +532,29 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return None
         message = converted.message
         message.response_metadata["model_provider"] = MODEL_PROVIDER
-        if delta.refusal:
-            call.refusal += delta.refusal
-        if delta.finish_reason and call.refusal:
-            # The parent drops streamed refusals. Kept whole on the finishing chunk: the
-            # block translator makes it the refusal block langchain-openai's per-chunk
-            # structured-output check raises on, with the full reason (as non-streaming).
-            message.additional_kwargs["refusal"], call.refusal = call.refusal, ""
-        if delta.thoughts:
-            message.additional_kwargs["reasoning_content"] = delta.thoughts
-        message.additional_kwargs.update(
-            signature_fields(delta.new_signatures, delta.message_signature)
-        )
+        # Streamed refusals (the parent drops them) become the block translator's refusal
+        # block, which langchain-openai's per-chunk structured-output check raises on.
+        message.additional_kwargs.update(call.message_extras(delta))
         if isinstance(message, AIMessageChunk) and delta.usage_increment is not None:
             # Chunk usage is added up on merge: report what this chunk adds.
-            message.usage_metadata = usage_metadata(delta.usage_increment)  # type: ignore[assignment]
+            message.usage_metadata = msgs.usage_metadata(delta.usage_increment)  # type: ignore[assignment]
         return converted
 
     def _stream_url(self) -> str | None:
         return self._connection.base_url if self._connection is not None else None
 
-    def _finish_chunk(self, call: _Call) -> ChatGenerationChunk | None:
-        if call.acc is None or not call.acc.finished:
-            if self._stream_cut_off():
-                # Cut off before the last chunk: never hand back a half answer as complete.
-                raise incomplete_stream_error(self._chat_url())
-            if call.acc is None:
-                return None
-        rest = call.acc.finish_chunk()
-        if rest is None:
+    def _finish_chunk(self, call: calls.ChatCall) -> ChatGenerationChunk | None:
+        assert self._connection is not None
+        must_finish = fields.must_finish_stream(
+            self.require_finish_reason, self._connection.endpoint
+        )
+        if (rest := calls.stream_rest(call, must_finish, self._chat_url)) is None:
             return None
-        with _InCall(StreamAccumulator(None)):
+        with calls.in_call(msgs.StreamAccumulator(None)):
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
-    def _stream_cut_off(self) -> bool:
-        if self.require_finish_reason is not None:
-            return self.require_finish_reason
-        assert self._connection is not None
-        return not self._connection.endpoint.is_self_deployed
+    def _stream_hooks(self) -> tuple[Any, ...]:
+        return self._chat_url, ContextOverflowError, self._finish_chunk, _tag_location
 
     # The parent's stream runs with the run manager, so callbacks see the chunks our
     # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
@@ -714,25 +566,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        call = _Call()
-        where = AnsweredLocation()
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url, ContextOverflowError):
-            while True:
-                token = _CALL.set(call)
-                try:
-                    with answered_location(where):
-                        chunk = next(parent)
-                except StopIteration:
-                    break
-                finally:
-                    _CALL.reset(token)
-                _tag_location(chunk, where.location)
-                yield chunk
-        if (last := self._finish_chunk(call)) is not None:
-            if run_manager:
-                run_manager.on_llm_new_token(last.text, chunk=last)
-            yield last
+        steps = calls.stream_in_call(parent, *self._stream_hooks())
+        for chunk, last in steps:
+            if last and run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -741,25 +580,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        call = _Call()
-        where = AnsweredLocation()
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with translated_errors(self._chat_url, ContextOverflowError):
-            while True:
-                token = _CALL.set(call)
-                try:
-                    with answered_location(where):
-                        chunk = await parent.__anext__()
-                except StopAsyncIteration:
-                    break
-                finally:
-                    _CALL.reset(token)
-                _tag_location(chunk, where.location)
-                yield chunk
-        if (last := self._finish_chunk(call)) is not None:
-            if run_manager:
-                await run_manager.on_llm_new_token(last.text, chunk=last)
-            yield last
+        steps = calls.astream_in_call(parent, *self._stream_hooks())
+        async for chunk, last in steps:
+            if last and run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     def _generate(
         self,
@@ -768,11 +594,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with (
-            _InCall(),
-            translated_errors(self._chat_url, ContextOverflowError),
-            answered_location() as where,
-        ):
+        with calls.call_scope(self._chat_url, ContextOverflowError) as where:
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return _result_location(result, where.location)
 
@@ -783,11 +605,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with (
-            _InCall(),
-            translated_errors(self._chat_url, ContextOverflowError),
-            answered_location() as where,
-        ):
+        with calls.call_scope(self._chat_url, ContextOverflowError) as where:
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
@@ -812,57 +630,7 @@ def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
         chunk.message.response_metadata[LOCATION_KEY] = location
 
 
-def _socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
-    """The socket options the parent would use for its own default clients.
-
-    langchain-openai applies TCP keepalive + ``TCP_USER_TIMEOUT`` by default (bounding a
-    silently dead connection to about two minutes), honours ``http_socket_options``, and
-    skips them when a proxy environment variable must keep working. Its helpers decide,
-    so the rules stay the parent's; older releases without them use none.
-    """
-    try:
-        from langchain_openai.chat_models._client_utils import (
-            _resolve_socket_options,
-            _should_bypass_socket_options_for_proxy_env,
-        )
-    except ImportError:  # langchain-openai without socket options
-        return ()
-    requested = getattr(model, "http_socket_options", None)
-    if _should_bypass_socket_options_for_proxy_env(
-        http_socket_options=requested,
-        http_client=model.http_client,
-        http_async_client=model.http_async_client,
-        openai_proxy=model.openai_proxy,
-    ):
-        return ()
-    return tuple(_resolve_socket_options(requested))
-
-
-def _uri_blocks(message: BaseMessage) -> BaseMessage:
+def _standard_parts(message: BaseMessage) -> BaseMessage:
     """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
-    if not isinstance(message.content, list):
-        return message
-    parts = [standard_block_part(block) for block in message.content]
-    if not any(parts):
-        return message
-    content = [b if p is None else p for b, p in zip(message.content, parts, strict=True)]
-    return message.model_copy(update={"content": content})
-
-
-def _apply_parsed(message: AIMessage, parsed: ParsedMessage) -> None:
-    if isinstance(message.content, str):
-        message.content = parsed.content
-    if parsed.images:
-        text: list[str | dict] = (
-            [{"type": "text", "text": message.content}] if message.content else []
-        )
-        message.content = text + [
-            {"type": "image", "base64": image["data"], "mime_type": image["mime_type"]}
-            for image in parsed.images
-        ]
-        message.additional_kwargs.pop("audio", None)
-    if parsed.thoughts:
-        message.additional_kwargs["reasoning_content"] = parsed.thoughts
-    message.additional_kwargs.update(
-        signature_fields(parsed.tool_call_signatures, parsed.message_signature)
-    )
+    content = results.standard_content(message.content)
+    return message if content is None else message.model_copy(update={"content": content})

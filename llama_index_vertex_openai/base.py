@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import warnings
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Literal
 
 from llama_index.core.base.llms.types import (
@@ -26,30 +24,19 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.llms.openai.utils import to_openai_message_dict
 from llama_index.llms.openai_like import OpenAILike
 
+from vertex_openai import _call_shaping as shaping
+from vertex_openai._call_shaping import FinishingCall
 from vertex_openai._clients import VertexConnection
-from vertex_openai._constants import (
-    EXPRESS_KEY_DROPPED,
-    MESSAGE_SIGNATURE_KEY,
-    PLACEHOLDER_API_KEY,
-    SIGNATURES_KEY,
-)
+from vertex_openai._constants import EXPRESS_KEY_DROPPED, PLACEHOLDER_API_KEY
 from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexConfigError
-from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._gemini import (
     VertexRequestSettings,
-    deep_merge,
     effective_thought_marker,
     prepare_chat_request,
 )
 from vertex_openai._keys import split_api_key
-from vertex_openai._messages import (
-    media_part,
-    normalize_usage,
-    replay_fields,
-    signature_fields,
-    usage_counts,
-)
+from vertex_openai._messages import replay_fields
 from vertex_openai._models import model_info
 from vertex_openai._options import ConnectionOptions, request_settings
 from vertex_openai._pickling import picklable_state, private_attr
@@ -59,31 +46,8 @@ from vertex_openai._token_count import acount_message_tokens, count_message_toke
 __all__ = ["ChatVertexOpenAI", "VertexOpenAI"]
 
 DEFAULT_MODEL = "google/gemini-2.5-flash"
-_PRIVATE_KEYS = (SIGNATURES_KEY, MESSAGE_SIGNATURE_KEY)
 _EXPRESS_KEY_DROPPED = EXPRESS_KEY_DROPPED
-_MEDIA = {  # block class: (kind, data field, MIME field, resolver)
-    ImageBlock: ("image", "image", "image_mimetype", "resolve_image"),
-    AudioBlock: ("audio", "audio", "format", "resolve_audio"),
-    DocumentBlock: ("file", "data", "document_mimetype", "resolve_document"),
-    VideoBlock: ("video", "video", "video_mimetype", "resolve_video"),
-}
-
-
-def _tool_dicts(tools: Sequence[Any] | None) -> list[dict[str, Any]] | None:
-    """OpenAI tool dicts from dicts or LlamaIndex tools (their `metadata.to_openai_tool()`)."""
-    if not tools:
-        return None
-    out = []
-    for item in tools:
-        metadata = getattr(item, "metadata", None)
-        out.append(metadata.to_openai_tool() if metadata is not None else dict(item))
-    return out
-
-
-# Keywords the parent's __init__ takes that are not pydantic fields.
-_INIT_ONLY_KWARGS = frozenset(
-    {"http_client", "async_http_client", "openai_client", "async_openai_client", "extra_body"}
-)
+_MEDIA = {ImageBlock: "image", AudioBlock: "audio", DocumentBlock: "file", VideoBlock: "video"}
 
 
 class ChatVertexOpenAI(OpenAILike):
@@ -242,7 +206,7 @@ class ChatVertexOpenAI(OpenAILike):
         # An OAuth access token as api_key: a static Bearer token (vertex_openai._keys).
         if not callable(api_key):
             api_key, credentials = split_api_key(api_key, credentials)
-        endpoint_args: dict[str, Any] = {
+        fields: dict[str, Any] = {  # for the connection and the parent alike
             "project": project,
             "location": location,
             "endpoint_id": endpoint_id,
@@ -250,22 +214,21 @@ class ChatVertexOpenAI(OpenAILike):
             "api_endpoint": api_endpoint,
             "dedicated_endpoint_dns": dedicated_endpoint_dns,
             "credentials": credentials,
-            "api_key": api_key,
             "quota_project": quota_project,
-            "timeout": kwargs.get("timeout", 60.0),
             "api_key_transport": api_key_transport,
             "fallback_locations": fallback_locations,
             "allow_non_google_token_urls": allow_non_google_token_urls,
         }
-        connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
+        options = {**fields, "api_key": api_key, "timeout": kwargs.get("timeout", 60.0)}
+        connection = ConnectionOptions.build(base_url=base_url, **options).connect()
         # `api_base` is LlamaIndex's name for the base URL (OpenAILike users pass it); after
         # a to_dict() round trip it holds the derived URL, which changes nothing.
         api_base = kwargs.pop("api_base", None)
         if api_base and not base_url and api_base.rstrip("/") != connection.base_url:
             base_url = api_base
-            connection = ConnectionOptions.build(base_url=base_url, **endpoint_args).connect()
+            connection = ConnectionOptions.build(base_url=base_url, **options).connect()
         endpoint = connection.endpoint_at_start
-        kwargs = self._constructor_kwargs(kwargs)
+        kwargs = shaping.constructor_kwargs(kwargs, type(self).model_fields, type(self).__name__)
         if model is None:
             # A self-deployed endpoint serves its own model: send none rather than Gemini.
             model = "" if endpoint.is_self_deployed else DEFAULT_MODEL
@@ -275,24 +238,10 @@ class ChatVertexOpenAI(OpenAILike):
         kwargs.setdefault("is_chat_model", True)
         # The parent defaults to 0.1 and sends it on every request; send none unless set.
         kwargs.setdefault("temperature", None)
-        if (extra_body := kwargs.pop("extra_body", None)) is not None:
-            # As newer OpenAILike releases do; older ones would drop it silently.
-            extra = {"extra_body": extra_body}
-            kwargs["additional_kwargs"] = deep_merge(kwargs.get("additional_kwargs") or {}, extra)
         super().__init__(
+            **{**fields, "api_version": api_version or endpoint.api_version},
             model=model,
-            project=project,
-            location=location,
-            endpoint_id=endpoint_id,
-            api_version=api_version or endpoint.api_version,
-            api_endpoint=api_endpoint,
             base_url=base_url,
-            dedicated_endpoint_dns=dedicated_endpoint_dns,
-            credentials=credentials,
-            quota_project=quota_project,
-            api_key_transport=api_key_transport,
-            fallback_locations=fallback_locations,
-            allow_non_google_token_urls=allow_non_google_token_urls,
             # The SDK needs some key; VertexAuth replaces it on every request, and passing
             # one keeps LlamaIndex from reading OPENAI_API_KEY / OPENAI_API_BASE. An
             # express-mode model stores the marker instead, so a to_dict() / from_dict()
@@ -309,45 +258,13 @@ class ChatVertexOpenAI(OpenAILike):
         self._settings = request_settings(self, model=model or None, endpoint=endpoint)
 
     @classmethod
-    def _constructor_kwargs(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """ChatVertexAI-style thinking keywords folded in; unknown keywords warned about.
-
-        The parent accepts any keyword silently, so a typo (`thinkng_config=`) would be
-        lost; `include_thoughts=` / `thinking_budget=` / `thinking_level=` are what users
-        of ChatVertexAI and ChatGoogleGenerativeAI write for `thinking_config`.
-        """
-        shorthand = {
-            key: kwargs.pop(key)
-            for key in ("include_thoughts", "thinking_budget", "thinking_level")
-            if key in kwargs
-        }
-        if shorthand:
-            given = kwargs.get("thinking_config") or {}
-            kwargs["thinking_config"] = {**shorthand, **dict(given)}
-        unknown = sorted(set(kwargs) - set(cls.model_fields) - _INIT_ONLY_KWARGS)
-        if unknown:
-            close = {
-                name: difflib.get_close_matches(name, list(cls.model_fields), n=1)
-                for name in unknown
-            }
-            hints = "; ".join(
-                f"{name!r}" + (f" (did you mean {close[name][0]!r}?)" if close[name] else "")
-                for name in unknown
-            )
-            warnings.warn(
-                f"ChatVertexOpenAI got unknown keyword argument(s) {hints}; they are ignored. "
-                "Per-request options go in additional_kwargs={...}.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return kwargs
-
-    @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serialises this class under."""
         return "ChatVertexOpenAI"
 
     @property
     def metadata(self) -> LLMMetadata:
+        """Context window and output limit from the model table (not OpenAI's list)."""
         return LLMMetadata(
             context_window=self.context_window,
             num_output=self.max_tokens or model_info(self.model).max_output_tokens,
@@ -370,7 +287,7 @@ class ChatVertexOpenAI(OpenAILike):
         client = super()._get_client()
         wire = [self._to_wire(m) for m in messages]
         return count_message_tokens(
-            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
+            client, self._connection.endpoint, self.model, wire, shaping.tool_dicts(tools)
         )
 
     async def acount_tokens(
@@ -380,7 +297,7 @@ class ChatVertexOpenAI(OpenAILike):
         client = super()._get_aclient()
         wire = [self._to_wire(m) for m in messages]
         return await acount_message_tokens(
-            client, self._connection.endpoint, self.model, wire, _tool_dicts(tools)
+            client, self._connection.endpoint, self.model, wire, shaping.tool_dicts(tools)
         )
 
     def describe_credentials(self) -> str:
@@ -395,15 +312,17 @@ class ChatVertexOpenAI(OpenAILike):
     def __getstate__(self) -> dict[str, Any]:
         state = picklable_state(
             super().__getstate__(),
-            clear_private=("_connection", "_client", "_aclient", "_http_client",
-                           "_async_http_client", "_shaped"),
+            clear_private=(
+                "_connection",
+                "_client",
+                "_aclient",
+                "_http_client",
+                "_async_http_client",
+                "_shaped",
+            ),
         )
         if self._connection.options.token_function is not None:
-            msg = (
-                "A ChatVertexOpenAI with a callable api_key cannot be pickled; build it in "
-                "the worker instead."
-            )
-            raise TypeError(msg)
+            raise shaping.callable_key_pickle_error(type(self).__name__)
         if self._connection.token_provider is None and not self._express_key_dropped:
             state["__dict__"]["api_key"] = _EXPRESS_KEY_DROPPED
         return state
@@ -416,12 +335,7 @@ class ChatVertexOpenAI(OpenAILike):
 
     def _get_credential_kwargs(self, is_async: bool = False) -> dict[str, Any]:
         if self._express_key_dropped:
-            msg = (
-                "This ChatVertexOpenAI was unpickled (or rebuilt by from_dict) from an "
-                "express-mode instance; API keys are never written out. Create it again with "
-                "api_key=..."
-            )
-            raise VertexConfigError(msg)
+            raise shaping.express_key_dropped_error(type(self).__name__)
         conn = self._connection
         # A fresh signing client per SDK client: with reuse_client=False LlamaIndex closes
         # the SDK client (and so its http client) after each call. A user's own
@@ -435,28 +349,13 @@ class ChatVertexOpenAI(OpenAILike):
         }
 
     def _get_model_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        # Precedence: instance fields < additional_kwargs < per-call kwargs (the parent
-        # lets additional_kwargs override per-call kwargs), merged deeply so extra_body
-        # from different levels combines.
-        call = kwargs.pop(CALL_KWARG, None)  # the call's own data, for our create()
-        params = super()._get_model_kwargs()
-        params = deep_merge(params, kwargs)
-        if call is not None:
-            params[CALL_KWARG] = call
-        if not params.get("stream"):
-            params.pop("stream_options", None)
-        for key in ("tools", "tool_choice", "temperature"):
-            if key in params and params[key] is None:
-                del params[key]
-        return params
+        # Per-call kwargs win over additional_kwargs (the parent has it the other way).
+        return shaping.merge_model_kwargs(super()._get_model_kwargs(), kwargs)
 
     def _to_wire(self, message: ChatMessage) -> dict[str, Any]:
         extras = message.additional_kwargs
-        update: dict[str, Any] = {}
-        if any(key in extras for key in _PRIVATE_KEYS):
-            update["additional_kwargs"] = {
-                k: v for k, v in extras.items() if k not in _PRIVATE_KEYS
-            }
+        public = shaping.without_private_keys(extras)
+        update = {} if public is None else {"additional_kwargs": public}
         clean = message.model_copy(update=update) if update else message
         media = any(isinstance(b, tuple(_MEDIA)) for b in message.blocks)
         if media and message.role != MessageRole.ASSISTANT:
@@ -512,10 +411,7 @@ class ChatVertexOpenAI(OpenAILike):
         return self._shaped_client(super()._get_aclient(), True)
 
     def _get_response_token_counts(self, raw_response: Any) -> dict[str, Any]:
-        usage = getattr(raw_response, "usage", None)
-        if usage is None and isinstance(raw_response, Mapping):
-            usage = raw_response.get("usage")
-        return usage_counts(normalize_usage(usage))
+        return shaping.response_usage_counts(raw_response)
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         call = _Call(messages)
@@ -556,60 +452,33 @@ def _media_part(block: ContentBlock) -> dict[str, Any]:
     """One content part, by the core's rule (`media_part`); blocks only supply fields."""
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text}
-    spec = next((v for cls, v in _MEDIA.items() if isinstance(block, cls)), None)
-    if spec is None:
+    kind = next((v for cls, v in _MEDIA.items() if isinstance(block, cls)), None)
+    if kind is None:
         msg = f"{type(block).__name__} cannot be sent to Vertex in a user message."
         raise VertexConfigError(msg)
-    kind, data_attr, mime_attr, resolve = spec
-    mime = getattr(block, mime_attr)
-    url = block.url  # type: ignore[union-attr]
-    by_reference = getattr(block, data_attr) is None and block.path is None  # type: ignore[union-attr]
-    if url is not None and (kind == "image" or by_reference):
-        part = media_part(kind, url=str(url), mime_type=mime)  # sent by reference
-    elif isinstance(block, DocumentBlock):
-        data = block._get_b64_string(block.resolve_document())
-        part = media_part(kind, data=data, mime_type=mime or block._guess_mimetype())
-    else:
-        data = getattr(block, resolve)(as_base64=True).read().decode()
-        part = media_part(kind, data=data, mime_type=mime)
-    if isinstance(block, ImageBlock) and block.detail:
-        part["image_url"]["detail"] = block.detail
-    return part
+    return shaping.block_part(kind, block)
 
 
-class _Call(SdkCall):
+class _Call(FinishingCall):
     """One chat call: its ChatMessages, and what the response held for _chat to add."""
 
     def finish_response(self, response: ChatResponse) -> ChatResponse:
-        if self.location is not None:
-            response.additional_kwargs[LOCATION_KEY] = self.location
-        parsed = self.parsed
-        if parsed is None:
+        response.additional_kwargs.update(self.response_extras())
+        if self.parsed is None:
             return response
         message = response.message
-        message.additional_kwargs.update(
-            signature_fields(parsed.tool_call_signatures, parsed.message_signature)
-        )
-        if parsed.thoughts:
-            response.additional_kwargs["thinking"] = parsed.thoughts
-            reasoning = (self.usage or {}).get("reasoning_tokens")
-            for block in message.blocks:
-                if isinstance(block, ThinkingBlock) and block.num_tokens is None:
-                    block.num_tokens = reasoning
+        message.additional_kwargs.update(self.message_extras())
+        for block in message.blocks:
+            if isinstance(block, ThinkingBlock) and block.num_tokens is None:
+                block.num_tokens = self.reasoning_tokens
         message.blocks.extend(
-            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"])
-            for i in parsed.images
+            ImageBlock(image=i["data"].encode(), image_mimetype=i["mime_type"]) for i in self.images
         )
         if not message.blocks:
             message.blocks.append(TextBlock(text=""))
         return response
 
     def finish_chunk_response(self, response: ChatResponse) -> ChatResponse:
-        if self.location is not None:
-            response.additional_kwargs[LOCATION_KEY] = self.location
-        if self.chunks is not None:
-            acc = self.chunks.acc
-            response.message.additional_kwargs.update(
-                signature_fields(acc.signatures, acc.message_signature)
-            )
+        response.additional_kwargs.update(self.response_extras())
+        response.message.additional_kwargs.update(self.message_extras())
         return response

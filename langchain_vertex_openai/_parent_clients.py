@@ -1,0 +1,57 @@
+"""The openai-client arguments langchain-openai gives its own clients, for ours.
+
+Read from the parent's fields and decided by its private helpers (socket options), so this
+cannot live in the framework-neutral core; it is kept apart from the chat class, whose
+file holds fields and thin overrides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+
+__all__ = ["parent_client_args", "parent_socket_options"]
+
+
+def parent_client_args(model: ChatOpenAI) -> dict[str, Any]:
+    """The SDK client options of ``model``'s fields, as the parent passes them.
+
+    ``max_retries`` only when set (the SDK's default otherwise).
+    """
+    args: dict[str, Any] = {
+        "timeout": model.request_timeout,
+        "default_headers": model.default_headers,
+        "default_query": model.default_query,
+        "proxy": model.openai_proxy or None,
+        "socket_options": parent_socket_options(model),
+    }
+    if model.max_retries is not None:
+        args["max_retries"] = model.max_retries
+    return args
+
+
+def parent_socket_options(model: ChatOpenAI) -> tuple[tuple[int, int, int], ...]:
+    """The socket options the parent would use for its own default clients.
+
+    langchain-openai applies TCP keepalive + ``TCP_USER_TIMEOUT`` by default (bounding a
+    silently dead connection to about two minutes), honours ``http_socket_options``, and
+    skips them when a proxy environment variable must keep working. Its helpers decide,
+    so the rules stay the parent's; older releases without them use none.
+    """
+    try:
+        from langchain_openai.chat_models._client_utils import (
+            _resolve_socket_options,
+            _should_bypass_socket_options_for_proxy_env,
+        )
+    except ImportError:  # langchain-openai without socket options
+        return ()
+    requested = getattr(model, "http_socket_options", None)
+    if _should_bypass_socket_options_for_proxy_env(
+        http_socket_options=requested,
+        http_client=model.http_client,
+        http_async_client=model.http_async_client,
+        openai_proxy=model.openai_proxy,
+    ):
+        return ()
+    return tuple(_resolve_socket_options(requested))
