@@ -173,6 +173,7 @@ class VertexOpenAIEmbedding(BaseEmbedding):
 
     @classmethod
     def class_name(cls) -> str:
+        """The name LlamaIndex serializes this class under."""
         return "VertexOpenAIEmbedding"
 
     @property

@@ -30,6 +30,7 @@ import logging
 import re
 import sys
 from collections.abc import AsyncGenerator, Generator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -274,61 +275,57 @@ class VertexAuth(*_AUTH_BASES):  # type: ignore[misc]
             yield (_READ, response)
             check_chat_response(response, response.content)
 
+    def _io(self, op: tuple[Any, ...]) -> Any:
+        """Do one I/O step of :meth:`_flow` (see there) for the sync flow."""
+        kind = op[0]
+        if kind is _READ:
+            return op[1].read()
+        if kind is _CALL:
+            return _checked_token(self._token_function())
+        provider = self.token_provider
+        assert provider is not None
+        return provider.token(op[1], op[2]) if kind is _TOKEN else provider.project
+
+    async def _aio(self, op: tuple[Any, ...]) -> Any:
+        """Do one I/O step of :meth:`_flow` (see there) for the async flow."""
+        kind = op[0]
+        if kind is _READ:
+            return await op[1].aread()
+        if kind is _CALL:
+            value = self._token_function()
+            return _checked_token(await value if inspect.isawaitable(value) else value)
+        provider = self.token_provider
+        assert provider is not None
+        if kind is _TOKEN:
+            return await provider.atoken(op[1], op[2])
+        # May load a file or ask the metadata server: off the event loop.
+        return await asyncio.to_thread(getattr, provider, "project")
+
+    # The two drivers must each ``yield`` (and the async one ``await``) themselves, so
+    # only these few lines exist twice. A request (not a tuple) is the common step: it
+    # goes to httpx. httpx closes a driver on a send error; `closing` then closes the
+    # shared flow, which unsigns the request.
+
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-        flow = self._flow(request)
-        try:
-            op = next(flow)
-            while True:
-                if op.__class__ is not tuple:  # a request to send: the common step
-                    op = flow.send((yield op))
-                    continue
-                kind = op[0]
-                if kind is _READ:
-                    result = op[1].read()
-                elif kind is _TOKEN:
-                    assert self.token_provider is not None
-                    result = self.token_provider.token(op[1], op[2])
-                elif kind is _CALL:
-                    result = _checked_token(self._token_function())
-                else:
-                    assert self.token_provider is not None
-                    result = self.token_provider.project
-                op = flow.send(result)
-        except StopIteration:
-            return
-        finally:
-            # httpx closes this flow on a send error: close the shared one (it unsigns).
-            flow.close()
+        with closing(self._flow(request)) as flow:
+            op = _advance(flow, None)
+            while op is not None:
+                op = _advance(flow, (yield op) if op.__class__ is not tuple else self._io(op))
 
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
-        flow = self._flow(request)
-        try:
-            op = next(flow)
-            while True:
-                if op.__class__ is not tuple:  # a request to send: the common step
-                    op = flow.send((yield op))
-                    continue
-                kind = op[0]
-                if kind is _READ:
-                    result = await op[1].aread()
-                elif kind is _TOKEN:
-                    assert self.token_provider is not None
-                    result = await self.token_provider.atoken(op[1], op[2])
-                elif kind is _CALL:
-                    value = self._token_function()
-                    if inspect.isawaitable(value):
-                        value = await value
-                    result = _checked_token(value)
-                else:
-                    provider = self.token_provider
-                    assert provider is not None
-                    # May load a file or ask the metadata server: off the event loop.
-                    result = await asyncio.to_thread(getattr, provider, "project")
-                op = flow.send(result)
-        except StopIteration:
-            return
-        finally:
-            flow.close()
+        with closing(self._flow(request)) as flow:
+            op = _advance(flow, None)
+            while op is not None:
+                sent = (yield op) if op.__class__ is not tuple else await self._aio(op)
+                op = _advance(flow, sent)
+
+
+def _advance(flow: Generator[Any, Any, None], value: Any) -> Any:
+    """Send ``value`` into ``flow``; its next step, or ``None`` once it has finished."""
+    try:
+        return flow.send(value)
+    except StopIteration:
+        return None
 
 
 def _checked_token(value: Any) -> str:

@@ -24,6 +24,7 @@ from vertex_openai._credential_policy import check_external_account_urls
 from vertex_openai._endpoint import validate_header_value
 from vertex_openai._errors import VertexAuthError, VertexConfigError, redact
 from vertex_openai._fork import reset_after_fork
+from vertex_openai._pickling import cleared_state
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -151,9 +152,7 @@ class CredentialsSource:
 
     def __getstate__(self) -> dict[str, Any]:
         # Never pickle live credentials or key material; reload on first use instead.
-        state = self.__dict__.copy()
-        state["_lock"] = None
-        state["_loaded"] = None
+        state = cleared_state(self, "_lock", "_loaded")
         if not isinstance(state["_given"], str | os.PathLike):
             state["_given"] = None
         return state

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import openai
 from openai._constants import RAW_RESPONSE_HEADER
@@ -129,8 +129,10 @@ _MODEL_ID_RE = re.compile(
 
 
 def embedding_model_spec(model: str) -> EmbeddingModelSpec:
-    """The spec of ``model`` (``"gemini-embedding-001"``, ``"google/text-embedding-005"``,
-    ``"intfloat/multilingual-e5-small-maas"`` ...).
+    """The spec of an embedding ``model`` id.
+
+    For example ``"gemini-embedding-001"``, ``"google/text-embedding-005"`` or
+    ``"intfloat/multilingual-e5-small-maas"``.
 
     Raises:
         VertexConfigError: for an empty id or a model this client cannot call.
@@ -639,33 +641,56 @@ class VertexEmbeddingClient:
                 raise err from exc
         return None
 
+    def _batch_body(self, batch: _Batch, call: _Call) -> dict[str, Any]:
+        """The body of one batch's request, counted in ``out.requests``."""
+        body = self._body(batch.texts, call.task_type, batch.titles, call.out.dimensions)
+        with call.out.lock:
+            call.out.requests += 1
+        return body
+
+    def _parts(self, exc: openai.BadRequestError, batch: _Batch, call: _Call) -> list[_Batch]:
+        """The smaller batches to send instead of a refused one, or raise ``exc``."""
+        texts, start, titles = batch
+        size = self._on_bad_request(exc, start, len(texts), call.total)
+        if size is None:
+            raise exc
+        return [
+            _Batch(texts[j : j + size], start + j, _part(titles, j, j + size))
+            for j in range(0, len(texts), size)
+        ]
+
+    def _prepare(
+        self,
+        texts: Sequence[str],
+        task_type: str | None,
+        title: str | Sequence[str] | None,
+        output_dimensionality: int | None,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[_Call, list[_Batch]]:
+        """Check the input (before anything is sent); the call and its planned batches."""
+        items = self._check(texts, task_type, title)
+        titles = [title] * len(items) if isinstance(title, str) else title
+        _check_dimensionality(self.spec, output_dimensionality)
+        out = EmbeddingResult(vectors=[], dimensions=output_dimensionality, progress=progress)
+        out.slots = [None] * len(items)
+        batches = [
+            _Batch(items[s:e], s, _part(titles, s, e))
+            for s, e in (self.plan(items) if items else [])
+        ]
+        return _Call(len(items), task_type, out), batches
+
     # -- sync ---------------------------------------------------------------------------------
 
-    def _send(
-        self,
-        texts: list[str],
-        start: int,
-        total: int,
-        task_type: str | None,
-        titles: Sequence[str] | None,
-        out: EmbeddingResult,
-    ) -> None:
-        client = self.sync_client
-        body = self._body(texts, task_type, titles, out.dimensions)
-        with out.lock:
-            out.requests += 1
+    def _send(self, batch: _Batch, call: _Call) -> None:
+        body = self._batch_body(batch, call)
         try:
             with translated_errors(self.url):
-                raw = client.post(self.url(), body=body, cast_to=object, options=_RAW)
+                raw = self.sync_client.post(self.url(), body=body, cast_to=object, options=_RAW)
         except openai.BadRequestError as exc:
-            size = self._on_bad_request(exc, start, len(texts), total)
-            if size is None:
-                raise
-            for j in range(0, len(texts), size):
-                part = titles[j : j + size] if titles is not None else None
-                self._send(texts[j : j + size], start + j, total, task_type, part, out)
-            return
-        self._parse(raw, len(texts), start, out)
+            for part in self._parts(exc, batch, call):
+                self._send(part, call)
+        else:
+            self._parse(raw, len(batch.texts), batch.start, call.out)
 
     def embed(
         self,
@@ -686,22 +711,14 @@ class VertexEmbeddingClient:
             VertexEmbeddingInputError: an input is too long and ``auto_truncate`` is off.
             openai.APIError: what Vertex answered, readable (after the SDK's retries).
         """
-        items = self._check(texts, task_type, title)
-        titles = [title] * len(items) if isinstance(title, str) else title
-        _check_dimensionality(self.spec, output_dimensionality)
-        out = EmbeddingResult(vectors=[], dimensions=output_dimensionality, progress=progress)
-        if not items:
-            return out
-        out.slots = [None] * len(items)
-        batches = self.plan(items)
+        call, batches = self._prepare(texts, task_type, title, output_dimensionality, progress)
+        out = call.out
 
         def run(k: int) -> None:
-            s, e = batches[k]
-            part = titles[s:e] if titles is not None else None
-            self._send(items[s:e], s, len(items), task_type, part, out)
+            self._send(batches[k], call)
 
         try:
-            if len(batches) == 1 or self.max_concurrency == 1:
+            if len(batches) <= 1 or self.max_concurrency == 1:
                 for k in range(len(batches)):
                     run(k)
             else:
@@ -739,31 +756,18 @@ class VertexEmbeddingClient:
             gate = gates[loop] = asyncio.Semaphore(self.max_concurrency)
         return gate
 
-    async def _asend(
-        self,
-        texts: list[str],
-        start: int,
-        total: int,
-        task_type: str | None,
-        titles: Sequence[str] | None,
-        out: EmbeddingResult,
-    ) -> None:
-        client = self.async_client
-        body = self._body(texts, task_type, titles, out.dimensions)
-        with out.lock:
-            out.requests += 1
+    async def _asend(self, batch: _Batch, call: _Call) -> None:
+        body = self._batch_body(batch, call)
         try:
             with translated_errors(self.url):
-                raw = await client.post(self.url(), body=body, cast_to=object, options=_RAW)
+                raw = await self.async_client.post(
+                    self.url(), body=body, cast_to=object, options=_RAW
+                )
         except openai.BadRequestError as exc:
-            size = self._on_bad_request(exc, start, len(texts), total)
-            if size is None:
-                raise
-            for j in range(0, len(texts), size):
-                part = titles[j : j + size] if titles is not None else None
-                await self._asend(texts[j : j + size], start + j, total, task_type, part, out)
-            return
-        self._parse(raw, len(texts), start, out)
+            for part in self._parts(exc, batch, call):
+                await self._asend(part, call)
+        else:
+            self._parse(raw, len(batch.texts), batch.start, call.out)
 
     async def aembed(
         self,
@@ -775,14 +779,8 @@ class VertexEmbeddingClient:
         progress: Callable[[int], None] | None = None,
     ) -> EmbeddingResult:
         """Async :meth:`embed`: batches run concurrently on the running loop."""
-        items = self._check(texts, task_type, title)
-        titles = [title] * len(items) if isinstance(title, str) else title
-        _check_dimensionality(self.spec, output_dimensionality)
-        out = EmbeddingResult(vectors=[], dimensions=output_dimensionality, progress=progress)
-        if not items:
-            return out
-        out.slots = [None] * len(items)
-        batches = self.plan(items)
+        call, batches = self._prepare(texts, task_type, title, output_dimensionality, progress)
+        out = call.out
         gate = self._loop_gate()
         failed: list[BaseException] = []
 
@@ -792,10 +790,8 @@ class VertexEmbeddingClient:
                 # ones: nothing new may start once one batch failed.
                 if failed:
                     return
-                s, e = batches[k]
-                part = titles[s:e] if titles is not None else None
                 try:
-                    await self._asend(items[s:e], s, len(items), task_type, part, out)
+                    await self._asend(batches[k], call)
                 except BaseException as err:
                     failed.append(err)
                     raise
@@ -813,12 +809,33 @@ class VertexEmbeddingClient:
         return _finish(out)
 
 
+class _Batch(NamedTuple):
+    """One request's inputs: texts from ``start`` on, with their titles."""
+
+    texts: list[str]
+    start: int
+    titles: Sequence[str] | None
+
+
+class _Call(NamedTuple):
+    """What every batch of one ``embed`` / ``aembed`` call shares."""
+
+    total: int
+    task_type: str | None
+    out: EmbeddingResult
+
+
 _RAW: Any = {"headers": {RAW_RESPONSE_HEADER: "true"}}
 """Ask the SDK for the raw answer: both routes are decoded and checked by ``_parse``."""
 
 
+def _part(titles: Sequence[str] | None, start: int, end: int) -> Sequence[str] | None:
+    return titles[start:end] if titles is not None else None
+
+
 # JSON numbers decode to these; bool (an int subclass) and strings are not vector values.
 _NUMBER_TYPES = frozenset({float, int})
+
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__

@@ -152,6 +152,18 @@ def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str,
     return None
 
 
+def _argument_or_env(
+    value: str | None, argument: str, names: tuple[str, ...], environ: Mapping[str, str] | None
+) -> tuple[str, str] | None:
+    """``(value, where it came from)``: the argument, else the first env var set, else None."""
+    if value:
+        return value.strip(), f"argument `{argument}`"
+    found = _first_env(names, os.environ if environ is None else environ)
+    if found is None:
+        return None
+    return found[0], f"environment variable {found[1]}"
+
+
 def resolve_project(
     project: str | None, environ: Mapping[str, str] | None = None
 ) -> tuple[str | None, str]:
@@ -169,15 +181,10 @@ def resolve_project(
     Raises:
         VertexConfigError: if the project id is malformed.
     """
-    env = os.environ if environ is None else environ
-    source = "argument `project`"
-    if not project:
-        found = _first_env(PROJECT_ENV_VARS, env)
-        if found is None:
-            return None, "credentials (Application Default Credentials)"
-        project, name = found
-        source = f"environment variable {name}"
-    project = project.strip()
+    found = _argument_or_env(project, "project", PROJECT_ENV_VARS, environ)
+    if found is None:
+        return None, "credentials (Application Default Credentials)"
+    project, source = found
     return validate_project(project, source), source
 
 
@@ -222,15 +229,10 @@ def resolve_location(
     Raises:
         VertexConfigError: if the location is not a region name or ``global``.
     """
-    env = os.environ if environ is None else environ
-    source = "argument `location`"
-    if not location:
-        found = _first_env(LOCATION_ENV_VARS, env)
-        if found is None:
-            return DEFAULT_LOCATION, "default"
-        location, name = found
-        source = f"environment variable {name}"
-    location = location.strip()
+    found = _argument_or_env(location, "location", LOCATION_ENV_VARS, environ)
+    if found is None:
+        return DEFAULT_LOCATION, "default"
+    location, source = found
     if not _LOCATION_RE.match(location):
         hint = ""
         if location.endswith("-aiplatform.googleapis.com") or "." in location:
@@ -446,13 +448,15 @@ class VertexEndpoint:
         return f"https://{host_for_location(self.location)}"
 
     @property
+    def location_path(self) -> str:
+        """``/v1/projects/P/locations/L`` (project may be the placeholder)."""
+        project = self.project or PROJECT_PLACEHOLDER
+        return f"/{self.api_version}/projects/{project}/locations/{self.location}"
+
+    @property
     def resource_path(self) -> str:
         """``/v1/projects/P/locations/L/endpoints/E`` (project may be the placeholder)."""
-        project = self.project or PROJECT_PLACEHOLDER
-        return (
-            f"/{self.api_version}/projects/{project}/locations/{self.location}"
-            f"/endpoints/{self.endpoint_id}"
-        )
+        return f"{self.location_path}/endpoints/{self.endpoint_id}"
 
     @property
     def base_url(self) -> str:
@@ -482,16 +486,19 @@ class VertexEndpoint:
         """
         if route == "openapi":
             return f"{self.base_url}/embeddings"
+        return self.publisher_model_url("google", model, "predict")
+
+    def publisher_model_url(self, publisher: str, model: str, method: str) -> str:
+        """``.../publishers/{publisher}/models/{model}:{method}`` beside this endpoint.
+
+        With ``base_url`` the part before ``/endpoints/`` is kept (the emulator, a proxy);
+        the project may still be the placeholder, which the signing client fills in.
+        """
         if self.base_url_override:
-            base = self.base_url_override
-            prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
+            prefix = self.base_url_override.split("/endpoints/", 1)[0]
         else:
-            project = self.project or PROJECT_PLACEHOLDER
-            prefix = (
-                f"{self.origin}/{self.api_version}/projects/{project}"
-                f"/locations/{self.location}"
-            )
-        return f"{prefix}/publishers/google/models/{model}:predict"
+            prefix = f"{self.origin}{self.location_path}"
+        return f"{prefix}/publishers/{publisher}/models/{model}:{method}"
 
     def with_project(self, project: str) -> VertexEndpoint:
         """A copy with the project filled in (from credentials)."""

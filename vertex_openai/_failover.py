@@ -28,7 +28,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -163,13 +163,8 @@ class AnsweredLocation:
 _ANSWERED: ContextVar[AnsweredLocation | None] = ContextVar("vertex_answered", default=None)
 
 
-class answered_location:  # lower case: used like contextlib.suppress
-    """``with answered_location() as where:`` ... ``where.location`` after the call.
-
-    The transport only reads the context variable and writes into the holder it finds, so
-    the answer reaches the caller even through copied contexts (callbacks, executors).
-    Set and reset in one frame (no ``yield`` between), as context tokens require.
-    """
+class _AnsweredLocationScope:
+    """Sets the holder the transport writes into for the ``with`` block; see below."""
 
     __slots__ = ("_token", "holder")
 
@@ -183,6 +178,20 @@ class answered_location:  # lower case: used like contextlib.suppress
 
     def __exit__(self, *exc: object) -> None:
         _ANSWERED.reset(self._token)
+
+
+def answered_location(holder: AnsweredLocation | None = None) -> _AnsweredLocationScope:
+    """A context manager that reports which location answered the calls inside it.
+
+    ``with answered_location() as where:`` ... ``where.location`` after the call. The
+    transport only reads the context variable and writes into the holder it finds, so the
+    answer reaches the caller even through copied contexts (callbacks, executors). Set and
+    reset in one frame (no ``yield`` between), as context tokens require.
+
+    Args:
+        holder: The holder to fill in (a new one by default); the ``with`` target.
+    """
+    return _AnsweredLocationScope(holder)
 
 
 # -- the plan -----------------------------------------------------------------------------
@@ -334,50 +343,55 @@ class FailoverPlan:
             following,
         )
 
-    def send(self, request: Any, send: Callable[[Any], Any]) -> Any:
-        """Send through ``send`` (one transport send), failing over on 429/503."""
+    def _walk(self, request: Any) -> Generator[bool | None, Any, None]:
+        """One request's way through the locations, shared by :meth:`send` and :meth:`asend`.
+
+        Yields ``None`` once ``request`` is routed (send it, then send the response in),
+        then whether to return that response; after ``False`` the response is drained and
+        the walk resumed for the next location.
+        """
         started = self._start(request)
         if started is None:
-            return send(request)
+            yield None
+            yield True
+            return
         match, project, order = started
-        response = None
         for i, location in enumerate(order):
             self._route(request, location, project, match)
-            response = send(request)
+            response = yield None
             last = i == len(order) - 1
             if response.status_code in FAILOVER_STATUSES and last:
                 self._failed(response, project, location, None)
             if response.status_code not in FAILOVER_STATUSES or last:
                 _record(location)
+                yield True
+                return
+            yield False
+            self._failed(response, project, location, order[i + 1])
+            match = _PATH_LOCATION.search(request.url.raw_path)
+
+    def send(self, request: Any, send: Callable[[Any], Any]) -> Any:
+        """Send through ``send`` (one transport send), failing over on 429/503."""
+        walk = self._walk(request)
+        for _ in walk:
+            response = send(request)
+            if walk.send(response):
                 return response
             # Read and release: the connection goes back to the pool before the resend.
             response.read()
             response.close()
-            self._failed(response, project, location, order[i + 1])
-            match = _PATH_LOCATION.search(request.url.raw_path)
-        return response
+        raise AssertionError("unreachable: the last location's answer is returned")
 
     async def asend(self, request: Any, send: Callable[[Any], Awaitable[Any]]) -> Any:
         """The async twin of :meth:`send`."""
-        started = self._start(request)
-        if started is None:
-            return await send(request)
-        match, project, order = started
-        response = None
-        for i, location in enumerate(order):
-            self._route(request, location, project, match)
+        walk = self._walk(request)
+        for _ in walk:
             response = await send(request)
-            last = i == len(order) - 1
-            if response.status_code in FAILOVER_STATUSES and last:
-                self._failed(response, project, location, None)
-            if response.status_code not in FAILOVER_STATUSES or last:
-                _record(location)
+            if walk.send(response):
                 return response
             await response.aread()
             await response.aclose()
-            self._failed(response, project, location, order[i + 1])
-            match = _PATH_LOCATION.search(request.url.raw_path)
-        return response
+        raise AssertionError("unreachable: the last location's answer is returned")
 
 
 def _record(location: str) -> None:

@@ -386,18 +386,16 @@ def normalize_reasoning_effort(value: Any) -> str | None:
 
 def _normalize_google(google: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(google)
-    if "thinking_config" in out:
-        tc = normalize_thinking_config(out["thinking_config"])
-        if tc is None:
-            del out["thinking_config"]
-        else:
-            out["thinking_config"] = tc
-    if "safety_settings" in out:
-        ss = normalize_safety_settings(out["safety_settings"])
-        if ss is None:
-            del out["safety_settings"]
-        else:
-            out["safety_settings"] = ss
+    for key, normalize in (
+        ("thinking_config", normalize_thinking_config),
+        ("safety_settings", normalize_safety_settings),
+    ):
+        if key in out:
+            value = normalize(out[key])
+            if value is None:
+                del out[key]  # nothing left to send
+            else:
+                out[key] = value
     marker = out.get("thought_tag_marker")
     if marker is None:
         out.pop("thought_tag_marker", None)

@@ -976,8 +976,10 @@ def attach_signatures(
     tool_call_signatures: Mapping[str, str] | None,
     message_signature: str | None,
 ) -> dict[str, Any]:
-    """Put thought signatures back on an outgoing assistant message (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples,
-    https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
+    """Put thought signatures back on an outgoing assistant message.
+
+    See https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/examples and
+    https://cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures.
 
     Args:
         wire_message: The message dict as the framework produced it (not mutated).

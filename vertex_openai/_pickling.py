@@ -8,7 +8,15 @@ from typing import Any
 
 from vertex_openai._credential_policy import DROPPED_CREDENTIALS_KEY, dropped_credentials_kind
 
-__all__ = ["picklable_state", "private_attr"]
+__all__ = ["cleared_state", "picklable_state", "private_attr"]
+
+
+def cleared_state(obj: Any, *names: str) -> dict[str, Any]:
+    """A plain object's ``__dict__`` for pickling, with ``names`` (locks, caches) ``None``."""
+    state = obj.__dict__.copy()
+    for name in names:
+        state[name] = None
+    return state
 
 
 def picklable_state(

@@ -331,14 +331,6 @@ def sanitize_response_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
     Only drops `$schema` (and `$id`/`$comment`) and inlines non-recursive references;
     `additionalProperties` is documented as supported here (https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview).
-
-    Args:
-        schema: A JSON Schema object (not mutated).
-
-    Returns:
-        A new schema dict.
-
-    Raises:
-        VertexConfigError: For recursive or unresolvable references.
+    Arguments, result and errors as for :func:`sanitize_tool_schema`.
     """
     return _inline(schema)

@@ -23,7 +23,6 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vertex_openai._constants import PROJECT_PLACEHOLDER
 from vertex_openai._endpoint import VertexEndpoint
 from vertex_openai._errors import VertexConfigError, translated_errors
 from vertex_openai._messages import _is_map, original_tool_call_id
@@ -166,16 +165,7 @@ def count_tokens_url(endpoint: VertexEndpoint, model: str) -> str:
     The project may still be the placeholder; the signing client fills it in.
     """
     publisher, name = split_publisher(model)
-    if endpoint.base_url_override:
-        base = endpoint.base_url_override
-        prefix = base.split("/endpoints/", 1)[0] if "/endpoints/" in base else base
-    else:
-        project = endpoint.project or PROJECT_PLACEHOLDER
-        prefix = (
-            f"{endpoint.origin}/{endpoint.api_version}/projects/{project}"
-            f"/locations/{endpoint.location}"
-        )
-    return f"{prefix}/publishers/{publisher or 'google'}/models/{name}:countTokens"
+    return endpoint.publisher_model_url(publisher or "google", name, "countTokens")
 
 
 def estimate_tokens(
@@ -205,6 +195,18 @@ def _total(data: Any) -> int:
     return total
 
 
+def _count_request(
+    endpoint: VertexEndpoint,
+    model: str | None,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Any] | None,
+) -> int | tuple[str, dict[str, Any]]:
+    """The offline estimate, or the ``countTokens`` URL and body to ask Vertex with."""
+    if not model or not model_info(model).is_gemini or endpoint.is_self_deployed:
+        return estimate_tokens(messages, tools)
+    return count_tokens_url(endpoint, model), count_tokens_body(messages, tools)
+
+
 def count_message_tokens(
     client: Any,
     endpoint: VertexEndpoint,
@@ -225,13 +227,11 @@ def count_message_tokens(
     Returns:
         The input token count.
     """
-    if not model or not model_info(model).is_gemini or endpoint.is_self_deployed:
-        return estimate_tokens(messages, tools)
-    url = count_tokens_url(endpoint, model)
-    body = count_tokens_body(messages, tools)
-    with translated_errors(url):
-        data = client.post(url, body=body, cast_to=object)
-    return _total(data)
+    request = _count_request(endpoint, model, messages, tools)
+    if isinstance(request, int):
+        return request
+    with translated_errors(request[0]):
+        return _total(client.post(request[0], body=request[1], cast_to=object))
 
 
 async def acount_message_tokens(
@@ -242,10 +242,8 @@ async def acount_message_tokens(
     tools: Sequence[Any] | None = None,
 ) -> int:
     """Async :func:`count_message_tokens` (``client`` is an ``openai.AsyncOpenAI``)."""
-    if not model or not model_info(model).is_gemini or endpoint.is_self_deployed:
-        return estimate_tokens(messages, tools)
-    url = count_tokens_url(endpoint, model)
-    body = count_tokens_body(messages, tools)
-    with translated_errors(url):
-        data = await client.post(url, body=body, cast_to=object)
-    return _total(data)
+    request = _count_request(endpoint, model, messages, tools)
+    if isinstance(request, int):
+        return request
+    with translated_errors(request[0]):
+        return _total(await client.post(request[0], body=request[1], cast_to=object))

@@ -37,6 +37,7 @@ from vertex_openai._credentials import (
 )
 from vertex_openai._errors import VertexAuthError, redact
 from vertex_openai._fork import reset_after_fork
+from vertex_openai._pickling import cleared_state
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -56,7 +57,7 @@ DEFAULT_REFRESH_TIMEOUT = 30.0
 """Seconds a whole token refresh may take when the model has no numeric ``timeout``."""
 
 
-class _RefreshDeadline(Exception):
+class _RefreshDeadlineError(Exception):
     """The refresh ran out of time (not a google-auth error, so google-auth won't retry)."""
 
     def __init__(self, url: str, seconds: float) -> None:
@@ -144,7 +145,7 @@ class TokenRequest:
         self.last_url = url
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise _RefreshDeadline(url, self.timeout)
+            raise _RefreshDeadlineError(url, self.timeout)
         if isinstance(timeout, tuple):
             timeout = max(t for t in timeout if t is not None) if any(timeout) else None
         op_timeout = remaining if timeout is None else min(float(timeout), remaining)
@@ -156,11 +157,11 @@ class TokenRequest:
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
                     if time.monotonic() > self.deadline:
-                        raise _RefreshDeadline(url, self.timeout)
+                        raise _RefreshDeadlineError(url, self.timeout)
                 data = b"".join(chunks)
         except httpx.TimeoutException:
             if op_timeout >= remaining - 0.001:
-                raise _RefreshDeadline(url, self.timeout) from None
+                raise _RefreshDeadlineError(url, self.timeout) from None
             msg = f"Timed out after {op_timeout:g} s waiting for {_origin(url)}"
             raise google.auth.exceptions.TransportError(msg) from None
         except httpx.HTTPError as err:
@@ -199,7 +200,7 @@ def _lookup_project(source: CredentialsSource, request: TokenRequest) -> str | N
     request.start()
     try:
         found = credentials.get_project_id(request)  # type: ignore[attr-defined]
-    except _RefreshDeadline as err:
+    except _RefreshDeadlineError as err:
         msg = (
             f"Timed out after {err.seconds:g} s looking up the project of "
             f"{source.describe()} at {_origin(err.url)}. Pass `project=` (or set "
@@ -262,12 +263,7 @@ class TokenProvider:
         return f"TokenProvider({self.source.describe()})"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_lock"] = None
-        state["_snapshot"] = None
-        state["_failure"] = None
-        state["_inflight"] = None
-        return state
+        return cleared_state(self, "_lock", "_snapshot", "_failure", "_inflight")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -411,7 +407,7 @@ class TokenProvider:
         except VertexAuthError as err:
             self._failure = (self._generation, err)
             raise
-        except _RefreshDeadline as err:
+        except _RefreshDeadlineError as err:
             error = VertexAuthError(
                 f"Timed out after {err.seconds:g} s refreshing the Google access token for "
                 f"{self.source.describe()}: no complete answer from {_origin(err.url)}. "

@@ -70,31 +70,25 @@ class _Printer:
 def _against_target(args: argparse.Namespace, step: Any) -> int:
     """Run a demo step against the configured Vertex target.
 
-    ``step(out, args, api_endpoint=, credentials=, project=)`` runs against the bundled
-    emulator instead with ``--emulator``.
+    ``step(out, args, target)`` gets the ``VertexConnection`` keyword arguments of the
+    target: the bundled emulator instead with ``--emulator``.
     """
     out = _Printer()
+    target: dict[str, Any] = {
+        "project": args.project,
+        "location": args.location,
+        "endpoint_id": args.endpoint_id,
+        "api_endpoint": args.api_endpoint,
+        "credentials": args.credentials,
+    }
     if args.emulator:
         with local_emulator() as (emu, key):
             out.line(f"Using the local emulator at {emu.url}", "dim")
-            return int(
-                step(
-                    out,
-                    args,
-                    api_endpoint=emu.url,
-                    credentials=str(key),
-                    project=args.project or emu.project,
-                )
+            target.update(
+                api_endpoint=emu.url, credentials=str(key), project=args.project or emu.project
             )
-    return int(
-        step(
-            out,
-            args,
-            api_endpoint=args.api_endpoint,
-            credentials=args.credentials,
-            project=args.project,
-        )
-    )
+            return int(step(out, args, target))
+    return int(step(out, args, target))
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -102,27 +96,14 @@ def doctor(args: argparse.Namespace) -> int:
     return _against_target(args, _doctor)
 
 
-def _doctor(
-    out: _Printer,
-    args: argparse.Namespace,
-    *,
-    api_endpoint: str | None,
-    credentials: str | None,
-    project: str | None,
-) -> int:
+def _doctor(out: _Printer, args: argparse.Namespace, target: dict[str, Any]) -> int:
     from vertex_openai import VertexAuthError, VertexConfigError, VertexConnection
     from vertex_openai._errors import describe_vertex_error
 
     failures = 0
     try:
-        conn = VertexConnection(
-            project=project,
-            location=args.location,
-            endpoint_id=args.endpoint_id,
-            api_endpoint=api_endpoint,
-            credentials=credentials,
-            api_key=os.environ.get("VERTEX_API_KEY") if args.express else None,
-        )
+        api_key = os.environ.get("VERTEX_API_KEY") if args.express else None
+        conn = VertexConnection(**target, api_key=api_key)
     except VertexConfigError as err:
         out.status(False, "configuration", str(err))
         return 1
@@ -211,14 +192,7 @@ def chat(args: argparse.Namespace) -> int:
     return _against_target(args, _chat)
 
 
-def _chat(
-    out: _Printer,
-    args: argparse.Namespace,
-    *,
-    api_endpoint: str | None,
-    credentials: str | None,
-    project: str | None,
-) -> int:
+def _chat(out: _Printer, args: argparse.Namespace, target: dict[str, Any]) -> int:
     import openai
 
     from vertex_openai import VertexAuthError, VertexConfigError, VertexConnection
@@ -227,13 +201,7 @@ def _chat(
     from vertex_openai._messages import StreamAccumulator
 
     try:
-        conn = VertexConnection(
-            project=project,
-            location=args.location,
-            endpoint_id=args.endpoint_id,
-            api_endpoint=api_endpoint,
-            credentials=credentials,
-        )
+        conn = VertexConnection(**target)
         settings = VertexRequestSettings(
             model=args.model,
             endpoint_id=conn.endpoint.endpoint_id,

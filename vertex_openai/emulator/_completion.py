@@ -466,20 +466,11 @@ def prepare(
                 f"Invalid model `{model}`: use the `publisher/model` form, for example "
                 f"`google/{model}`."
             )
-        if model not in cfg.models:
-            publisher, _, name = model.partition("/")
-            raise _bad(
-                f"Publisher Model `projects/{cfg.project_number}/locations/{location}/"
-                f"publishers/{publisher}/models/{name}` was not found or your project does not "
-                "have access to it. Please ensure you are using a valid model version. For more "
-                f"information, see: {MODEL_VERSIONS_DOC}",
-                404,
-                "NOT_FOUND",
-            )
         only = cfg.model_locations.get(model)
-        if only is not None and location not in only:
-            # Previews and the newest models are served in few locations; elsewhere the
-            # model "was not found" (BerriAI/litellm#37989: 3.7 Flash in us-central1).
+        # Previews and the newest models are served in few locations; elsewhere the
+        # model "was not found" as an unknown one is (BerriAI/litellm#37989: 3.7 Flash in
+        # us-central1).
+        if model not in cfg.models or (only is not None and location not in only):
             publisher, _, name = model.partition("/")
             raise _bad(
                 f"Publisher Model `projects/{cfg.project_number}/locations/{location}/"

@@ -190,11 +190,7 @@ class Emulator:
         }
 
     def write_service_account_file(self, path: str | pathlib.Path) -> pathlib.Path:
-        target = pathlib.Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.service_account_info(), indent=2))
-        target.chmod(0o600)
-        return target
+        return _write_private_json(path, self.service_account_info())
 
     def authorized_user_info(self) -> dict[str, Any]:
         return {
@@ -208,11 +204,7 @@ class Emulator:
         }
 
     def write_authorized_user_file(self, path: str | pathlib.Path) -> pathlib.Path:
-        target = pathlib.Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.authorized_user_info(), indent=2))
-        target.chmod(0o600)
-        return target
+        return _write_private_json(path, self.authorized_user_info())
 
     def issue_token(self, lifetime: float | None = None) -> str:
         """A valid access token, issued directly (counted in no grant)."""
@@ -378,3 +370,12 @@ def serve(
         pass
     finally:
         emu.stop()
+
+
+def _write_private_json(path: str | pathlib.Path, info: dict[str, Any]) -> pathlib.Path:
+    """Write a credentials file readable by its owner only; returns its path."""
+    target = pathlib.Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(info, indent=2))
+    target.chmod(0o600)
+    return target
