@@ -50,7 +50,9 @@ def _loopback(address: Any) -> bool:
 def install_socket_guard() -> None:
     """Refuse any non-loopback connection and any name lookup other than localhost."""
     connect, connect_ex, getaddrinfo = (
-        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.getaddrinfo,
     )
 
     def guarded_connect(self: socket.socket, address: Any) -> Any:
@@ -96,25 +98,46 @@ def sanitize_env(origin: str | None = None) -> None:
 
 # name -> (module to import, family, what it is)
 CLIENTS: dict[str, tuple[str, str, str]] = {
-    "ours_lc": ("langchain_vertex_openai", "langchain",
-                "langchain_vertex_openai.ChatVertexOpenAI (OpenAI-compatible route)"),
-    "genai_lc": ("langchain_google_genai", "langchain",
-                 "langchain_google_genai.ChatGoogleGenerativeAI(vertexai=True)"),
-    "vertexai_lc": ("langchain_google_vertexai", "langchain",
-                    "langchain_google_vertexai.ChatVertexAI (REST transport)"),
-    "ours_li": ("llama_index_vertex_openai", "llama_index",
-                "llama_index_vertex_openai.ChatVertexOpenAI"),
-    "genai_li": ("llama_index.llms.google_genai", "llama_index",
-                 "llama_index.llms.google_genai.GoogleGenAI (vertexai_config)"),
+    "ours_lc": (
+        "langchain_vertex_openai",
+        "langchain",
+        "langchain_vertex_openai.ChatVertexOpenAI (OpenAI-compatible route)",
+    ),
+    "genai_lc": (
+        "langchain_google_genai",
+        "langchain",
+        "langchain_google_genai.ChatGoogleGenerativeAI(vertexai=True)",
+    ),
+    "vertexai_lc": (
+        "langchain_google_vertexai",
+        "langchain",
+        "langchain_google_vertexai.ChatVertexAI (REST transport)",
+    ),
+    "ours_li": (
+        "llama_index_vertex_openai",
+        "llama_index",
+        "llama_index_vertex_openai.ChatVertexOpenAI",
+    ),
+    "genai_li": (
+        "llama_index.llms.google_genai",
+        "llama_index",
+        "llama_index.llms.google_genai.GoogleGenAI (vertexai_config)",
+    ),
     # The core's names load lazily: time the module that holds the client (and the SDK).
-    "ours_core": ("vertex_openai._clients", "sdk",
-                  "vertex_openai.VertexConnection().openai_client() chat.completions.create"),
+    "ours_core": (
+        "vertex_openai._clients",
+        "sdk",
+        "vertex_openai.VertexConnection().openai_client() chat.completions.create",
+    ),
     "litellm_vertex": ("litellm", "sdk", "litellm.completion('vertex_ai/gemini-2.5-flash')"),
     "litellm_gemini": ("litellm", "sdk", "litellm.completion('gemini/gemini-2.5-flash')"),
     # References for the cold start only (section 1 compares them per call):
     "plain_lc": ("langchain_openai", "langchain", "langchain_openai.ChatOpenAI (static key)"),
-    "plain_li": ("llama_index.llms.openai_like", "llama_index",
-                 "llama_index.llms.openai_like.OpenAILike (static key)"),
+    "plain_li": (
+        "llama_index.llms.openai_like",
+        "llama_index",
+        "llama_index.llms.openai_like.OpenAILike (static key)",
+    ),
     "plain_sdk": ("openai", "sdk", "openai.OpenAI chat.completions.create (static key)"),
 }
 COLD_ONLY = ("plain_lc", "plain_li", "plain_sdk")
@@ -135,11 +158,18 @@ def _service_account(origin: str) -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return {"type": "service_account", "project_id": PROJECT, "private_key_id": "bench",
-            "private_key": pem, "client_email": f"bench@{PROJECT}.iam.gserviceaccount.com",
-            "client_id": "1", "token_uri": f"{origin}/token"}
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "bench",
+        "private_key": pem,
+        "client_email": f"bench@{PROJECT}.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": f"{origin}/token",
+    }
 
 
 def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]:
@@ -151,16 +181,28 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
     if name == "genai_lc":
         from langchain_google_genai import ChatGoogleGenerativeAI
 
-        m = ChatGoogleGenerativeAI(model=MODEL_ID, vertexai=True, project=PROJECT,
-                                   location=LOCATION, credentials=_creds(), base_url=origin,
-                                   max_retries=0)
+        m = ChatGoogleGenerativeAI(
+            model=MODEL_ID,
+            vertexai=True,
+            project=PROJECT,
+            location=LOCATION,
+            credentials=_creds(),
+            base_url=origin,
+            max_retries=0,
+        )
         return _lc(m)
     if name == "vertexai_lc":
         from langchain_google_vertexai import ChatVertexAI
 
-        m = ChatVertexAI(model=MODEL_ID, project=PROJECT, location=LOCATION,
-                         credentials=_creds(), api_endpoint=origin, api_transport="rest",
-                         max_retries=0)
+        m = ChatVertexAI(
+            model=MODEL_ID,
+            project=PROJECT,
+            location=LOCATION,
+            credentials=_creds(),
+            api_endpoint=origin,
+            api_transport="rest",
+            max_retries=0,
+        )
         return _lc(m)
     if name == "ours_li":
         from _models import li_vertex
@@ -169,18 +211,23 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
     if name == "genai_li":
         from llama_index.llms.google_genai import GoogleGenAI
 
-        m = GoogleGenAI(model=MODEL_ID, vertexai_config={
-            "project": PROJECT, "location": LOCATION, "credentials": _creds()},
-            http_options={"base_url": origin}, max_tokens=8192, context_window=1_048_576,
-            max_retries=0)
+        m = GoogleGenAI(
+            model=MODEL_ID,
+            vertexai_config={"project": PROJECT, "location": LOCATION, "credentials": _creds()},
+            http_options={"base_url": origin},
+            max_tokens=8192,
+            context_window=1_048_576,
+            max_retries=0,
+        )
         return _li(m)
     if name == "ours_core":
         from _common import MODEL
 
         from vertex_openai import VertexConnection
 
-        client = VertexConnection(project=PROJECT, location=LOCATION, api_endpoint=origin,
-                                  credentials=_creds()).openai_client(max_retries=0)
+        client = VertexConnection(
+            project=PROJECT, location=LOCATION, api_endpoint=origin, credentials=_creds()
+        ).openai_client(max_retries=0)
         msgs = [{"role": "user", "content": "hi"}]
 
         def call() -> Any:
@@ -189,7 +236,9 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
         def stream() -> int:
             n = 0
             for chunk in client.chat.completions.create(
-                model=MODEL, messages=msgs, stream=True,  # type: ignore[arg-type]
+                model=MODEL,
+                messages=msgs,
+                stream=True,  # type: ignore[arg-type]
                 stream_options={"include_usage": True},
             ):
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -209,8 +258,15 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
         from _models import raw_sdk
 
         sdk = raw_sdk(origin)
-        return (lambda: sdk.create(model="google/" + MODEL_ID, messages=[  # type: ignore[arg-type]
-            {"role": "user", "content": "hi"}]), lambda: 0)
+        return (
+            lambda: sdk.create(
+                model="google/" + MODEL_ID,
+                messages=[  # type: ignore[arg-type]
+                    {"role": "user", "content": "hi"}
+                ],
+            ),
+            lambda: 0,
+        )
     if name in ("litellm_vertex", "litellm_gemini"):
         import litellm
 
@@ -219,12 +275,14 @@ def build(name: str, origin: str) -> tuple[Callable[[], Any], Callable[[], int]]
         msgs = [{"role": "user", "content": "hi"}]
         if name == "litellm_vertex":
             kw: dict[str, Any] = {
-                "model": f"vertex_ai/{MODEL_ID}", "vertex_project": PROJECT,
-                "vertex_location": LOCATION, "vertex_credentials": _service_account(origin),
-                "api_base": origin}
+                "model": f"vertex_ai/{MODEL_ID}",
+                "vertex_project": PROJECT,
+                "vertex_location": LOCATION,
+                "vertex_credentials": _service_account(origin),
+                "api_base": origin,
+            }
         else:
-            kw = {"model": f"gemini/{MODEL_ID}", "api_key": API_KEY,
-                  "api_base": f"{origin}/v1beta"}
+            kw = {"model": f"gemini/{MODEL_ID}", "api_key": API_KEY, "api_base": f"{origin}/v1beta"}
 
         def call() -> Any:
             return litellm.completion(messages=msgs, num_retries=0, **kw)
@@ -295,10 +353,22 @@ def mode_probe() -> dict[str, Any]:
 
     out: dict[str, Any] = {"missing": {n: why for n in CLIENTS if (why := available(n))}}
     versions = {}
-    for dist in ("vertex-openai", "openai", "langchain-core", "langchain-openai",
-                 "langchain-google-genai", "langchain-google-vertexai", "google-genai",
-                 "google-cloud-aiplatform", "llama-index-core", "llama-index-llms-openai-like",
-                 "llama-index-llms-google-genai", "litellm", "httpx", "google-auth"):
+    for dist in (
+        "vertex-openai",
+        "openai",
+        "langchain-core",
+        "langchain-openai",
+        "langchain-google-genai",
+        "langchain-google-vertexai",
+        "google-genai",
+        "google-cloud-aiplatform",
+        "llama-index-core",
+        "llama-index-llms-openai-like",
+        "llama-index-llms-google-genai",
+        "litellm",
+        "httpx",
+        "google-auth",
+    ):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -376,9 +446,15 @@ def mode_cold(origin: str, name: str) -> dict[str, Any]:
     call, _ = build(name, origin)
     call()
     c2, t2 = time.process_time(), time.perf_counter()
-    return {"import_cpu": c1 - c0, "import_wall": t1 - t0, "rss_import": rss_import,
-            "first_cpu": c2 - c0, "first_wall": t2 - t0, "rss_first": _peak_rss_mb(),
-            "blocked": BLOCKED}
+    return {
+        "import_cpu": c1 - c0,
+        "import_wall": t1 - t0,
+        "rss_import": rss_import,
+        "first_cpu": c2 - c0,
+        "first_wall": t2 - t0,
+        "rss_first": _peak_rss_mb(),
+        "blocked": BLOCKED,
+    }
 
 
 # What each row's install-size closure starts from (distribution, extras).
@@ -420,8 +496,11 @@ def mode_sizes() -> dict[str, Any]:
             url = direct["url"].removeprefix("file://")
             for pkg in ("vertex_openai", "langchain_vertex_openai", "llama_index_vertex_openai"):
                 for root, _dirs, files in os.walk(os.path.join(url, pkg)):
-                    total += sum(os.path.getsize(os.path.join(root, f)) for f in files
-                                 if not f.endswith(".pyc"))
+                    total += sum(
+                        os.path.getsize(os.path.join(root, f))
+                        for f in files
+                        if not f.endswith(".pyc")
+                    )
             total *= 2  # + byte code, about the size of the sources
         for f in d.files or []:
             path = d.locate_file(f)

@@ -46,8 +46,24 @@ PROMPT_TOKENS, ANSWER_TOKENS = 5, 9
 
 def plain_chunks(n_chunks: int) -> list[str]:
     """A plain answer (no thoughts) of about 5.5 characters per chunk, cut into ``n_chunks``."""
-    words = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "and",
-             "then", "answers", "every", "question", "about", "it")
+    words = (
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog",
+        "and",
+        "then",
+        "answers",
+        "every",
+        "question",
+        "about",
+        "it",
+    )
     text = ""
     i = 0
     while len(text) < n_chunks * 5.5:
@@ -60,8 +76,11 @@ def plain_chunks(n_chunks: int) -> list[str]:
 
 
 def _usage(completion: int) -> dict[str, Any]:
-    return {"promptTokenCount": PROMPT_TOKENS, "candidatesTokenCount": completion,
-            "totalTokenCount": PROMPT_TOKENS + completion}
+    return {
+        "promptTokenCount": PROMPT_TOKENS,
+        "candidatesTokenCount": completion,
+        "totalTokenCount": PROMPT_TOKENS + completion,
+    }
 
 
 def _candidate(text: str, finish: bool) -> dict[str, Any]:
@@ -72,9 +91,12 @@ def _candidate(text: str, finish: bool) -> dict[str, Any]:
 
 
 def native_response(text: str = ANSWER) -> dict[str, Any]:
-    return {"candidates": [{**_candidate(text, True), "index": 0}],
-            "usageMetadata": _usage(ANSWER_TOKENS), "modelVersion": MODEL_ID,
-            "responseId": "bench-response"}
+    return {
+        "candidates": [{**_candidate(text, True), "index": 0}],
+        "usageMetadata": _usage(ANSWER_TOKENS),
+        "modelVersion": MODEL_ID,
+        "responseId": "bench-response",
+    }
 
 
 def native_stream_events(chunks: list[str]) -> list[dict[str, Any]]:
@@ -86,9 +108,14 @@ def native_stream_events(chunks: list[str]) -> list[dict[str, Any]]:
     events = []
     for i, piece in enumerate(chunks):
         last = i == len(chunks) - 1
-        events.append({"candidates": [_candidate(piece, last)],
-                       "usageMetadata": _usage(i + 1), "modelVersion": MODEL_ID,
-                       "responseId": "bench-stream"})
+        events.append(
+            {
+                "candidates": [_candidate(piece, last)],
+                "usageMetadata": _usage(i + 1),
+                "modelVersion": MODEL_ID,
+                "responseId": "bench-stream",
+            }
+        )
     return events
 
 
@@ -104,32 +131,46 @@ class _Answers:
         json_type = "application/json; charset=UTF-8"
         self.native = _response("200 OK", json_type, _dumps(native_response()))
         self.native_sse = _response(
-            "200 OK", "text/event-stream",
+            "200 OK",
+            "text/event-stream",
             b"".join(b"data: " + _dumps(e) + b"\r\n\r\n" for e in events),
         )
         self.native_array = _response(
             "200 OK", json_type, b"[" + b",\r\n".join(_dumps(e) for e in events) + b"]"
         )
         openai_json = {
-            "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_700_000_000,
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
             "model": "google/" + MODEL_ID,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": ANSWER_TOKENS,
-                      "total_tokens": PROMPT_TOKENS + ANSWER_TOKENS},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": ANSWER},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": PROMPT_TOKENS,
+                "completion_tokens": ANSWER_TOKENS,
+                "total_tokens": PROMPT_TOKENS + ANSWER_TOKENS,
+            },
         }
         self.openai = _response("200 OK", "application/json", _dumps(openai_json))
         self.openai_sse = _response("200 OK", "text/event-stream", build_stream_body(chunks))
         self.token = _response(
-            "200 OK", "application/json",
+            "200 OK",
+            "application/json",
             b'{"access_token":"ya29.bench-fake","expires_in":3599,"token_type":"Bearer"}',
         )
         self.unauthorized = _response(
-            "401 Unauthorized", "application/json",
+            "401 Unauthorized",
+            "application/json",
             b'{"error":{"code":401,"message":"no credentials","status":"UNAUTHENTICATED"}}',
         )
         self.not_found = _response(
-            "404 Not Found", "application/json",
+            "404 Not Found",
+            "application/json",
             b'{"error":{"code":404,"message":"unknown route","status":"NOT_FOUND"}}',
         )
 
@@ -142,9 +183,14 @@ def route_kind(path: str) -> str | None:
     if ":generateContent" not in bare and ":streamGenerateContent" not in bare:
         return None
     parts = bare.strip("/").split("/")
-    if (len(parts) == 9 and parts[0] in ("v1", "v1beta1") and parts[1] == "projects"
-            and parts[3] == "locations" and parts[5:7] == ["publishers", "google"]
-            and parts[7] == "models"):
+    if (
+        len(parts) == 9
+        and parts[0] in ("v1", "v1beta1")
+        and parts[1] == "projects"
+        and parts[3] == "locations"
+        and parts[5:7] == ["publishers", "google"]
+        and parts[7] == "models"
+    ):
         return "vertex"
     if len(parts) == 3 and parts[0] in ("v1", "v1beta") and parts[1] == "models":
         return "gemini"
@@ -182,7 +228,7 @@ class _Protocol(asyncio.Protocol):
                     auth = auth or bool(value.strip())
             if len(self.buf) < end + 4 + length:
                 return
-            body = bytes(self.buf[end + 4: end + 4 + length])
+            body = bytes(self.buf[end + 4 : end + 4 + length])
             del self.buf[: end + 4 + length]
             assert self.transport is not None
             self.transport.write(self._answer(method, target, body, auth))
@@ -242,8 +288,7 @@ class FakeGoogleProcess:
 
     def start(self) -> FakeGoogleProcess:
         cmd = [sys.executable, os.path.abspath(__file__), "--stream-chunks", str(self.n_chunks)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):

@@ -27,8 +27,9 @@ def lc_vertex(origin: str, credentials: Any = None, **kwargs: Any) -> Any:
     )
 
 
-def lc_openai(origin: str, api_key: str = STATIC_KEY, base_url: str | None = None,
-              **kwargs: Any) -> Any:
+def lc_openai(
+    origin: str, api_key: str = STATIC_KEY, base_url: str | None = None, **kwargs: Any
+) -> Any:
     """Plain ``langchain_openai.ChatOpenAI`` with a static key."""
     from langchain_openai import ChatOpenAI
 

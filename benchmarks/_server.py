@@ -64,9 +64,32 @@ def stream_text(n_chunks: int = 1000, seed: int = 7) -> tuple[str, str, list[str
     """
     rng = random.Random(seed)
     words = (
-        "the", "quick", "brown", "fox", "considers", "whether", "a", "<", "b", "and", "3", ">", "2",
-        "hold", "while", "thinking", "carefully", "about", "every", "step", "of", "the", "plan",
-        "before", "it", "answers"
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "considers",
+        "whether",
+        "a",
+        "<",
+        "b",
+        "and",
+        "3",
+        ">",
+        "2",
+        "hold",
+        "while",
+        "thinking",
+        "carefully",
+        "about",
+        "every",
+        "step",
+        "of",
+        "the",
+        "plan",
+        "before",
+        "it",
+        "answers",
     )
 
     def filler(length: int) -> str:
@@ -111,9 +134,7 @@ def build_stream_body(chunks: list[str]) -> bytes:
         if i == 0:
             delta["role"] = "assistant"
         parts.append(_sse({**base, "choices": [{"index": 0, "delta": delta}]}))
-    parts.append(
-        _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    )
+    parts.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
     usage = {"prompt_tokens": 5, "completion_tokens": len(chunks), "total_tokens": len(chunks) + 5}
     parts.append(_sse({**base, "choices": [], "usage": usage}))
     parts.append(b"data: [DONE]\n\n")
@@ -132,9 +153,7 @@ def _response(status: str, content_type: str, body: bytes) -> bytes:
 
 class _Responses:
     def __init__(self, n_chunks: int) -> None:
-        self.json = _response(
-            "200 OK", "application/json", json.dumps(_COMPLETION).encode()
-        )
+        self.json = _response("200 OK", "application/json", json.dumps(_COMPLETION).encode())
         _, _, chunks = stream_text(n_chunks)
         self.stream = _response("200 OK", "text/event-stream", build_stream_body(chunks))
         self.unauthorized = _response(
@@ -247,9 +266,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         cmd = [sys.executable, os.path.abspath(__file__), "--stream-chunks", str(self.n_chunks)]
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):

@@ -45,12 +45,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"creating {path}", file=sys.stderr)
         venv.create(path, with_pip=True)
     python = os.path.join(path, "bin", "python")
-    cmd = [python, "-m", "pip", "install", "-q", "-e", f"{ROOT}[langchain,llama-index]",
-           *ALTERNATIVES]
+    cmd = [
+        python,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "-e",
+        f"{ROOT}[langchain,llama-index]",
+        *ALTERNATIVES,
+    ]
     print(" ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, check=True)
-    print(f"done: python benchmarks/run.py --only alternatives --alternatives-python {python}",
-          file=sys.stderr)
+    print(
+        f"done: python benchmarks/run.py --only alternatives --alternatives-python {python}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -51,8 +51,18 @@ OURS_LABEL = {
     "ours_core": "VertexConnection + openai SDK",
 }
 # Import / install size are per package: the Gemini-API LiteLLM row shares the vertex one.
-COLD_CLIENTS = ("ours_lc", "genai_lc", "vertexai_lc", "ours_li", "genai_li", "ours_core",
-                "litellm_vertex", "plain_lc", "plain_li", "plain_sdk")
+COLD_CLIENTS = (
+    "ours_lc",
+    "genai_lc",
+    "vertexai_lc",
+    "ours_li",
+    "genai_li",
+    "ours_core",
+    "litellm_vertex",
+    "plain_lc",
+    "plain_li",
+    "plain_sdk",
+)
 COLD_LABEL = {
     "ours_lc": "`langchain_vertex_openai` ChatVertexOpenAI",
     "plain_lc": "`langchain_openai` ChatOpenAI (our parent)",
@@ -75,10 +85,14 @@ def resolve_python(explicit: str | None) -> str | None:
 
 
 def _worker(python: str, *args: str, timeout: float = 900) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")}
-    proc = subprocess.run([python, WORKER, *args], capture_output=True, text=True,
-                          env=env, cwd=HERE, timeout=timeout)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")
+    }
+    proc = subprocess.run(
+        [python, WORKER, *args], capture_output=True, text=True, env=env, cwd=HERE, timeout=timeout
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:1])} failed: {proc.stderr.strip()[-1500:]}")
     data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -99,8 +113,10 @@ def skipped(reason: str) -> Section:
 def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section:
     python = resolve_python(python)
     if python is None:
-        return skipped(f"no virtualenv with the alternatives (looked for {DEFAULT_PYTHON} "
-                       "and env BENCH_ALTERNATIVES_PYTHON).")
+        return skipped(
+            f"no virtualenv with the alternatives (looked for {DEFAULT_PYTHON} "
+            "and env BENCH_ALTERNATIVES_PYTHON)."
+        )
     try:
         probe = _worker(python, "probe", timeout=120)
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -123,8 +139,9 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
                 cold[c].append(_worker(python, "cold", fake.url, c))
         stats = fake.stats()
     sizes = _worker(python, "sizes", timeout=300)
-    blocked = list(calls["blocked"]) + [b for runs in cold.values() for r in runs
-                                        for b in r["blocked"]]
+    blocked = list(calls["blocked"]) + [
+        b for runs in cold.values() for r in runs for b in r["blocked"]
+    ]
     _rows(section, calls, cold, sizes)
     section.details += _cold_table(cold, sizes)
     versions = ", ".join(f"{k} {v}" for k, v in probe["versions"].items())
@@ -142,7 +159,8 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
         "",
         f"Requests the fake answered, by route: {json.dumps(stats, sort_keys=True)}. "
         f"Connections refused by the socket guard: {len(blocked)}"
-        + (f" ({', '.join(sorted(set(blocked))[:5])})" if blocked else "") + ".",
+        + (f" ({', '.join(sorted(set(blocked))[:5])})" if blocked else "")
+        + ".",
     ]
     for name, why in sorted({**missing, **calls["errors"]}.items()):
         section.details.append(f"- `{name}` not measured: {why}")
@@ -151,11 +169,15 @@ def run(python: str | None, calls_n: int, stream_n: int, cold_n: int) -> Section
 
 
 def _cold_table(cold: dict[str, list[dict[str, Any]]], sizes: dict[str, Any]) -> list[str]:
-    lines = ["Cold start of every client (fresh interpreter, medians; CPU time; import with "
-             "the cyclic collector paused, the first call with it on; the parents are shown "
-             "for reference):", "",
-             "| Client | Import | RSS after import | Import + construct + first call | "
-             "RSS then | Install (closure) |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "Cold start of every client (fresh interpreter, medians; CPU time; import with "
+        "the cyclic collector paused, the first call with it on; the parents are shown "
+        "for reference):",
+        "",
+        "| Client | Import | RSS after import | Import + construct + first call | "
+        "RSS then | Install (closure) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for c in COLD_CLIENTS:
         runs = cold.get(c)
         if not runs:
@@ -171,8 +193,12 @@ def _cold_table(cold: dict[str, list[dict[str, Any]]], sizes: dict[str, Any]) ->
     return [*lines, ""]
 
 
-def _rows(section: Section, calls: dict[str, Any], cold: dict[str, list[dict[str, Any]]],
-          sizes: dict[str, Any]) -> None:
+def _rows(
+    section: Section,
+    calls: dict[str, Any],
+    cold: dict[str, list[dict[str, Any]]],
+    sizes: dict[str, Any],
+) -> None:
     bench = "6 alternatives"
     cpu, scpu, chunks = calls["call_cpu"], calls["stream_cpu"], calls["chunks"]
 
@@ -185,49 +211,104 @@ def _rows(section: Section, calls: dict[str, Any], cold: dict[str, list[dict[str
         olabel = OURS_LABEL[ours]
         common = {"bench": bench, "ours_label": olabel, "baseline_label": label, "guard": False}
         o, t = cpu[ours], cpu[theirs]
-        section.rows.append(Row(
-            name=f"{group} vs {label}: per call", ours=o, baseline=t, unit="s/call",
-            ratio=o / t, goal=GOAL,
-            note=(f"CPU {(o - t) * 1e6:+.0f} µs/call; wall "
-                  f"{fmt_time(calls['call_wall'][ours])} vs "
-                  f"{fmt_time(calls['call_wall'][theirs])}"), **common))
+        section.rows.append(
+            Row(
+                name=f"{group} vs {label}: per call",
+                ours=o,
+                baseline=t,
+                unit="s/call",
+                ratio=o / t,
+                goal=GOAL,
+                note=(
+                    f"CPU {(o - t) * 1e6:+.0f} µs/call; wall "
+                    f"{fmt_time(calls['call_wall'][ours])} vs "
+                    f"{fmt_time(calls['call_wall'][theirs])}"
+                ),
+                **common,
+            )
+        )
         o, t = scpu[ours] / N_CHUNKS, scpu[theirs] / N_CHUNKS
-        section.rows.append(Row(
-            name=f"{group} vs {label}: per stream chunk", ours=o, baseline=t, unit="s/chunk",
-            ratio=o / t, goal=GOAL,
-            note=(f"CPU {(o - t) * 1e6:+.1f} µs/chunk; chunks seen {chunks[ours]} vs "
-                  f"{chunks[theirs]}; wall {calls['stream_wall'][ours] / N_CHUNKS * 1e6:.1f} "
-                  f"vs {calls['stream_wall'][theirs] / N_CHUNKS * 1e6:.1f} µs/chunk"),
-            **common))
+        section.rows.append(
+            Row(
+                name=f"{group} vs {label}: per stream chunk",
+                ours=o,
+                baseline=t,
+                unit="s/chunk",
+                ratio=o / t,
+                goal=GOAL,
+                note=(
+                    f"CPU {(o - t) * 1e6:+.1f} µs/chunk; chunks seen {chunks[ours]} vs "
+                    f"{chunks[theirs]}; wall {calls['stream_wall'][ours] / N_CHUNKS * 1e6:.1f} "
+                    f"vs {calls['stream_wall'][theirs] / N_CHUNKS * 1e6:.1f} µs/chunk"
+                ),
+                **common,
+            )
+        )
         theirs_pkg = "litellm_vertex" if theirs == "litellm_gemini" else theirs
         if theirs == "litellm_gemini" or theirs_pkg not in cold or ours not in cold:
             continue  # same package as the vertex_ai/ row
         o, t = cold_med(ours, "import_cpu"), cold_med(theirs_pkg, "import_cpu")
-        section.rows.append(Row(
-            name=f"{group} vs {label}: cold import", ours=o, baseline=t, unit="s",
-            ratio=o / t, goal=GOAL,
-            note=(f"wall {fmt_time(cold_med(ours, 'import_wall'))} vs "
-                  f"{fmt_time(cold_med(theirs_pkg, 'import_wall'))}; RSS after import "
-                  f"{cold_med(ours, 'rss_import'):.0f} vs "
-                  f"{cold_med(theirs_pkg, 'rss_import'):.0f} MB"), **common))
+        section.rows.append(
+            Row(
+                name=f"{group} vs {label}: cold import",
+                ours=o,
+                baseline=t,
+                unit="s",
+                ratio=o / t,
+                goal=GOAL,
+                note=(
+                    f"wall {fmt_time(cold_med(ours, 'import_wall'))} vs "
+                    f"{fmt_time(cold_med(theirs_pkg, 'import_wall'))}; RSS after import "
+                    f"{cold_med(ours, 'rss_import'):.0f} vs "
+                    f"{cold_med(theirs_pkg, 'rss_import'):.0f} MB"
+                ),
+                **common,
+            )
+        )
         o, t = cold_med(ours, "first_cpu"), cold_med(theirs_pkg, "first_cpu")
-        section.rows.append(Row(
-            name=f"{group} vs {label}: import + first call", ours=o, baseline=t, unit="s",
-            ratio=o / t,
-            note=(f"fresh process: import, construct, one call; RSS then "
-                  f"{cold_med(ours, 'rss_first'):.0f} vs "
-                  f"{cold_med(theirs_pkg, 'rss_first'):.0f} MB"), **common))
+        section.rows.append(
+            Row(
+                name=f"{group} vs {label}: import + first call",
+                ours=o,
+                baseline=t,
+                unit="s",
+                ratio=o / t,
+                note=(
+                    f"fresh process: import, construct, one call; RSS then "
+                    f"{cold_med(ours, 'rss_first'):.0f} vs "
+                    f"{cold_med(theirs_pkg, 'rss_first'):.0f} MB"
+                ),
+                **common,
+            )
+        )
         o, t = cold_med(ours, "rss_import"), cold_med(theirs_pkg, "rss_import")
-        section.rows.append(Row(
-            name=f"{group} vs {label}: RSS after import", ours=o, baseline=t, unit="MB",
-            ratio=o / t, note="peak RSS (VmHWM) of the fresh interpreter", **common))
+        section.rows.append(
+            Row(
+                name=f"{group} vs {label}: RSS after import",
+                ours=o,
+                baseline=t,
+                unit="MB",
+                ratio=o / t,
+                note="peak RSS (VmHWM) of the fresh interpreter",
+                **common,
+            )
+        )
         if ours in sizes and theirs_pkg in sizes:
             o, t = sizes[ours]["mb"], sizes[theirs_pkg]["mb"]
-            section.rows.append(Row(
-                name=f"{group} vs {label}: install size", ours=o, baseline=t, unit="MB",
-                ratio=o / t,
-                note=(f"dependency closure: {sizes[ours]['packages']} vs "
-                      f"{sizes[theirs_pkg]['packages']} distributions"), **common))
+            section.rows.append(
+                Row(
+                    name=f"{group} vs {label}: install size",
+                    ours=o,
+                    baseline=t,
+                    unit="MB",
+                    ratio=o / t,
+                    note=(
+                        f"dependency closure: {sizes[ours]['packages']} vs "
+                        f"{sizes[theirs_pkg]['packages']} distributions"
+                    ),
+                    **common,
+                )
+            )
 
 
 if __name__ == "__main__":  # python benchmarks/bench_alternatives.py [python]

@@ -43,9 +43,13 @@ def _auth_flow_cost(model_conn: Any, n: int) -> float:
     body = {"model": "google/gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}
     # A real completion body: the auth flow checks that a 200 is one (portal pages are not).
     answer = {
-        "id": "x", "object": "chat.completion", "created": 0, "model": "google/gemini-2.5-flash",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": "hi"}}],
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "google/gemini-2.5-flash",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}
+        ],
     }
 
     def flow() -> None:
@@ -89,16 +93,23 @@ def attribution(origin: str, n: int = 30) -> list[tuple[str, float, float]]:
         n,
     )
     rows += [
-        ("LangChain `_get_request_payload` (incl. `prepare_chat_request`)", t["payload"],
-         t["payload_parent"]),
-        ("LangChain `_create_chat_result` (incl. `parse_message`, usage)", t["result"],
-         t["result_parent"]),
+        (
+            "LangChain `_get_request_payload` (incl. `prepare_chat_request`)",
+            t["payload"],
+            t["payload_parent"],
+        ),
+        (
+            "LangChain `_create_chat_result` (incl. `parse_message`, usage)",
+            t["result"],
+            t["result_parent"],
+        ),
         ("LangChain `_get_invocation_params` (called 2x per call)", t["inv"], t["inv_parent"]),
         ("LangChain `_get_ls_params`", t["ls"], t["ls_parent"]),
     ]
     assert v._connection is not None
-    rows.append(("`VertexAuth.sync_auth_flow` (per request)", _auth_flow_cost(v._connection, n),
-                 0.0))
+    rows.append(
+        ("`VertexAuth.sync_auth_flow` (per request)", _auth_flow_cost(v._connection, n), 0.0)
+    )
 
     lv = li_vertex(origin)
     lmsgs = li_messages()
@@ -106,26 +117,34 @@ def attribution(origin: str, n: int = 30) -> list[tuple[str, float, float]]:
     t = _time(
         {
             "req": lambda: lv._shape(SdkCall(lmsgs), lv._get_model_kwargs(stream=False)),
-            "req_parent": lambda: (to_openai_message_dicts(lmsgs, model=lv.model),
-                                   LIOpenAI._get_model_kwargs(lv)),
-            "resp": lambda: (SdkCall(lmsgs).normalize(completion),
-                             from_openai_message(completion.choices[0].message,
-                                                 modalities=["text"])),
-            "resp_parent": lambda: from_openai_message(completion.choices[0].message,
-                                                       modalities=["text"]),
+            "req_parent": lambda: (
+                to_openai_message_dicts(lmsgs, model=lv.model),
+                LIOpenAI._get_model_kwargs(lv),
+            ),
+            "resp": lambda: (
+                SdkCall(lmsgs).normalize(completion),
+                from_openai_message(completion.choices[0].message, modalities=["text"]),
+            ),
+            "resp_parent": lambda: from_openai_message(
+                completion.choices[0].message, modalities=["text"]
+            ),
         },
         n,
     )
     rows += [
-        ("LlamaIndex `_shape` (messages + kwargs + `prepare_chat_request`)", t["req"],
-         t["req_parent"]),
+        (
+            "LlamaIndex `_shape` (messages + kwargs + `prepare_chat_request`)",
+            t["req"],
+            t["req_parent"],
+        ),
         ("LlamaIndex response (`SdkCall.normalize` + parent's parse)", t["resp"], t["resp_parent"]),
     ]
     return rows
 
 
-def render(rows: list[tuple[str, float, float]], what: str = "CPU per call, no network"
-           ) -> list[str]:
+def render(
+    rows: list[tuple[str, float, float]], what: str = "CPU per call, no network"
+) -> list[str]:
     lines = [
         f"| Step ({what}) | Ours | Parent | Added |",
         "|---|---:|---:|---:|",
@@ -155,8 +174,9 @@ def stream_attribution(origin: str, n: int = 6) -> list[tuple[str, float, float]
     body = build_stream_body(pieces).decode()
     dicts = [json.loads(b[6:]) for b in body.split("\n\n") if b.startswith("data: {")]
     n_chunks = len(pieces)
-    v = lc_vertex(origin, thinking_config={"include_thoughts": True},
-                  thought_tag_marker=THOUGHT_MARKER)
+    v = lc_vertex(
+        origin, thinking_config={"include_thoughts": True}, thought_tag_marker=THOUGHT_MARKER
+    )
     o = lc_openai(origin, stream_usage=True)
     msgs = v._convert_input(lc_messages()).to_messages()
 
@@ -164,8 +184,13 @@ def stream_attribution(origin: str, n: int = 6) -> list[tuple[str, float, float]
         return lambda: [c for c in model._stream(msgs)]
 
     t = interleaved({"ours": drain(v), "base": drain(o)}, n, 1, collect_every=1)
-    rows = [("`ChatVertexOpenAI._stream` vs `ChatOpenAI._stream` (whole generator)",
-             median(t["ours"].cpu) / n_chunks * 1e6, median(t["base"].cpu) / n_chunks * 1e6)]
+    rows = [
+        (
+            "`ChatVertexOpenAI._stream` vs `ChatOpenAI._stream` (whole generator)",
+            median(t["ours"].cpu) / n_chunks * 1e6,
+            median(t["base"].cpu) / n_chunks * 1e6,
+        )
+    ]
 
     def rewrite_all() -> None:
         acc = StreamAccumulator(THOUGHT_MARKER)
@@ -190,14 +215,25 @@ def stream_attribution(origin: str, n: int = 6) -> list[tuple[str, float, float]
         for d in rewritten:
             ChatOpenAI._convert_chunk_to_generation_chunk(v, d, AIMessageChunk, {})
 
-    per = _time({"rewrite": rewrite_all, "parser": parser_all, "conv_raw": convert_raw,
-                 "conv_rew": convert_rewritten}, max(n, 3), inner=1)
+    per = _time(
+        {
+            "rewrite": rewrite_all,
+            "parser": parser_all,
+            "conv_raw": convert_raw,
+            "conv_rew": convert_rewritten,
+        },
+        max(n, 3),
+        inner=1,
+    )
     scale = 1 / len(dicts)
     rows += [
         ("`StreamAccumulator.rewrite_chunk` (incl. the parser)", per["rewrite"] * scale, 0.0),
         ("`ThoughtParser.feed` alone", per["parser"] * scale, 0.0),
-        ("the parent's `_convert_chunk_to_generation_chunk` on our rewritten chunks "
-         "(thoughts as `reasoning_content`) vs on the raw chunks", per["conv_rew"] * scale,
-         per["conv_raw"] * scale),
+        (
+            "the parent's `_convert_chunk_to_generation_chunk` on our rewritten chunks "
+            "(thoughts as `reasoning_content`) vs on the raw chunks",
+            per["conv_rew"] * scale,
+            per["conv_raw"] * scale,
+        ),
     ]
     return rows

@@ -48,10 +48,14 @@ class EmulatorProcess:
         self.info: dict[str, Any] = {}
 
     def __enter__(self) -> EmulatorProcess:
-        cmd = [sys.executable, os.path.abspath(__file__), "--emulator",
-               str(self.token_lifetime), self.sa_path]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--emulator",
+            str(self.token_lifetime),
+            self.sa_path,
+        ]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("{"):
@@ -148,7 +152,8 @@ def run(total: int, rounds: int, concurrency: int = CONCURRENCY) -> Section:
                 emu.admin("POST", "reset")  # count only the measured rounds
                 warm_refreshes = emu.stats()["token_refresh_count"]
                 res: dict[str, Any] = {
-                    "ours": [0.0, 0.0, 0, [], []], "base": [0.0, 0.0, 0, [], []],
+                    "ours": [0.0, 0.0, 0, [], []],
+                    "base": [0.0, 0.0, 0, [], []],
                     "warm": warm_refreshes,
                 }
                 t_start = time.perf_counter()
@@ -258,8 +263,10 @@ def _child(lifetime: float, sa_path: str) -> None:
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         workaround = True
     emu.write_service_account_file(sa_path)
-    print(json.dumps({"url": emu.url, "project": emu.project, "nodelay_workaround": workaround}),
-          flush=True)
+    print(
+        json.dumps({"url": emu.url, "project": emu.project, "nodelay_workaround": workaround}),
+        flush=True,
+    )
     sys.stdin.read()
     emu.stop()
 

@@ -131,8 +131,9 @@ def _serve(delay: float) -> None:
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(loop.create_server(_Protocol, "127.0.0.1", 0))
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    threading.Thread(target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(loop.stop)),
-                     daemon=True).start()
+    threading.Thread(
+        target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(loop.stop)), daemon=True
+    ).start()
     loop.run_forever()
 
 
@@ -142,8 +143,7 @@ class EmbeddingServer:
 
     def __enter__(self) -> EmbeddingServer:
         cmd = [sys.executable, os.path.abspath(__file__), "--server", str(self.delay)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
@@ -171,27 +171,46 @@ def _variants(url: str) -> dict[str, dict[str, Any]]:
     from langchain_vertex_openai import VertexOpenAIEmbeddings
     from llama_index_vertex_openai import VertexOpenAIEmbedding
 
-    vertex = {"project": PROJECT, "location": "us-central1", "api_endpoint": url,
-              "credentials": static_credentials(), "model": "text-embedding-005"}
-    lc_openai = OpenAIEmbeddings(model="text-embedding-3-small", base_url=f"{url}/v1",
-                                 api_key=STATIC_KEY, chunk_size=BATCH, dimensions=DIMS,
-                                 check_embedding_ctx_length=False)
-    li_openai = OpenAIEmbedding(model_name="text-embedding-3-small", api_base=f"{url}/v1",
-                                api_key=STATIC_KEY, embed_batch_size=BATCH, dimensions=DIMS)
+    vertex = {
+        "project": PROJECT,
+        "location": "us-central1",
+        "api_endpoint": url,
+        "credentials": static_credentials(),
+        "model": "text-embedding-005",
+    }
+    lc_openai = OpenAIEmbeddings(
+        model="text-embedding-3-small",
+        base_url=f"{url}/v1",
+        api_key=STATIC_KEY,
+        chunk_size=BATCH,
+        dimensions=DIMS,
+        check_embedding_ctx_length=False,
+    )
+    li_openai = OpenAIEmbedding(
+        model_name="text-embedding-3-small",
+        api_base=f"{url}/v1",
+        api_key=STATIC_KEY,
+        embed_batch_size=BATCH,
+        dimensions=DIMS,
+    )
     return {
         "LangChain embed_documents": {
             "baseline": lambda: lc_openai.embed_documents(TEXTS),
-            "same": VertexOpenAIEmbeddings(**vertex, batch_size=BATCH, max_concurrency=1,
-                                           output_dimensionality=DIMS).embed_documents,
-            "concurrent": VertexOpenAIEmbeddings(**vertex,
-                                                 output_dimensionality=DIMS).embed_documents,
+            "same": VertexOpenAIEmbeddings(
+                **vertex, batch_size=BATCH, max_concurrency=1, output_dimensionality=DIMS
+            ).embed_documents,
+            "concurrent": VertexOpenAIEmbeddings(
+                **vertex, output_dimensionality=DIMS
+            ).embed_documents,
         },
         "LlamaIndex get_text_embedding_batch": {
             "baseline": lambda: li_openai.get_text_embedding_batch(TEXTS),
-            "same": VertexOpenAIEmbedding(**vertex, embed_batch_size=BATCH, max_concurrency=1,
-                                          dimensions=DIMS).get_text_embedding_batch,
-            "concurrent": VertexOpenAIEmbedding(**vertex, embed_batch_size=2000,
-                                                dimensions=DIMS).get_text_embedding_batch,
+            "same": VertexOpenAIEmbedding(
+                **vertex, embed_batch_size=BATCH, max_concurrency=1, dimensions=DIMS
+            ).get_text_embedding_batch,
+            "concurrent": VertexOpenAIEmbedding(
+                **vertex, embed_batch_size=2000, dimensions=DIMS
+            ).get_text_embedding_batch,
         },
     }
 
@@ -216,8 +235,7 @@ def run(samples: int = 7) -> Section:
     return section
 
 
-def _measure(section: Section, framework: str, v: dict[str, Any], where: str,
-             samples: int) -> None:
+def _measure(section: Section, framework: str, v: dict[str, Any], where: str, samples: int) -> None:
     variants = {
         "openai": v["baseline"],
         "same": lambda f=v["same"]: f(TEXTS),
@@ -230,20 +248,31 @@ def _measure(section: Section, framework: str, v: dict[str, Any], where: str,
     log(f"  [6] {framework} ({where})")
     times = interleaved(variants, samples, warmup=1, collect_every=1)
     base = N_TEXTS / median(times["openai"].wall)
-    for key, label in (("same", f"same batch size ({BATCH}, sequential)"),
-                       ("concurrent", "our concurrent batching (8 in flight)")):
+    for key, label in (
+        ("same", f"same batch size ({BATCH}, sequential)"),
+        ("concurrent", "our concurrent batching (8 in flight)"),
+    ):
         ours = N_TEXTS / median(times[key].wall)
-        section.rows.append(Row(
-            bench="6 embeddings", name=f"{framework}, {where}: {label}", ours=ours,
-            baseline=base, unit="texts/s", ratio=ours / base, goal=GOAL,
-            direction="ge", ours_label="Vertex (predict)",
-            baseline_label="OpenAI class (/v1/embeddings)",
-        ))
+        section.rows.append(
+            Row(
+                bench="6 embeddings",
+                name=f"{framework}, {where}: {label}",
+                ours=ours,
+                baseline=base,
+                unit="texts/s",
+                ratio=ours / base,
+                goal=GOAL,
+                direction="ge",
+                ours_label="Vertex (predict)",
+                baseline_label="OpenAI class (/v1/embeddings)",
+            )
+        )
     cpu = {k: median(t.cpu) for k, t in times.items()}
     section.details.append(
         f"{framework} ({where}): CPU per 5,000 texts: OpenAI class {cpu['openai']:.2f} s, "
         f"ours (same batch) {cpu['same']:.2f} s, ours (concurrent) {cpu['concurrent']:.2f} s."
     )
+
 
 if __name__ == "__main__":
     if "--server" in sys.argv:

@@ -48,8 +48,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _behave(url: str, share: float) -> None:
     spec = {"kind": "quota", "share": share, "retry_after": RETRY_AFTER}
-    answer = httpx.post(f"{url}/_emulator/config",
-                        json={"location_behaviour": {PRIMARY: spec}}, timeout=30)
+    answer = httpx.post(
+        f"{url}/_emulator/config", json={"location_behaviour": {PRIMARY: spec}}, timeout=30
+    )
     answer.raise_for_status()
 
 
@@ -82,17 +83,25 @@ def _variants(emu: Any) -> dict[str, Any]:
 
     from langchain_vertex_openai import ChatVertexOpenAI
 
-    common = {"model": MODEL, "project": emu.project, "location": PRIMARY,
-              "api_endpoint": emu.url, "credentials": str(emu.credentials_path),
-              "max_retries": 2, "timeout": 60}
+    common = {
+        "model": MODEL,
+        "project": emu.project,
+        "location": PRIMARY,
+        "api_endpoint": emu.url,
+        "credentials": str(emu.credentials_path),
+        "max_retries": 2,
+        "timeout": 60,
+    }
     token = httpx.post(f"{emu.url}/_emulator/token", timeout=30).json()["access_token"]
     return {
         "with fallback_locations": ChatVertexOpenAI(**common, fallback_locations=[FALLBACK]),
         "without fallback_locations": ChatVertexOpenAI(**common),
         "plain ChatOpenAI": ChatOpenAI(
-            model=MODEL, api_key=token, max_retries=2, timeout=60,
-            base_url=f"{emu.url}/v1/projects/{emu.project}/locations/{PRIMARY}"
-                     "/endpoints/openapi",
+            model=MODEL,
+            api_key=token,
+            max_retries=2,
+            timeout=60,
+            base_url=f"{emu.url}/v1/projects/{emu.project}/locations/{PRIMARY}/endpoints/openapi",
         ),
     }
 
@@ -128,9 +137,10 @@ def run(total: int = 2000) -> Section:
                 "wall": time.perf_counter() - started,
                 "sent": _locations(emu),
             }
-    ours, without, plain = (results[k] for k in
-                            ("with fallback_locations", "without fallback_locations",
-                             "plain ChatOpenAI"))
+    ours, without, plain = (
+        results[k]
+        for k in ("with fallback_locations", "without fallback_locations", "plain ChatOpenAI")
+    )
     for label, key, unit, direction in (
         ("success rate", "success", "%", "ge"),
         ("success rate in the 100 % window", "window_success", "%", "ge"),
@@ -138,13 +148,22 @@ def run(total: int = 2000) -> Section:
         ("p99 latency", "p99", "s", "le"),
     ):
         base = plain[key]
-        section.rows.append(Row(
-            bench="9 failover", name=label, ours=ours[key], baseline=base, unit=unit,
-            ratio=ours[key] / base if base else float("nan"), goal=None,
-            direction=direction, ours_label="ChatVertexOpenAI + fallback_locations",
-            baseline_label="ChatOpenAI, max_retries=2", guard=False,
-            note=f"without fallback_locations: {_fmt(without[key], unit)}",
-        ))
+        section.rows.append(
+            Row(
+                bench="9 failover",
+                name=label,
+                ours=ours[key],
+                baseline=base,
+                unit=unit,
+                ratio=ours[key] / base if base else float("nan"),
+                goal=None,
+                direction=direction,
+                ours_label="ChatVertexOpenAI + fallback_locations",
+                baseline_label="ChatOpenAI, max_retries=2",
+                guard=False,
+                note=f"without fallback_locations: {_fmt(without[key], unit)}",
+            )
+        )
     section.details += [
         f"The primary answers 429 (with `Retry-After: {RETRY_AFTER}`) to {SHARE:.0%} of "
         f"the requests it receives for the first {total - window:,} requests, then to all "

@@ -88,7 +88,11 @@ def _time_import(python: str, mod: str, collector: bool = False) -> tuple[float,
     pause = "" if collector else "gc.disable()\n"
     out = subprocess.run(
         [python, "-c", _TIME_IMPORT.format(mod=mod, pause=pause)],
-        capture_output=True, text=True, check=True, env=_python_env(), cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_python_env(),
+        cwd=HERE,
     ).stdout.split()
     return float(out[0]), float(out[1]), float(out[2]) / 1024
 
@@ -97,13 +101,17 @@ def _importtime(python: str, mod: str) -> dict[str, tuple[int, int]]:
     """``-X importtime``: module -> (self us, cumulative us)."""
     err = subprocess.run(
         [python, "-X", "importtime", "-c", f"import {mod}"],
-        capture_output=True, text=True, check=True, env=_python_env(), cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_python_env(),
+        cwd=HERE,
     ).stderr
     result: dict[str, tuple[int, int]] = {}
     for line in err.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        parts = line[len("import time:"):].split("|")
+        parts = line[len("import time:") :].split("|")
         if len(parts) != 3:
             continue
         name = parts[2].strip()
@@ -117,15 +125,18 @@ def _extra_modules(python: str, ours: str, base: str) -> str:
     total = sum(v[0] for v in extra.values()) / 1000
     top = sorted(extra.items(), key=lambda kv: -kv[1][0])[:6]
     listed = ", ".join(f"`{k}` {v[0] / 1000:.1f} ms" for k, v in top)
-    return (f"`{ours}` imports {len(extra)} modules beyond `{base}` "
-            f"({total:.0f} ms self time in one `-X importtime` run); largest: {listed}.")
+    return (
+        f"`{ours}` imports {len(extra)} modules beyond `{base}` "
+        f"({total:.0f} ms self time in one `-X importtime` run); largest: {listed}."
+    )
 
 
 def run_imports(n: int, vertexai_python: str | None = None, explain: bool = False) -> Section:
     section = Section("4a. Cold import time (fresh interpreter per import)")
     py = sys.executable
-    jobs: list[tuple[str, str]] = list(dict.fromkeys((py, m) for pair in IMPORT_PAIRS
-                                                     for m in pair))
+    jobs: list[tuple[str, str]] = list(
+        dict.fromkeys((py, m) for pair in IMPORT_PAIRS for m in pair)
+    )
     if vertexai_python:
         try:
             _time_import(vertexai_python, VERTEXAI_MODULE)
@@ -163,10 +174,12 @@ def run_imports(n: int, vertexai_python: str | None = None, explain: bool = Fals
                 goal=GOAL,
                 ours_label=ours,
                 baseline_label=base,
-                note=(f"CPU {(mo - mb) * 1e3:+.0f} ms; wall {fmt_time(median(walls[ours]))} vs "
-                      f"{fmt_time(median(walls[base]))}; with the collector "
-                      f"{fmt_time(go)} vs {fmt_time(gb)} ({go / gb:.3f}x); RSS after import "
-                      f"{median(rss[ours]):.0f} MB vs {median(rss[base]):.0f} MB; n={n}"),
+                note=(
+                    f"CPU {(mo - mb) * 1e3:+.0f} ms; wall {fmt_time(median(walls[ours]))} vs "
+                    f"{fmt_time(median(walls[base]))}; with the collector "
+                    f"{fmt_time(go)} vs {fmt_time(gb)} ({go / gb:.3f}x); RSS after import "
+                    f"{median(rss[ours]):.0f} MB vs {median(rss[base]):.0f} MB; n={n}"
+                ),
             )
         )
         if explain or mo / mb > GOAL:
@@ -184,8 +197,10 @@ def run_imports(n: int, vertexai_python: str | None = None, explain: bool = Fals
                 ratio=ours_t / mv,
                 ours_label="langchain_vertex_openai",
                 baseline_label=VERTEXAI_MODULE,
-                note=(f"RSS after import {median(rss['langchain_vertex_openai']):.0f} MB vs "
-                      f"{median(rss[VERTEXAI_MODULE]):.0f} MB"),
+                note=(
+                    f"RSS after import {median(rss['langchain_vertex_openai']):.0f} MB vs "
+                    f"{median(rss[VERTEXAI_MODULE]):.0f} MB"
+                ),
                 guard=False,
             )
         )
@@ -232,10 +247,21 @@ print(json.dumps({{"import": after_import, "warm": after_warm, "end": rss()}}))
 
 def _memory(kind: str, origin: str, warm: int, n: int) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT.format(here=HERE, peak=_PEAK_RSS_KB), kind,
-         _MEMORY_MODULES[kind],
-         origin, str(warm), str(n)],
-        capture_output=True, text=True, check=True, env=_python_env(), cwd=HERE,
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_SCRIPT.format(here=HERE, peak=_PEAK_RSS_KB),
+            kind,
+            _MEMORY_MODULES[kind],
+            origin,
+            str(warm),
+            str(n),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_python_env(),
+        cwd=HERE,
     ).stdout
     data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return {k: float(v) for k, v in data.items()}
@@ -266,9 +292,11 @@ def run_memory(origin: str, n: int, warm: int = 200) -> Section:
                 direction="abs_le",
                 ours_label=label,
                 baseline_label="plain class",
-                note=(f"RSS MB import/warm/end: {ro['import']:.0f}/{ro['warm']:.0f}/"
-                      f"{ro['end']:.1f} (plain {rb['import']:.0f}/{rb['warm']:.0f}/"
-                      f"{rb['end']:.1f})"),
+                note=(
+                    f"RSS MB import/warm/end: {ro['import']:.0f}/{ro['warm']:.0f}/"
+                    f"{ro['end']:.1f} (plain {rb['import']:.0f}/{rb['warm']:.0f}/"
+                    f"{rb['end']:.1f})"
+                ),
             )
         )
         section.rows.append(

@@ -57,8 +57,10 @@ def _rows(
             goal=GOAL,
             ours_label=ours,
             baseline_label=base,
-            note=(f"CPU {(m_ours - m_base) * 1e6:+.0f} µs/call; wall {fmt_time(w_ours)} vs "
-                  f"{fmt_time(w_base)} ({w_ours / w_base:.3f}x); n={len(t_ours)}"),
+            note=(
+                f"CPU {(m_ours - m_base) * 1e6:+.0f} µs/call; wall {fmt_time(w_ours)} vs "
+                f"{fmt_time(w_base)} ({w_ours / w_base:.3f}x); n={len(t_ours)}"
+            ),
         )
     ]
     if sdk is not None:
@@ -98,7 +100,10 @@ def run(origin: str, n: int, warmup: int = 20) -> Section:
     )
     assert v.invoke(msgs_lc).text, "empty answer"
     section.rows += _rows(
-        "LangChain invoke (sync)", times, "ChatVertexOpenAI.invoke", "ChatOpenAI.invoke",
+        "LangChain invoke (sync)",
+        times,
+        "ChatVertexOpenAI.invoke",
+        "ChatOpenAI.invoke",
         "openai.OpenAI create",
     )
 
@@ -123,7 +128,10 @@ def run(origin: str, n: int, warmup: int = 20) -> Section:
 
     times = run_async(lc_async())
     section.rows += _rows(
-        "LangChain ainvoke (async)", times, "ChatVertexOpenAI.ainvoke", "ChatOpenAI.ainvoke",
+        "LangChain ainvoke (async)",
+        times,
+        "ChatVertexOpenAI.ainvoke",
+        "ChatOpenAI.ainvoke",
         "openai.AsyncOpenAI create",
     )
 
@@ -141,7 +149,10 @@ def run(origin: str, n: int, warmup: int = 20) -> Section:
     )
     assert lv.chat(msgs_li).message.content, "empty answer"
     section.rows += _rows(
-        "LlamaIndex chat (sync)", times, "ChatVertexOpenAI.chat", "OpenAILike.chat",
+        "LlamaIndex chat (sync)",
+        times,
+        "ChatVertexOpenAI.chat",
+        "OpenAILike.chat",
         "openai.OpenAI create",
     )
 
@@ -167,14 +178,17 @@ def run(origin: str, n: int, warmup: int = 20) -> Section:
 
     times = run_async(li_async())
     section.rows += _rows(
-        "LlamaIndex achat (async)", times, "ChatVertexOpenAI.achat", "OpenAILike.achat",
+        "LlamaIndex achat (async)",
+        times,
+        "ChatVertexOpenAI.achat",
+        "OpenAILike.achat",
         "openai.AsyncOpenAI create",
     )
     sdk_sync = [r for r in section.rows if r.baseline_label == "openai.OpenAI create"]
     if sdk_sync:
         section.details.append(
             f"Raw openai SDK call against the same server: {fmt_time(sdk_sync[0].baseline)} "
-            "CPU median; the framework classes add their own cost on top (rows \"vs raw "
-            "SDK\"). Figures are client CPU time per call (see the module docstring)."
+            'CPU median; the framework classes add their own cost on top (rows "vs raw '
+            'SDK"). Figures are client CPU time per call (see the module docstring).'
         )
     return section

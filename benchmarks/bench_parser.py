@@ -15,9 +15,32 @@ from _common import Row, Section, log, median
 
 MARKER = "thought"
 _WORDS = (
-    "alpha", "beta", "gamma", "a<b", "c<=d", "<th", "<thought", "<tho", "</th", "</thou", "x>y",
-    "e<f", "the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "while",
-    "reasoning", "step", "by", "step"
+    "alpha",
+    "beta",
+    "gamma",
+    "a<b",
+    "c<=d",
+    "<th",
+    "<thought",
+    "<tho",
+    "</th",
+    "</thou",
+    "x>y",
+    "e<f",
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "the",
+    "lazy",
+    "dog",
+    "while",
+    "reasoning",
+    "step",
+    "by",
+    "step",
 )
 
 
@@ -110,8 +133,10 @@ def run(size_mb: float, repeats: int = 3) -> Section:
             ratio=float("nan"),
             ours_label="ThoughtParser",
             baseline_label="bare loop + join",
-            note=(f"{per_chunk * 1e6:.2f} µs per chunk over {len(chunks):,} chunks; "
-                  f"{section.errors} mismatches"),
+            note=(
+                f"{per_chunk * 1e6:.2f} µs per chunk over {len(chunks):,} chunks; "
+                f"{section.errors} mismatches"
+            ),
             guard=False,
         )
     )

@@ -53,8 +53,10 @@ def _row(label: str, times: dict[str, Timings], ours: str, base: str, goal: floa
         goal=goal,
         ours_label=ours,
         baseline_label=base,
-        note=(f"wall {fmt_time(w_ours)} vs {fmt_time(w_base)} ({w_ours / w_base:.2f}x); "
-              f"n={len(times[ours])}"),
+        note=(
+            f"wall {fmt_time(w_ours)} vs {fmt_time(w_base)} ({w_ours / w_base:.2f}x); "
+            f"n={len(times[ours])}"
+        ),
     )
 
 
@@ -73,8 +75,15 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
         n,
         warmup,
     )
-    section.rows.append(_row("LangChain, sync", times, "new ChatVertexOpenAI + invoke",
-                             "new ChatOpenAI + invoke", GOAL_LANGCHAIN))
+    section.rows.append(
+        _row(
+            "LangChain, sync",
+            times,
+            "new ChatVertexOpenAI + invoke",
+            "new ChatOpenAI + invoke",
+            GOAL_LANGCHAIN,
+        )
+    )
 
     log(f"  [8] LangChain async x{n}")
 
@@ -92,8 +101,15 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
         )
 
     times = _run_async(lc_async())
-    section.rows.append(_row("LangChain, async", times, "new ChatVertexOpenAI + ainvoke",
-                             "new ChatOpenAI + ainvoke", GOAL_LANGCHAIN))
+    section.rows.append(
+        _row(
+            "LangChain, async",
+            times,
+            "new ChatVertexOpenAI + ainvoke",
+            "new ChatOpenAI + ainvoke",
+            GOAL_LANGCHAIN,
+        )
+    )
 
     log(f"  [8] LlamaIndex sync x{n}")
     times = interleaved(
@@ -104,8 +120,15 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
         n,
         warmup,
     )
-    section.rows.append(_row("LlamaIndex, sync", times, "new ChatVertexOpenAI + chat",
-                             "new OpenAILike + chat", GOAL_LLAMA_INDEX))
+    section.rows.append(
+        _row(
+            "LlamaIndex, sync",
+            times,
+            "new ChatVertexOpenAI + chat",
+            "new OpenAILike + chat",
+            GOAL_LLAMA_INDEX,
+        )
+    )
 
     log(f"  [8] LlamaIndex async x{n}")
 
@@ -123,8 +146,15 @@ def run(origin: str, n: int, warmup: int = 5) -> Section:
         )
 
     times = _run_async(li_async())
-    section.rows.append(_row("LlamaIndex, async", times, "new ChatVertexOpenAI + achat",
-                             "new OpenAILike + achat", GOAL_LLAMA_INDEX))
+    section.rows.append(
+        _row(
+            "LlamaIndex, async",
+            times,
+            "new ChatVertexOpenAI + achat",
+            "new OpenAILike + achat",
+            GOAL_LLAMA_INDEX,
+        )
+    )
 
     models = 4 * (n + warmup)
     section.rows.append(

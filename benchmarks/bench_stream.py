@@ -139,8 +139,12 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
 
     log(f"  [2] streaming x{n}")
     interleaved(
-        {"lc_ours": lc_ours_run, "lc_base": lc_base_run, "li_ours": li_ours_run,
-         "li_base": li_base_run},
+        {
+            "lc_ours": lc_ours_run,
+            "lc_base": lc_base_run,
+            "li_ours": li_ours_run,
+            "li_base": li_base_run,
+        },
         n,
         warmup,
         collect_every=1,
@@ -153,14 +157,20 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
     def chunk_lag(p: _Probe, base_p: _Probe) -> str:
         if not p.first_index or not base_p.first_index:
             return "n/a"
-        return str(int(median([float(i) for i in p.first_index]))
-                   - int(median([float(i) for i in base_p.first_index])))
+        return str(
+            int(median([float(i) for i in p.first_index]))
+            - int(median([float(i) for i in base_p.first_index]))
+        )
 
     for fw, ours_key, base_key, ours_label, base_label in (
-        ("LangChain stream", "lc_ours", "lc_base", "ChatVertexOpenAI.stream",
-         "ChatOpenAI.stream"),
-        ("LlamaIndex stream_chat", "li_ours", "li_base", "ChatVertexOpenAI.stream_chat",
-         "OpenAILike.stream_chat"),
+        ("LangChain stream", "lc_ours", "lc_base", "ChatVertexOpenAI.stream", "ChatOpenAI.stream"),
+        (
+            "LlamaIndex stream_chat",
+            "li_ours",
+            "li_base",
+            "ChatVertexOpenAI.stream_chat",
+            "OpenAILike.stream_chat",
+        ),
     ):
         p, b = probes[ours_key], probes[base_key]
         per_ours = median(p.cpu) / n_chunks
@@ -177,9 +187,11 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
                 goal=GOAL,
                 ours_label=ours_label,
                 baseline_label=base_label,
-                note=(f"CPU {(per_ours - per_base) * 1e6:+.1f} µs/chunk; wall "
-                      f"{w_ours * 1e6:.1f} vs {w_base * 1e6:.1f} µs/chunk "
-                      f"({w_ours / w_base:.3f}x); {n_chunks} chunks, n={n}"),
+                note=(
+                    f"CPU {(per_ours - per_base) * 1e6:+.1f} µs/chunk; wall "
+                    f"{w_ours * 1e6:.1f} vs {w_base * 1e6:.1f} µs/chunk "
+                    f"({w_ours / w_base:.3f}x); {n_chunks} chunks, n={n}"
+                ),
             )
         )
         f_ours, f_base = median(p.first_cpu), median(b.first_cpu)
@@ -193,17 +205,23 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
                 ratio=f_ours / f_base,
                 ours_label=ours_label,
                 baseline_label=base_label,
-                note=(f"answer starts in wire chunk {wire_idx}; emitted with a lag of "
-                      f"{chunk_lag(p, b)} chunk(s); wall {median(p.first_wall) * 1e3:.1f} vs "
-                      f"{median(b.first_wall) * 1e3:.1f} ms"),
+                note=(
+                    f"answer starts in wire chunk {wire_idx}; emitted with a lag of "
+                    f"{chunk_lag(p, b)} chunk(s); wall {median(p.first_wall) * 1e3:.1f} vs "
+                    f"{median(b.first_wall) * 1e3:.1f} ms"
+                ),
                 guard=False,
             )
         )
         section.errors += p.errors
     for name, times, ours_label, base_label in (
         ("LangChain astream", atimes, "ChatVertexOpenAI.astream", "ChatOpenAI.astream"),
-        ("LlamaIndex astream_chat", li_atimes, "ChatVertexOpenAI.astream_chat",
-         "OpenAILike.astream_chat"),
+        (
+            "LlamaIndex astream_chat",
+            li_atimes,
+            "ChatVertexOpenAI.astream_chat",
+            "OpenAILike.astream_chat",
+        ),
     ):
         a_ours, a_base = median(times["ours"].cpu) / n_chunks, median(times["base"].cpu) / n_chunks
         aw_ours = median(times["ours"].wall) / n_chunks
@@ -219,8 +237,10 @@ def run(origin: str, n: int, warmup: int = 3) -> Section:
                 goal=GOAL,
                 ours_label=ours_label,
                 baseline_label=base_label,
-                note=(f"CPU {(a_ours - a_base) * 1e6:+.1f} µs/chunk; wall {aw_ours * 1e6:.1f} vs "
-                      f"{aw_base * 1e6:.1f} µs/chunk; n={len(times['ours'])}"),
+                note=(
+                    f"CPU {(a_ours - a_base) * 1e6:+.1f} µs/chunk; wall {aw_ours * 1e6:.1f} vs "
+                    f"{aw_base * 1e6:.1f} µs/chunk; n={len(times['ours'])}"
+                ),
             )
         )
     section.errors += li_atimes["errors"]
@@ -243,13 +263,12 @@ async def _astream(ours: Any, base: Any, msgs: Any, n: int) -> dict[str, Timings
         async for _ in model.astream(msgs):
             pass
 
-    return await ainterleaved({"ours": lambda: consume(ours), "base": lambda: consume(base)},
-                              n, 2, collect_every=1)
+    return await ainterleaved(
+        {"ours": lambda: consume(ours), "base": lambda: consume(base)}, n, 2, collect_every=1
+    )
 
 
-async def _astream_chat(
-    ours: Any, base: Any, msgs: Any, n: int, answer: str
-) -> dict[str, Any]:
+async def _astream_chat(ours: Any, base: Any, msgs: Any, n: int, answer: str) -> dict[str, Any]:
     """LlamaIndex ``astream_chat``, interleaved; ours is checked for the exact answer."""
     from _common import ainterleaved
 
@@ -265,7 +284,9 @@ async def _astream_chat(
 
     times: dict[str, Any] = await ainterleaved(
         {"ours": lambda: consume(ours, True), "base": lambda: consume(base, False)},
-        n, 2, collect_every=1,
+        n,
+        2,
+        collect_every=1,
     )
     times["errors"] = errors
     return times

@@ -31,12 +31,28 @@ from _notes import NOTES
 
 GROSS = 1.5
 PACKAGES = (
-    "vertex-openai", "openai", "httpx", "google-auth", "langchain-core", "langchain-openai",
-    "llama-index-core", "llama-index-llms-openai-like", "llama-index-llms-openai", "pydantic",
+    "vertex-openai",
+    "openai",
+    "httpx",
+    "google-auth",
+    "langchain-core",
+    "langchain-openai",
+    "llama-index-core",
+    "llama-index-llms-openai-like",
+    "llama-index-llms-openai",
+    "pydantic",
 )
 BENCHES = (
-    "parser", "overhead", "stream", "concurrency", "import", "memory", "embeddings",
-    "per_request", "failover", "alternatives",
+    "parser",
+    "overhead",
+    "stream",
+    "concurrency",
+    "import",
+    "memory",
+    "embeddings",
+    "per_request",
+    "failover",
+    "alternatives",
 )
 # Not part of --quick (and so never of the CI guard): needs its own virtualenv and minutes.
 FULL_ONLY = ("alternatives",)
@@ -44,21 +60,46 @@ FULL_ONLY = ("alternatives",)
 
 def _params(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"overhead_n": 100, "stream_n": 6, "conc_total": 400, "conc_rounds": 4,
-                "import_n": 3, "memory_n": 2000, "parser_mb": 1.0, "emb_samples": 3,
-                "per_request_n": 40, "failover_n": 400, "explain": False}
-    return {"overhead_n": 1000, "stream_n": 30, "conc_total": 2000, "conc_rounds": 16,
-            "import_n": 15, "memory_n": 20000, "parser_mb": 10.0, "emb_samples": 9,
-            "per_request_n": 200, "failover_n": 2000, "explain": True, "alt_calls_n": 300,
-            "alt_stream_n": 12,
-            "alt_cold_n": 7}
+        return {
+            "overhead_n": 100,
+            "stream_n": 6,
+            "conc_total": 400,
+            "conc_rounds": 4,
+            "import_n": 3,
+            "memory_n": 2000,
+            "parser_mb": 1.0,
+            "emb_samples": 3,
+            "per_request_n": 40,
+            "failover_n": 400,
+            "explain": False,
+        }
+    return {
+        "overhead_n": 1000,
+        "stream_n": 30,
+        "conc_total": 2000,
+        "conc_rounds": 16,
+        "import_n": 15,
+        "memory_n": 20000,
+        "parser_mb": 10.0,
+        "emb_samples": 9,
+        "per_request_n": 200,
+        "failover_n": 2000,
+        "explain": True,
+        "alt_calls_n": 300,
+        "alt_stream_n": 12,
+        "alt_cold_n": 7,
+    }
 
 
 # ------------------------------------------------------------------ running
 
 
-def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str | None,
-             alternatives_python: str | None) -> dict[str, Callable[[], Section]]:
+def _runners(
+    p: dict[str, Any],
+    origin: Callable[[], str],
+    vertexai_python: str | None,
+    alternatives_python: str | None,
+) -> dict[str, Callable[[], Section]]:
     import bench_alternatives
     import bench_concurrency
     import bench_embeddings
@@ -74,8 +115,9 @@ def _runners(p: dict[str, Any], origin: Callable[[], str], vertexai_python: str 
         "overhead": lambda: bench_overhead.run(origin(), p["overhead_n"]),
         "stream": lambda: bench_stream.run(origin(), p["stream_n"]),
         "concurrency": lambda: bench_concurrency.run(p["conc_total"], p["conc_rounds"]),
-        "import": lambda: bench_import.run_imports(p["import_n"], vertexai_python,
-                                                   explain=p["explain"]),
+        "import": lambda: bench_import.run_imports(
+            p["import_n"], vertexai_python, explain=p["explain"]
+        ),
         "memory": lambda: bench_import.run_memory(origin(), p["memory_n"]),
         "embeddings": lambda: bench_embeddings.run(p["emb_samples"]),
         "per_request": lambda: bench_per_request.run(origin(), p["per_request_n"]),
@@ -163,7 +205,7 @@ def write_markdown(path: str, sections: list[Section], meta: dict[str, Any]) -> 
         f"Generated {meta['date']} by `{meta['command']}` "
         f"({'quick' if meta['quick'] else 'full'} mode, {meta['runtime']:.0f} s).",
         "",
-        "**How to run:** `pip install -e \".[test]\" matplotlib` then `python benchmarks/run.py` "
+        '**How to run:** `pip install -e ".[test]" matplotlib` then `python benchmarks/run.py` '
         "(full, about 15 minutes on 2 cores with section 6; writes this page and "
         "[benchmarks.png](benchmarks.png)); `python benchmarks/run.py --quick --guard` is "
         "the short CI version, which fails only on gross regressions (a ratio worse than "
@@ -187,8 +229,11 @@ def write_markdown(path: str, sections: list[Section], meta: dict[str, Any]) -> 
         f"- {meta['platform']}; CPU: {meta['cpu']}; {meta['cpus']} logical CPUs",
         f"- Python {meta['python']}",
         f"- Load average at start / end: {meta['load_start']} / {meta['load_end']}"
-        + (" (other work was running: absolute times are noisy, ratios less so)"
-           if meta["busy"] else ""),
+        + (
+            " (other work was running: absolute times are noisy, ratios less so)"
+            if meta["busy"]
+            else ""
+        ),
         "- Versions: " + ", ".join(f"{n} {v}" for n, v in meta["versions"]),
         "",
         "![Ratios against goals](benchmarks.png)" if meta["png"] else "",
@@ -207,8 +252,7 @@ def write_markdown(path: str, sections: list[Section], meta: dict[str, Any]) -> 
         lines += ["", f"## {s.title}", ""]
         other = "Theirs" if s.title.startswith("6.") else "Plain"
         if s.rows:
-            lines += [f"| Comparison | Ours | {other} | Ratio | Notes |",
-                      "|---|---|---|---:|---|"]
+            lines += [f"| Comparison | Ours | {other} | Ratio | Notes |", "|---|---|---|---:|---|"]
         for r in s.rows:
             lines.append(
                 f"| {r.name} | `{r.ours_label}` {_value(r, r.ours)} | `{r.baseline_label}` "
@@ -242,11 +286,17 @@ def write_chart(path: str, sections: list[Section]) -> bool:
     except ImportError:
         log("matplotlib is not installed: no chart (pip install matplotlib)")
         return False
-    rows = [r for s in sections for r in s.rows
-            if r.goal is not None and r.direction in ("le", "ge") and not math.isnan(r.ratio)]
+    rows = [
+        r
+        for s in sections
+        for r in s.rows
+        if r.goal is not None and r.direction in ("le", "ge") and not math.isnan(r.ratio)
+    ]
     mem = [r for s in sections for r in s.rows if r.direction == "abs_le"]
     fig, axes = plt.subplots(
-        1, 2, figsize=(13, 0.45 * max(len(rows), 4) + 1.5),
+        1,
+        2,
+        figsize=(13, 0.45 * max(len(rows), 4) + 1.5),
         gridspec_kw={"width_ratios": [3, 1]},
     )
     ax = axes[0]
@@ -262,14 +312,19 @@ def write_chart(path: str, sections: list[Section]) -> bool:
     ax.set_yticklabels(labels, fontsize=8)
     hi = max([r.ratio for r in rows] + [1.2])
     ax.set_xlim(0, hi * 1.12)
-    ax.set_xlabel("ours / plain, section 6: ours / theirs (black tick = goal; throughput: "
-                  "higher is better)")
+    ax.set_xlabel(
+        "ours / plain, section 6: ours / theirs (black tick = goal; throughput: higher is better)"
+    )
     ax.set_title("Ratios against goals (green = met)")
     ax2 = axes[1]
     if mem:
         my = list(range(len(mem)))[::-1]
-        ax2.barh(my, [r.ratio for r in mem], color=["#2e7d32" if r.met else "#c62828"
-                                                    for r in mem], height=0.6)
+        ax2.barh(
+            my,
+            [r.ratio for r in mem],
+            color=["#2e7d32" if r.met else "#c62828" for r in mem],
+            height=0.6,
+        )
         for y, r in zip(my, mem, strict=True):
             ax2.text(r.ratio + 0.05, y, f"{r.ratio:.1f} MB", va="center", fontsize=8)
         ax2.axvline(mem[0].goal or 5.0, color="black", lw=2)
@@ -335,14 +390,18 @@ def profile_overhead(origin: str, calls: int = 300) -> str:
     stats = pstats.Stats(prof)
     ours = []
     for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        if any(p in filename for p in ("vertex_openai", "langchain_vertex_openai",
-                                       "llama_index_vertex_openai")):
+        if any(
+            p in filename
+            for p in ("vertex_openai", "langchain_vertex_openai", "llama_index_vertex_openai")
+        ):
             short = filename.split("site-packages/")[-1].replace(ROOT + os.sep, "")
             ours.append((ct / calls * 1e6, tt / calls * 1e6, nc / calls, f"{short}:{line}({func})"))
     ours.sort(reverse=True)
-    out = [f"ChatVertexOpenAI.invoke x{calls} under cProfile; our functions by cumulative "
-           "time per call (profiler overhead inflates all figures):",
-           f"{'cum µs/call':>12} {'self µs/call':>13} {'calls/call':>10}  function"]
+    out = [
+        f"ChatVertexOpenAI.invoke x{calls} under cProfile; our functions by cumulative "
+        "time per call (profiler overhead inflates all figures):",
+        f"{'cum µs/call':>12} {'self µs/call':>13} {'calls/call':>10}  function",
+    ]
     for cum, tot, nc, name in ours[:15]:
         out.append(f"{cum:12.1f} {tot:13.1f} {nc:10.1f}  {name}")
     return "\n".join(out)
@@ -354,22 +413,35 @@ def profile_overhead(origin: str, calls: int = 300) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short version (CI)")
-    ap.add_argument("--guard", action="store_true",
-                    help=f"exit 1 when a guarded ratio is worse than {GROSS}x (twice)")
-    ap.add_argument("--out", help="markdown path (default docs/benchmarks.md; with --quick "
-                    "benchmarks/out/benchmarks-quick.md); the PNG goes next to it")
+    ap.add_argument(
+        "--guard",
+        action="store_true",
+        help=f"exit 1 when a guarded ratio is worse than {GROSS}x (twice)",
+    )
+    ap.add_argument(
+        "--out",
+        help="markdown path (default docs/benchmarks.md; with --quick "
+        "benchmarks/out/benchmarks-quick.md); the PNG goes next to it",
+    )
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHES)}")
-    ap.add_argument("--vertexai-python",
-                    default=os.environ.get("BENCH_VERTEXAI_PYTHON"),
-                    help="python of a virtualenv with langchain-google-vertexai, to compare "
-                    "its import time and RSS (env BENCH_VERTEXAI_PYTHON)")
-    ap.add_argument("--alternatives-python",
-                    default=os.environ.get("BENCH_ALTERNATIVES_PYTHON"),
-                    help="python of the virtualenv made by benchmarks/alternatives_setup.py "
-                    "(default .venv-alternatives; env BENCH_ALTERNATIVES_PYTHON); section 6 "
-                    "is skipped with a message without it")
-    ap.add_argument("--no-profile", action="store_true",
-                    help="skip the cProfile section written when an overhead goal is missed")
+    ap.add_argument(
+        "--vertexai-python",
+        default=os.environ.get("BENCH_VERTEXAI_PYTHON"),
+        help="python of a virtualenv with langchain-google-vertexai, to compare "
+        "its import time and RSS (env BENCH_VERTEXAI_PYTHON)",
+    )
+    ap.add_argument(
+        "--alternatives-python",
+        default=os.environ.get("BENCH_ALTERNATIVES_PYTHON"),
+        help="python of the virtualenv made by benchmarks/alternatives_setup.py "
+        "(default .venv-alternatives; env BENCH_ALTERNATIVES_PYTHON); section 6 "
+        "is skipped with a message without it",
+    )
+    ap.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the cProfile section written when an overhead goal is missed",
+    )
     ap.add_argument("--json", help="also dump all rows as JSON to this path")
     args = ap.parse_args(argv)
 
@@ -382,8 +454,11 @@ def main(argv: list[str] | None = None) -> int:
         if dropped:
             log(f"--quick: not running {', '.join(dropped)} (full mode only)")
         selected = [b for b in selected if b not in FULL_ONLY]
-    out = args.out or (os.path.join(ROOT, "benchmarks", "out", "benchmarks-quick.md")
-                       if args.quick else os.path.join(ROOT, "docs", "benchmarks.md"))
+    out = args.out or (
+        os.path.join(ROOT, "benchmarks", "out", "benchmarks-quick.md")
+        if args.quick
+        else os.path.join(ROOT, "docs", "benchmarks.md")
+    )
     out = os.path.abspath(out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     png = os.path.splitext(out)[0] + ".png"
@@ -422,8 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  [{name}] done in {time.perf_counter() - t0:.0f} s")
             for r in section.rows:
                 log(f"    {r.name}: {_ratio(r)} (goal {_goal(r)}) {_met(r)}")
-        missed_overhead = [r for s in sections for r in s.rows
-                           if r.bench.startswith("1") and r.met is False]
+        missed_overhead = [
+            r for s in sections for r in s.rows if r.bench.startswith("1") and r.met is False
+        ]
         if missed_overhead and not args.no_profile and not args.quick:
             log("[profile] ChatVertexOpenAI.invoke")
             profiles["ChatVertexOpenAI.invoke (section 1)"] = profile_overhead(
@@ -438,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     cpus = os.cpu_count() or 1
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python benchmarks/run.py" + (" --quick" if args.quick else "")
+        "command": "python benchmarks/run.py"
+        + (" --quick" if args.quick else "")
         + (f" --only {args.only}" if args.only else ""),
         "quick": args.quick,
         "runtime": runtime,
@@ -457,16 +534,29 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {out}" + (f" and {png}" if meta["png"] else "") + f" ({runtime:.0f} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"meta": {k: v for k, v in meta.items() if k != "profiles"},
-                       "sections": [{"title": s.title, "errors": s.errors,
-                                     "rows": [r.to_dict() for r in s.rows]}
-                                    for s in sections]}, f, indent=2)
+            json.dump(
+                {
+                    "meta": {k: v for k, v in meta.items() if k != "profiles"},
+                    "sections": [
+                        {
+                            "title": s.title,
+                            "errors": s.errors,
+                            "rows": [r.to_dict() for r in s.rows],
+                        }
+                        for s in sections
+                    ],
+                },
+                f,
+                indent=2,
+            )
     if args.guard:
         bad_rows = gross_failures([r for s in sections for r in s.rows])
         if bad_rows:
             for r in bad_rows:
-                log(f"GUARD: gross regression: {r.bench} / {r.name}: {_ratio(r)} "
-                    f"(goal {_goal(r)}, limit {GROSS}x)")
+                log(
+                    f"GUARD: gross regression: {r.bench} / {r.name}: {_ratio(r)} "
+                    f"(goal {_goal(r)}, limit {GROSS}x)"
+                )
             exit_code = 1
         else:
             log("guard: no gross regression")

@@ -54,10 +54,17 @@ def main() -> None:
         tools=[get_weather, convert_to_fahrenheit],
         system_prompt="You are a concise weather assistant. Use the tools.",
     )
-    result = agent.invoke({"messages": [(
-        "user",
-        "Use get_weather for 'Paris', then use convert_to_fahrenheit on the temperature.",
-    )]})
+    result = agent.invoke(
+        {
+            "messages": [
+                (
+                    "user",
+                    "Use get_weather for 'Paris', then use convert_to_fahrenheit on the "
+                    "temperature.",
+                )
+            ]
+        }
+    )
     for message in result["messages"]:
         for call in getattr(message, "tool_calls", []) or []:
             signed = call["id"] in message.additional_kwargs.get(

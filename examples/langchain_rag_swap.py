@@ -61,10 +61,12 @@ def main() -> None:
         load_documents(SAMPLE_DOCS), OpenAIEmbeddings(model=EMBEDDING_MODEL)
     )
     retriever = store.as_retriever(search_kwargs={"k": 3})
-    prompt = ChatPromptTemplate.from_messages([
-        ("system", "Answer from the context only, and cite the [source].\n\n{context}"),
-        ("human", "{question}"),
-    ])
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "Answer from the context only, and cite the [source].\n\n{context}"),
+            ("human", "{question}"),
+        ]
+    )
     llm = ChatOpenAI(model=MODEL, temperature=0)
     chain = (
         {"context": retriever | format_docs, "question": RunnablePassthrough()}

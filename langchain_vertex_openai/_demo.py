@@ -62,8 +62,7 @@ def agent_loop(ctx: Any) -> str:
     result: Any = agent.invoke({"messages": [("user", prompt)]})  # type: ignore[call-overload]
     messages = result["messages"]
     calls = [c["name"] for m in messages for c in getattr(m, "tool_calls", [])]
-    signed = sum(bool(m.additional_kwargs.get("__vertex_thought_signatures__"))
-                 for m in messages)
+    signed = sum(bool(m.additional_kwargs.get("__vertex_thought_signatures__")) for m in messages)
     for name in calls:
         ctx.say(f"   tool call: {name}")
     ctx.say(f"   final answer: {messages[-1].text}")

@@ -309,9 +309,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
         args = per_call_embedding_args(kwargs)
         client = self._client_for(chunk_size)
         with _progress(self.show_progress_bar, len(texts)) as progress:
-            result = await client.aembed(
-                texts, **self._doc_args(titles), **args, progress=progress
-            )
+            result = await client.aembed(texts, **self._doc_args(titles), **args, progress=progress)
         return result.vectors
 
     def embed_query(self, text: str, **kwargs: Any) -> list[float]:

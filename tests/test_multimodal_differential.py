@@ -38,22 +38,46 @@ def b64(data: bytes) -> str:
 
 # (name, LangChain standard block, LlamaIndex block)
 CASES: list[tuple[str, dict[str, Any], Any]] = [
-    ("image inline", {"type": "image", "base64": b64(PNG), "mime_type": "image/png"},
-     ImageBlock(image=PNG, image_mimetype="image/png")),
-    ("image gs://", {"type": "image", "url": "gs://bucket/cat.png"},
-     ImageBlock(url="gs://bucket/cat.png")),
-    ("audio inline", {"type": "audio", "base64": b64(WAV), "mime_type": "audio/wav"},
-     AudioBlock(audio=WAV, format="wav")),
-    ("audio gs://", {"type": "audio", "url": "gs://bucket/talk.mp3", "mime_type": "audio/mpeg"},
-     AudioBlock(url="gs://bucket/talk.mp3", format="mp3")),
-    ("pdf inline", {"type": "file", "base64": b64(PDF), "mime_type": "application/pdf"},
-     DocumentBlock(data=PDF, document_mimetype="application/pdf")),
-    ("pdf gs://", {"type": "file", "url": "gs://bucket/doc.pdf"},
-     DocumentBlock(url="gs://bucket/doc.pdf")),
-    ("video inline", {"type": "video", "base64": b64(MP4), "mime_type": "video/mp4"},
-     VideoBlock(video=MP4, video_mimetype="video/mp4")),
-    ("video gs://", {"type": "video", "url": "gs://bucket/clip.mp4"},
-     VideoBlock(url="gs://bucket/clip.mp4")),
+    (
+        "image inline",
+        {"type": "image", "base64": b64(PNG), "mime_type": "image/png"},
+        ImageBlock(image=PNG, image_mimetype="image/png"),
+    ),
+    (
+        "image gs://",
+        {"type": "image", "url": "gs://bucket/cat.png"},
+        ImageBlock(url="gs://bucket/cat.png"),
+    ),
+    (
+        "audio inline",
+        {"type": "audio", "base64": b64(WAV), "mime_type": "audio/wav"},
+        AudioBlock(audio=WAV, format="wav"),
+    ),
+    (
+        "audio gs://",
+        {"type": "audio", "url": "gs://bucket/talk.mp3", "mime_type": "audio/mpeg"},
+        AudioBlock(url="gs://bucket/talk.mp3", format="mp3"),
+    ),
+    (
+        "pdf inline",
+        {"type": "file", "base64": b64(PDF), "mime_type": "application/pdf"},
+        DocumentBlock(data=PDF, document_mimetype="application/pdf"),
+    ),
+    (
+        "pdf gs://",
+        {"type": "file", "url": "gs://bucket/doc.pdf"},
+        DocumentBlock(url="gs://bucket/doc.pdf"),
+    ),
+    (
+        "video inline",
+        {"type": "video", "base64": b64(MP4), "mime_type": "video/mp4"},
+        VideoBlock(video=MP4, video_mimetype="video/mp4"),
+    ),
+    (
+        "video gs://",
+        {"type": "video", "url": "gs://bucket/clip.mp4"},
+        VideoBlock(url="gs://bucket/clip.mp4"),
+    ),
 ]
 
 
@@ -84,5 +108,4 @@ def test_both_frameworks_send_identical_parts(
         expected_type = "image_url" if name.startswith("image") else "input_audio"
         assert part["type"] == expected_type
         if expected_type == "input_audio":
-            assert part["input_audio"]["format"].split("/")[0] in ("audio", "application",
-                                                                   "video")
+            assert part["input_audio"]["format"].split("/")[0] in ("audio", "application", "video")

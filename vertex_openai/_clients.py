@@ -318,8 +318,16 @@ def _inner_client_factory(
 
 _SHARED_TRANSPORTS: dict[tuple[Any, ...], Any] = {}
 _CLIENT_ENV = (
-    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
-    "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 )
 
 
@@ -360,7 +368,11 @@ def _shared_transport(
         return transport
     forwarding, per_loop = _transport_classes(module)
     factory = _inner_client_factory(
-        client_class, module, async_=async_, proxy=proxy, socket_options=socket_options,
+        client_class,
+        module,
+        async_=async_,
+        proxy=proxy,
+        socket_options=socket_options,
         verify=None,
     )
     with _SHARED_LOCK.lock:
@@ -536,8 +548,7 @@ class VertexConnection:
             module = _user_client_module(user_client, async_)
             if proxy:
                 msg = (
-                    "Pass the proxy either as `openai_proxy` or on your own http client, "
-                    "not both."
+                    "Pass the proxy either as `openai_proxy` or on your own http client, not both."
                 )
                 raise VertexConfigError(msg)
             forwarding, per_loop = _transport_classes(module)

@@ -326,7 +326,6 @@ class CredentialsSource:
             )
             raise VertexAuthError(redact(msg)) from None
 
-
     def _external_account(self, info: dict[str, Any]) -> Any:
         source = info.get("credential_source")
         source = source if isinstance(source, Mapping) else {}

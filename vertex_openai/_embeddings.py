@@ -112,19 +112,29 @@ _GOOGLE_MODELS: dict[str, EmbeddingModelSpec] = {
 _MAAS_BATCH = 64
 _MAAS_MODELS: dict[str, EmbeddingModelSpec] = {
     "intfloat/multilingual-e5-small-maas": EmbeddingModelSpec(
-        "intfloat/multilingual-e5-small-maas", "openapi", _MAAS_BATCH, 512, None, 384,
-        supports_dimensionality=False, supports_task_type=False,
+        "intfloat/multilingual-e5-small-maas",
+        "openapi",
+        _MAAS_BATCH,
+        512,
+        None,
+        384,
+        supports_dimensionality=False,
+        supports_task_type=False,
     ),
     "intfloat/multilingual-e5-large-instruct-maas": EmbeddingModelSpec(
-        "intfloat/multilingual-e5-large-instruct-maas", "openapi", _MAAS_BATCH, 512, None, 1024,
-        supports_dimensionality=False, supports_task_type=False,
+        "intfloat/multilingual-e5-large-instruct-maas",
+        "openapi",
+        _MAAS_BATCH,
+        512,
+        None,
+        1024,
+        supports_dimensionality=False,
+        supports_task_type=False,
     ),
 }
 
 
-_MODEL_ID_RE = re.compile(
-    r"^(?:[A-Za-z0-9][A-Za-z0-9._@-]*/)?[A-Za-z0-9][A-Za-z0-9._@-]*\Z"
-)
+_MODEL_ID_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._@-]*/)?[A-Za-z0-9][A-Za-z0-9._@-]*\Z")
 """A model id (``name`` or ``publisher/name``) that is safe as a URL path segment."""
 
 
@@ -144,7 +154,7 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
     if name.startswith("publishers/google/models/"):
         name = name.rsplit("/", 1)[1]
     if name.startswith("google/"):
-        name = name[len("google/"):]
+        name = name[len("google/") :]
     if not _MODEL_ID_RE.match(name):
         # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
         # control character would change where the request goes (or fail inside httpx).
@@ -180,8 +190,15 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
     if "/" in name:
         # Another partner (MaaS) model: the OpenAI-compatible route, limits unknown.
         return EmbeddingModelSpec(
-            name, "openapi", _MAAS_BATCH, 512, None, None,
-            supports_dimensionality=True, supports_task_type=False, known=False,
+            name,
+            "openapi",
+            _MAAS_BATCH,
+            512,
+            None,
+            None,
+            supports_dimensionality=True,
+            supports_task_type=False,
+            known=False,
         )
     # A Google model we do not list (a newer version): predict, one input per request for
     # the gemini-embedding family (as 001), Google's documented 250 for the others.
@@ -377,9 +394,7 @@ class VertexEmbeddingClient:
         self._lazy = _LazyClients()
         # One gate per event loop, shared by every call (and per-call copy) of this client:
         # LlamaIndex gathers all batches of aget_text_embedding_batch at once.
-        self._gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return (
@@ -571,9 +586,12 @@ class VertexEmbeddingClient:
                 if not isinstance(item, dict):
                     raise self._invalid(response, None, f"data[{n}] a {_kind(item)}")
                 index = item.get("index", n)
-                if not isinstance(index, int) or isinstance(index, bool) or not (
-                    0 <= index < count
-                ) or index in by_index:
+                if (
+                    not isinstance(index, int)
+                    or isinstance(index, bool)
+                    or not (0 <= index < count)
+                    or index in by_index
+                ):
                     raise self._invalid(response, None, f"a bad data[{n}].index ({index!r})")
                 by_index[index] = self._vector(response, item.get("embedding"), where, dims)
             vectors = [by_index[i] for i in range(count)]

@@ -395,4 +395,3 @@ class translated_errors:  # noqa: N801 - used like a function: `with translated_
         if isinstance(exc, stream_failure_types()):
             url = self._url() if callable(self._url) else self._url
             raise stream_failure(exc, url) from exc
-

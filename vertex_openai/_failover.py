@@ -125,6 +125,7 @@ def clear_failover_cooling() -> None:
     """
     COOLING.clear()
 
+
 if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=COOLING._after_fork)
 
@@ -223,9 +224,7 @@ def failover_plan(
     """
     if fallback_locations is None:
         return None
-    if isinstance(fallback_locations, str | bytes) or not isinstance(
-        fallback_locations, Iterable
-    ):
+    if isinstance(fallback_locations, str | bytes) or not isinstance(fallback_locations, Iterable):
         msg = (
             "fallback_locations must be a list of location names such as "
             f"['europe-west4', 'global'], got {fallback_locations!r}."
@@ -326,17 +325,14 @@ class FailoverPlan:
         order = self.order(project.decode("ascii", "replace"))
         return match, project, order
 
-    def _failed(
-        self, response: Any, project: bytes, location: str, following: str | None
-    ) -> None:
+    def _failed(self, response: Any, project: bytes, location: str, following: str | None) -> None:
         seconds = retry_after_seconds(response.headers)
         COOLING.cool(self._key(project.decode("ascii", "replace"), location), seconds)
         if following is None:
             return  # the last one: its error goes to the SDK, whose retries decide
         # No URL, header or body: the URL can hold an express key.
         logger.debug(
-            "Vertex location %s answered %d; it cools for %.1f s; sending the same "
-            "request to %s",
+            "Vertex location %s answered %d; it cools for %.1f s; sending the same request to %s",
             location,
             response.status_code,
             seconds,

@@ -744,9 +744,7 @@ class VertexRequestSettings:
         if self.reasoning_effort is not None and thinking:
             msg = _BOTH_THINKING_KNOBS.format(effort=self.reasoning_effort, config=dict(thinking))
             raise VertexConfigError(msg)
-        _check_cached_content_location(
-            self.google_body(), self.location, self.fallback_locations
-        )
+        _check_cached_content_location(self.google_body(), self.location, self.fallback_locations)
         check_shared_request_type(self.shared_request_type, self.location)
         regional = [loc for loc in self.fallback_locations if loc != "global"]
         if self.shared_request_type is not None and regional:
@@ -945,14 +943,48 @@ def _prepare_response_format(params: dict[str, Any]) -> None:
 _MERGE_KEYS = frozenset({"extra_body", "google", *GOOGLE_KEYS})
 _KNOWN_CREATE_ARGS = frozenset(
     {
-        "messages", "model", "audio", "frequency_penalty", "function_call", "functions",
-        "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata",
-        "modalities", "n", "parallel_tool_calls", "prediction", "presence_penalty",
-        "prompt_cache_key", "prompt_cache_retention", "reasoning_effort", "response_format",
-        "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
-        "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p",
-        "user", "verbosity", "web_search_options", "extra_headers", "extra_query",
-        "extra_body", "timeout", "reasoning", "google", "top_k",
+        "messages",
+        "model",
+        "audio",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "metadata",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+        "verbosity",
+        "web_search_options",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+        "reasoning",
+        "google",
+        "top_k",
     }
 )
 

@@ -194,8 +194,9 @@ def _response_signatures(response: Any) -> list[str]:
         message = choice.get("message") if _is_map(choice) else getattr(choice, "message", None)
         data = message if _is_map(message) else getattr(message, "model_extra", None) or {}
         holders = [data]
-        calls = (message.get("tool_calls") if _is_map(message)
-                 else getattr(message, "tool_calls", None))
+        calls = (
+            message.get("tool_calls") if _is_map(message) else getattr(message, "tool_calls", None)
+        )
         for tc in calls or ():
             holders.append(tc if _is_map(tc) else getattr(tc, "model_extra", None) or {})
         found.extend(sig for sig in map(_signature, holders) if sig)
@@ -355,9 +356,7 @@ def unique_tool_call_ids(calls: Sequence[Any]) -> list[str]:
         get = tc.get if _is_map(tc) else (lambda key, _tc=tc: getattr(_tc, key, None))
         wire_id = get("id")
         function = get("function")
-        name = (
-            function.get("name") if _is_map(function) else getattr(function, "name", None)
-        )
+        name = function.get("name") if _is_map(function) else getattr(function, "name", None)
         new = _unique_id(
             wire_id if isinstance(wire_id, str) and wire_id else None,
             name if isinstance(name, str) and name else None,
@@ -388,8 +387,9 @@ def with_unique_tool_call_ids(response: Any) -> Any:
     plans: list[tuple[int, list[str]]] = []
     for i, choice in enumerate(choices or ()):
         message = choice.get("message") if _is_map(choice) else getattr(choice, "message", None)
-        calls = (message.get("tool_calls") if _is_map(message)
-                 else getattr(message, "tool_calls", None))
+        calls = (
+            message.get("tool_calls") if _is_map(message) else getattr(message, "tool_calls", None)
+        )
         if not calls:
             continue
         ids = unique_tool_call_ids(calls)
@@ -962,8 +962,11 @@ class StreamAccumulator:
             delta["reasoning_content"] = rest.thoughts
         return {
             "object": "chat.completion.chunk",
-            **{k: self._last_holder[k] for k in ("id", "created", "model", "object")
-               if k in self._last_holder},
+            **{
+                k: self._last_holder[k]
+                for k in ("id", "created", "model", "object")
+                if k in self._last_holder
+            },
             "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
         }
 
@@ -1056,16 +1059,23 @@ _DROPPABLE_ASSISTANT_PARTS = frozenset({"tool_use", "thinking", "reasoning", "re
 _URL_PART_TYPES = ("video_url", "audio_url", "document_url", "file_url")
 
 
-_DEFAULT_MIME = {"image": "image/png", "audio": "audio/mpeg", "file": "application/pdf",
-                 "video": "video/mp4"}
+_DEFAULT_MIME = {
+    "image": "image/png",
+    "audio": "audio/mpeg",
+    "file": "application/pdf",
+    "video": "video/mp4",
+}
 
 
 def _mime(mime_type: str | None) -> str | None:
     if not isinstance(mime_type, str) or not mime_type:
         return None
     # OpenAI's short audio formats ("wav", "mp3") -> MIME types, which Vertex expects.
-    return mime_type if "/" in mime_type else _AUDIO_MIME.get(mime_type.lower(),
-                                                               f"audio/{mime_type.lower()}")
+    return (
+        mime_type
+        if "/" in mime_type
+        else _AUDIO_MIME.get(mime_type.lower(), f"audio/{mime_type.lower()}")
+    )
 
 
 def media_part(
@@ -1129,8 +1139,9 @@ def standard_block_part(block: Any) -> dict[str, Any] | None:
         data = block.get("data")
     if not isinstance(url, str) and not (kind == "video" and isinstance(data, str)):
         return None  # inline audio / files: the parent's own conversion, same wire result
-    return media_part(kind, url=url if isinstance(url, str) else None, data=data,
-                      mime_type=block.get("mime_type"))
+    return media_part(
+        kind, url=url if isinstance(url, str) else None, data=data, mime_type=block.get("mime_type")
+    )
 
 
 def _file_part_to_image_url(part: Mapping[str, Any]) -> dict[str, Any]:
@@ -1376,7 +1387,10 @@ def strip_signatures(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 _USAGE_FIELDS = (
-    "prompt_tokens", "completion_tokens", "total_tokens", "completion_tokens_details",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "completion_tokens_details",
     "prompt_tokens_details",
 )
 

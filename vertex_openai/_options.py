@@ -143,9 +143,7 @@ class ConnectionOptions:
     @property
     def async_token_function(self) -> bool:
         """Whether :attr:`token_function` is a coroutine function."""
-        return self.token_function is not None and inspect.iscoroutinefunction(
-            self.token_function
-        )
+        return self.token_function is not None and inspect.iscoroutinefunction(self.token_function)
 
     def __repr__(self) -> str:
         # Never a key, a token function's result or credential material.

@@ -209,9 +209,11 @@ def _lookup_project(source: CredentialsSource, request: TokenRequest) -> str | N
         raise VertexAuthError(msg) from None
     except google.auth.exceptions.GoogleAuthError as err:
         host = _origin(request.last_url) if request.last_url else "Google"
-        kind = "Network failure" if isinstance(
-            err, google.auth.exceptions.TransportError
-        ) else "Failure"
+        kind = (
+            "Network failure"
+            if isinstance(err, google.auth.exceptions.TransportError)
+            else "Failure"
+        )
         msg = (
             f"{kind} looking up the project of {source.describe()} at {host} "
             f"({_first_line(err)}). Pass `project=` (or set GOOGLE_CLOUD_PROJECT)."
@@ -620,11 +622,11 @@ def shared_token_provider(
             _SHARED.entries.move_to_end(key)
             return provider
     source = CredentialsSource(
-            credentials,
-            scopes=scopes,
-            quota_project=quota_project,
-            allow_non_google_token_urls=allow_non_google_token_urls,
-        )
+        credentials,
+        scopes=scopes,
+        quota_project=quota_project,
+        allow_non_google_token_urls=allow_non_google_token_urls,
+    )
     provider = TokenProvider(source, refresh_timeout=refresh_timeout)
     with _SHARED.lock:
         # Another thread may have made one meanwhile: keep the first.

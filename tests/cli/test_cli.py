@@ -22,8 +22,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def test_demo_tells_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "demo")
     assert code == 0, out
-    for step in ("plain call", "thoughts shown apart", "Gemini 3", "query engine",
-                 "Token refresh"):
+    for step in ("plain call", "thoughts shown apart", "Gemini 3", "query engine", "Token refresh"):
         assert step in out
     assert "all steps worked" in out
     assert "FAIL" not in out
@@ -32,8 +31,14 @@ def test_demo_tells_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
 def test_doctor_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "doctor", "--emulator")
     assert code == 0, out
-    for label in ("location", "credentials", "project", "access token", "endpoint URL",
-                  "test request"):
+    for label in (
+        "location",
+        "credentials",
+        "project",
+        "access token",
+        "endpoint URL",
+        "test request",
+    ):
         assert f"[OK  ] {label}" in out
     assert "FAIL" not in out
 
@@ -41,8 +46,18 @@ def test_doctor_against_the_emulator(capsys: pytest.CaptureFixture[str]) -> None
 def test_doctor_never_prints_secrets(
     capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
 ) -> None:
-    code, out = run(capsys, "doctor", "--project", emulator.project, "--location",
-                    "us-central1", "--api-endpoint", emulator.url, "--credentials", str(sa_file))
+    code, out = run(
+        capsys,
+        "doctor",
+        "--project",
+        emulator.project,
+        "--location",
+        "us-central1",
+        "--api-endpoint",
+        emulator.url,
+        "--credentials",
+        str(sa_file),
+    )
     assert code == 0, out
     assert "PRIVATE KEY" not in out
     token_ids = {r.token_id for r in emulator.requests}
@@ -61,11 +76,18 @@ def test_doctor_never_prints_secrets(
     ],
 )
 def test_doctor_catches_misconfiguration(
-    capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path,
-    args: list[str], fix: str,
+    capsys: pytest.CaptureFixture[str],
+    emulator: Emulator,
+    sa_file: pathlib.Path,
+    args: list[str],
+    fix: str,
 ) -> None:
-    base = {"--project": emulator.project, "--location": "us-central1",
-            "--api-endpoint": emulator.url, "--credentials": str(sa_file)}
+    base = {
+        "--project": emulator.project,
+        "--location": "us-central1",
+        "--api-endpoint": emulator.url,
+        "--credentials": str(sa_file),
+    }
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
     argv = [item for pair in base.items() for item in pair]
@@ -116,9 +138,19 @@ def test_emulator_command_then_an_app_with_env_vars_only(
 
     creds = tmp_path / "creds.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vertex_openai.cli", "emulator", "--port", "0",
-         "--write-credentials", str(creds)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vertex_openai.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--write-credentials",
+            str(creds),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -148,8 +180,18 @@ def test_emulator_command_then_an_app_with_env_vars_only(
 def test_doctor_names_the_multi_region_host(
     capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
 ) -> None:
-    code, out = run(capsys, "doctor", "--project", emulator.project, "--location", "eu",
-                    "--api-endpoint", emulator.url, "--credentials", str(sa_file))
+    code, out = run(
+        capsys,
+        "doctor",
+        "--project",
+        emulator.project,
+        "--location",
+        "eu",
+        "--api-endpoint",
+        emulator.url,
+        "--credentials",
+        str(sa_file),
+    )
     assert code == 0, out
     assert "[OK  ] host: aiplatform.eu.rep.googleapis.com" in out
 
@@ -158,8 +200,17 @@ def test_doctor_flags_an_unknown_location(
     capsys: pytest.CaptureFixture[str], emulator: Emulator, sa_file: pathlib.Path
 ) -> None:
     with pytest.warns(UserWarning, match="Did you mean 'us-central1'"):
-        code, out = run(capsys, "doctor", "--project", emulator.project, "--location",
-                        "us-centrall1", "--api-endpoint", emulator.url, "--credentials",
-                        str(sa_file))
+        code, out = run(
+            capsys,
+            "doctor",
+            "--project",
+            emulator.project,
+            "--location",
+            "us-centrall1",
+            "--api-endpoint",
+            emulator.url,
+            "--credentials",
+            str(sa_file),
+        )
     assert code == 1
     assert "[FAIL] location: us-centrall1" in out

@@ -81,8 +81,9 @@ def test_missing_extra_is_an_import_error_subclass() -> None:
 
 
 def test_core_imports_without_any_framework() -> None:
-    result = run_python("import vertex_openai; print(vertex_openai.__version__)",
-                        LANGCHAIN + LLAMA_INDEX + EMULATOR)
+    result = run_python(
+        "import vertex_openai; print(vertex_openai.__version__)", LANGCHAIN + LLAMA_INDEX + EMULATOR
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
 

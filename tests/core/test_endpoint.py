@@ -168,8 +168,16 @@ def test_trusted_hosts() -> None:
 
 
 def test_gcloud_api_endpoint_override_env() -> None:
-    env = {"GOOGLE_CLOUD_PROJECT": "p1",
-           "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM": "http://127.0.0.1:9999/"}
+    env = {
+        "GOOGLE_CLOUD_PROJECT": "p1",
+        "CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM": "http://127.0.0.1:9999/",
+    }
     endpoint = resolve(environ=env)
-    assert endpoint.base_url == "http://127.0.0.1:9999/v1/projects/p1/locations/global/endpoints/openapi"
-    assert resolve(environ=env, api_endpoint="https://psc.internal").api_endpoint == "https://psc.internal"
+    assert (
+        endpoint.base_url
+        == "http://127.0.0.1:9999/v1/projects/p1/locations/global/endpoints/openapi"
+    )
+    assert (
+        resolve(environ=env, api_endpoint="https://psc.internal").api_endpoint
+        == "https://psc.internal"
+    )

@@ -660,8 +660,9 @@ def test_earlier_thoughts_replayed_tagged_when_the_request_has_a_marker() -> Non
     assert THOUGHTS_WIRE_KEY not in str(out)
 
 
-@pytest.mark.parametrize("model", ["gemini-2.5-flash", "google/gemini-3-pro-preview",
-                                   "meta/llama-3.3-70b-instruct-maas"])
+@pytest.mark.parametrize(
+    "model", ["gemini-2.5-flash", "google/gemini-3-pro-preview", "meta/llama-3.3-70b-instruct-maas"]
+)
 def test_managed_model_on_a_self_deployed_endpoint_is_rejected(model: str) -> None:
     from vertex_openai._errors import VertexConfigError
     from vertex_openai._gemini import VertexRequestSettings

@@ -483,8 +483,10 @@ def test_multimodal_conversion() -> None:
     assert parts[9]["input_audio"]["format"] == "audio/mpeg"
     assert parts[10]["input_audio"]["format"] == "audio/mp3"
     # One rule for URIs (media_part): a video keeps its MIME type, as a `file` URL does.
-    assert parts[11] == {"type": "input_audio", "input_audio": {"data": "gs://b/v.mp4",
-                                                                "format": "video/mp4"}}
+    assert parts[11] == {
+        "type": "input_audio",
+        "input_audio": {"data": "gs://b/v.mp4", "format": "video/mp4"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -631,8 +633,9 @@ def test_signatures_round_trip(
             IDS,
             # Arguments are JSON objects on the wire: the merge uses "a whole JSON value
             # was received" to tell a repeated id's new call from a continuation.
-            st.dictionaries(st.text(alphabet="ab1", max_size=3), st.text(max_size=4))
-            .map(json.dumps),
+            st.dictionaries(st.text(alphabet="ab1", max_size=3), st.text(max_size=4)).map(
+                json.dumps
+            ),
         ),
         min_size=1,
         max_size=4,
@@ -742,19 +745,26 @@ def test_repeated_ids_and_missing_index_give_separate_calls(
 
 
 def test_openai_style_index_continuations_and_trailing_whitespace() -> None:
-    calls = _merged([
-        [_call("call_1", 0, "f", "")],
-        [_call(None, 0, None, '{"x":1}')],
-        [_call(None, 0, None, " ")],  # whitespace after a whole value still belongs to it
-        [_call("call_2", 1, "f", '{"x":2}')],
-    ])
+    calls = _merged(
+        [
+            [_call("call_1", 0, "f", "")],
+            [_call(None, 0, None, '{"x":1}')],
+            [_call(None, 0, None, " ")],  # whitespace after a whole value still belongs to it
+            [_call("call_2", 1, "f", '{"x":2}')],
+        ]
+    )
     assert calls == [("call_1", "f", '{"x":1} '), ("call_2", "f", '{"x":2}')]
 
 
 def test_derived_ids_are_mapped_back_on_replay() -> None:
     parsed = parse_message(
-        {"role": "assistant", "tool_calls": [_call("get_w", None, "get_w", PARIS),
-                                             _call("get_w", None, "get_w", LONDON)]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                _call("get_w", None, "get_w", PARIS),
+                _call("get_w", None, "get_w", LONDON),
+            ],
+        },
         None,
     )
     assert [tc["id"] for tc in parsed.tool_calls] == ["get_w", "get_w-vx1"]
@@ -784,11 +794,21 @@ _TEXT_PIECES = st.text(alphabet="ab <>/thougt", max_size=8)
 
 
 def _text_chunk(text: str) -> dict[str, Any]:
-    delta = {"content": text, "function_call": None, "refusal": None, "role": "assistant",
-             "tool_calls": None}
-    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}],
-            "usage": None}
+    delta = {
+        "content": text,
+        "function_call": None,
+        "refusal": None,
+        "role": "assistant",
+        "tool_calls": None,
+    }
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}],
+        "usage": None,
+    }
 
 
 def _other_chunk(kind: int, text: str) -> dict[str, Any]:
@@ -831,11 +851,19 @@ def test_text_only_fast_path_matches_the_full_walk(
         {"role": "assistant", "content": "plain answer"},
         {"role": "assistant", "content": None, "refusal": "I can't help with that."},
         {"role": "assistant", "content": "<thought>hmm</thought>answer"},
-        {"role": "assistant", "content": "all thought",
-         "extra_content": {"google": {"thought": True, "thought_signature": "c2ln"}}},
+        {
+            "role": "assistant",
+            "content": "all thought",
+            "extra_content": {"google": {"thought": True, "thought_signature": "c2ln"}},
+        },
         {"role": "assistant", "content": "", "reasoning_content": "steps"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "f", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "f", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
     ],
 )
 @pytest.mark.parametrize("marker", [None, "thought"])

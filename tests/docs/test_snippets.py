@@ -67,8 +67,9 @@ def _snippets(path: pathlib.Path) -> list[Snippet]:
             continue
         prev = next((ln for ln in reversed(lines[:start]) if ln.strip()), "")
         skip = _SKIP.match(prev.strip())
-        out.append(Snippet(path, start + 1, "\n".join(body) + "\n",
-                           skip.group(1) if skip else None))
+        out.append(
+            Snippet(path, start + 1, "\n".join(body) + "\n", skip.group(1) if skip else None)
+        )
     return out
 
 

@@ -80,8 +80,9 @@ def test_too_many_instances_is_what_vertex_answers_and_the_client_never_sends_it
     client = make_client("gemini-embedding-001")
     raw = client.sync_client
     with pytest.raises(openai.BadRequestError, match="batchSize must be 1 but the entered value"):
-        raw.post(client.url(), body={"instances": [{"content": "a"}, {"content": "b"}]},
-                 cast_to=object)
+        raw.post(
+            client.url(), body={"instances": [{"content": "a"}, {"content": "b"}]}, cast_to=object
+        )
     # A model whose limit we do not know learns it from that answer and re-splits.
     unknown = make_client("gemini-embedding-009")
     emu.embeddings.config.predict_models["gemini-embedding-009"] = (
@@ -147,6 +148,7 @@ def test_too_long_text_without_truncation_names_it(
     texts = TEXTS[:30]
     texts[17] = "word " * 3000
     client = make_client(auto_truncate=False, batch_size=10, max_concurrency=1)
+
     def call() -> object:
         return client.embed(texts) if mode == "sync" else asyncio.run(client.aembed(texts))
 
@@ -192,9 +194,7 @@ def test_one_client_serves_concurrent_calls_each_in_its_own_order(
         _assert_in_order(vectors, texts)
 
 
-def test_tokens_refresh_before_expiry_between_calls(
-    emu: Emulator, make_client: MakeClient
-) -> None:
+def test_tokens_refresh_before_expiry_between_calls(emu: Emulator, make_client: MakeClient) -> None:
     import time
 
     emu.config.token_lifetime = 2.0

@@ -62,7 +62,9 @@ def test_model_ids_are_normalized() -> None:
     assert embedding_model_spec("google/text-embedding-005").model == "text-embedding-005"
     spec = embedding_model_spec("multilingual-e5-small-maas")
     assert (spec.model, spec.route, spec.dimensions) == (
-        "intfloat/multilingual-e5-small-maas", "openapi", 384
+        "intfloat/multilingual-e5-small-maas",
+        "openapi",
+        384,
     )
 
 
@@ -112,8 +114,9 @@ def test_retrieval_finds_the_document_sharing_the_question_words(make_client: Ma
     ]
     client = make_client("gemini-embedding-001", output_dimensionality=768)
     vectors = client.embed(docs, task_type="RETRIEVAL_DOCUMENT").vectors
-    query = client.embed(["Which host does the global endpoint use?"],
-                         task_type="RETRIEVAL_QUERY").vectors[0]
+    query = client.embed(
+        ["Which host does the global endpoint use?"], task_type="RETRIEVAL_QUERY"
+    ).vectors[0]
     scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors]
     assert scores.index(max(scores)) == 0
 
@@ -135,8 +138,9 @@ def test_partner_model_uses_the_openai_compatible_route(
 def test_partner_model_refuses_dimensions() -> None:
     conn = VertexConnection(project="p", location="us-central1")
     with pytest.raises(VertexConfigError, match="384-dimensional vectors only"):
-        VertexEmbeddingClient(conn, "intfloat/multilingual-e5-small-maas",
-                              output_dimensionality=128)
+        VertexEmbeddingClient(
+            conn, "intfloat/multilingual-e5-small-maas", output_dimensionality=128
+        )
 
 
 def test_unknown_model_is_a_readable_404(emu: Emulator, make_client: MakeClient) -> None:
@@ -169,9 +173,7 @@ def test_express_key_goes_in_the_query_and_nowhere_else(
     assert emu.api_key not in str(info.value.request.url)
 
 
-def test_project_from_the_credentials_is_filled_in(
-    emu: Emulator, sa_file: pathlib.Path
-) -> None:
+def test_project_from_the_credentials_is_filled_in(emu: Emulator, sa_file: pathlib.Path) -> None:
     conn = VertexConnection(location="us-central1", api_endpoint=emu.url, credentials=str(sa_file))
     assert len(VertexEmbeddingClient(conn, max_retries=0).embed(["x"]).vectors) == 1
     assert f"/projects/{emu.project}/" in emu.requests[-1].path

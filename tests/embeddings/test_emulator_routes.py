@@ -10,10 +10,17 @@ import pytest
 from vertex_openai.emulator import Emulator
 
 
-def _predict(emu: Emulator, body: Any, model: str = "text-embedding-005",
-             location: str = "us-central1", project: str | None = None) -> httpx.Response:
-    url = (f"{emu.url}/v1/projects/{project or emu.project}/locations/{location}"
-           f"/publishers/google/models/{model}:predict")
+def _predict(
+    emu: Emulator,
+    body: Any,
+    model: str = "text-embedding-005",
+    location: str = "us-central1",
+    project: str | None = None,
+) -> httpx.Response:
+    url = (
+        f"{emu.url}/v1/projects/{project or emu.project}/locations/{location}"
+        f"/publishers/google/models/{model}:predict"
+    )
     return httpx.post(url, json=body, headers={"Authorization": f"Bearer {emu.issue_token()}"})
 
 
@@ -23,8 +30,10 @@ def _openapi(emu: Emulator, body: Any, location: str = "us-central1") -> httpx.R
 
 
 def test_predict_shape(emu: Emulator) -> None:
-    resp = _predict(emu, {"instances": [{"content": "Hello, world!"}],
-                          "parameters": {"outputDimensionality": 8}})
+    resp = _predict(
+        emu,
+        {"instances": [{"content": "Hello, world!"}], "parameters": {"outputDimensionality": 8}},
+    )
     assert resp.status_code == 200
     pred = resp.json()["predictions"][0]["embeddings"]
     assert pred["statistics"] == {"token_count": 4, "truncated": False}
@@ -35,22 +44,43 @@ def test_predict_shape(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("model", "body", "status", "text"),
     [
-        ("gemini-embedding-001", {"instances": [{"content": "a"}, {"content": "b"}]}, 400,
-         "batchSize must be 1 but the entered value was 2"),
-        ("text-embedding-005", {"instances": [{"content": "a"}] * 251}, 400,
-         "too many instances"),
-        ("text-embedding-005", {"instances": [{"content": "a"}],
-                                "parameters": {"outputDimensionality": 769}}, 400,
-         "outputDimensionality must be between 1 and 768"),
-        ("text-embedding-005", {"instances": [{"content": "a", "title": "T"}]}, 400,
-         "title is only valid"),
-        ("text-embedding-005", {"instances": [{"content": "a", "task_type": "QUERY"}]}, 400,
-         "Invalid task type"),
-        ("text-embedding-005", {"instances": [{"content": "w " * 2049}],
-                                "parameters": {"autoTruncate": False}}, 400,
-         "supports up to 2048"),
-        ("text-embedding-005", {"instances": [{"content": "w " * 1500}] * 14}, 400,
-         "supports up to 20000"),
+        (
+            "gemini-embedding-001",
+            {"instances": [{"content": "a"}, {"content": "b"}]},
+            400,
+            "batchSize must be 1 but the entered value was 2",
+        ),
+        ("text-embedding-005", {"instances": [{"content": "a"}] * 251}, 400, "too many instances"),
+        (
+            "text-embedding-005",
+            {"instances": [{"content": "a"}], "parameters": {"outputDimensionality": 769}},
+            400,
+            "outputDimensionality must be between 1 and 768",
+        ),
+        (
+            "text-embedding-005",
+            {"instances": [{"content": "a", "title": "T"}]},
+            400,
+            "title is only valid",
+        ),
+        (
+            "text-embedding-005",
+            {"instances": [{"content": "a", "task_type": "QUERY"}]},
+            400,
+            "Invalid task type",
+        ),
+        (
+            "text-embedding-005",
+            {"instances": [{"content": "w " * 2049}], "parameters": {"autoTruncate": False}},
+            400,
+            "supports up to 2048",
+        ),
+        (
+            "text-embedding-005",
+            {"instances": [{"content": "w " * 1500}] * 14},
+            400,
+            "supports up to 20000",
+        ),
         ("text-embedding-999", {"instances": [{"content": "a"}]}, 404, "Publisher Model"),
     ],
 )
@@ -71,8 +101,10 @@ def test_predict_truncates_by_default(emu: Emulator) -> None:
 
 
 def test_predict_checks_auth_and_project(emu: Emulator) -> None:
-    url = (f"{emu.url}/v1/projects/{emu.project}/locations/us-central1/publishers/google/"
-           "models/text-embedding-005:predict")
+    url = (
+        f"{emu.url}/v1/projects/{emu.project}/locations/us-central1/publishers/google/"
+        "models/text-embedding-005:predict"
+    )
     assert httpx.post(url, json={"instances": [{"content": "a"}]}).status_code == 401
     assert _predict(emu, {"instances": [{"content": "a"}]}, project="other").status_code == 403
     key = httpx.post(f"{url}?key={emu.api_key}", json={"instances": [{"content": "a"}]})
@@ -94,12 +126,24 @@ def test_openapi_shape_and_base64(emu: Emulator) -> None:
     ("body", "location", "status", "text"),
     [
         ({"model": "text-embedding-005", "input": ["a"]}, "us-central1", 404, "Publisher Model"),
-        ({"model": "intfloat/multilingual-e5-small-maas", "input": ["a"]}, "global", 404,
-         "Publisher Model"),
-        ({"model": "intfloat/multilingual-e5-small-maas", "input": ["a"], "dimensions": 128},
-         "us-central1", 400, "384"),
-        ({"model": "intfloat/multilingual-e5-small-maas", "input": [1, 2]}, "us-central1", 400,
-         "`input`"),
+        (
+            {"model": "intfloat/multilingual-e5-small-maas", "input": ["a"]},
+            "global",
+            404,
+            "Publisher Model",
+        ),
+        (
+            {"model": "intfloat/multilingual-e5-small-maas", "input": ["a"], "dimensions": 128},
+            "us-central1",
+            400,
+            "384",
+        ),
+        (
+            {"model": "intfloat/multilingual-e5-small-maas", "input": [1, 2]},
+            "us-central1",
+            400,
+            "`input`",
+        ),
     ],
 )
 def test_openapi_errors_are_list_wrapped(

@@ -94,8 +94,12 @@ def test_retriever_chain_swapped_from_openai_by_class_names(
     token = emu.issue_token()
     base = emu.base_url(location="us-central1")
     answer, docs = _rag_app(
-        OpenAIEmbeddings(model="intfloat/multilingual-e5-small-maas", base_url=base,
-                         api_key=token, check_embedding_ctx_length=False),
+        OpenAIEmbeddings(
+            model="intfloat/multilingual-e5-small-maas",
+            base_url=base,
+            api_key=token,
+            check_embedding_ctx_length=False,
+        ),
         ChatOpenAI(model="google/gemini-2.5-flash", base_url=base, api_key=token),
     )
     assert docs[0].page_content == DOCS[0]
@@ -116,8 +120,12 @@ def test_retriever_chain_swapped_from_openai_by_class_names(
     assert answer
     ours_chat = [r for r in emu.requests if r.path.endswith("/chat/completions")][-1]
     assert DOCS[0] in str(ours_chat.json["messages"])
-    tasks = [i["task_type"] for r in emu.requests if r.path.endswith(":predict")
-             for i in r.json["instances"]]
+    tasks = [
+        i["task_type"]
+        for r in emu.requests
+        if r.path.endswith(":predict")
+        for i in r.json["instances"]
+    ]
     assert tasks == ["RETRIEVAL_DOCUMENT"] * 3 + ["RETRIEVAL_QUERY"] * 2
 
 
@@ -135,8 +143,9 @@ def test_is_an_openai_embeddings_with_its_parameter_names(
 
 
 def test_task_types_and_titles(emu: Emulator, sa_file: pathlib.Path) -> None:
-    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file, query_task_type="CODE_RETRIEVAL_QUERY",
-                                              title="Handbook"))
+    emb = VertexOpenAIEmbeddings(
+        **lc_params(emu, sa_file, query_task_type="CODE_RETRIEVAL_QUERY", title="Handbook")
+    )
     emb.embed_documents(["doc"])
     emb.embed_query("q")
     emb.embed_documents(["x", "y"], titles=["X", "Y"])
@@ -181,23 +190,27 @@ def test_secrets_stay_out_of_repr_dump_and_pickle(emu: Emulator, sa_file: pathli
     assert info["private_key"] not in str(emb.model_dump())
     restored = pickle.loads(pickle.dumps(emb))
     assert restored.credentials is None  # re-resolved through ADC, never pickled
-    express = VertexOpenAIEmbeddings(project=emu.project, api_endpoint=emu.url,
-                                     api_key=emu.api_key, model="text-embedding-005")
+    express = VertexOpenAIEmbeddings(
+        project=emu.project, api_endpoint=emu.url, api_key=emu.api_key, model="text-embedding-005"
+    )
     assert emu.api_key not in repr(express)
     assert len(express.embed_query("x")) == 768
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(express)
 
 
-def test_a_given_http_client_carries_google_auth(
-    emu: Emulator, sa_file: pathlib.Path
-) -> None:
+def test_a_given_http_client_carries_google_auth(emu: Emulator, sa_file: pathlib.Path) -> None:
     import openai
 
     # The installed SDK's own client classes (httpx on openai 2.x, httpx2 on 3.x).
-    emb = VertexOpenAIEmbeddings(**lc_params(emu, sa_file,
-                                              http_client=openai.DefaultHttpxClient(),
-                                              http_async_client=openai.DefaultAsyncHttpxClient()))
+    emb = VertexOpenAIEmbeddings(
+        **lc_params(
+            emu,
+            sa_file,
+            http_client=openai.DefaultHttpxClient(),
+            http_async_client=openai.DefaultAsyncHttpxClient(),
+        )
+    )
     assert len(emb.embed_query("x")) == 768
     assert len(asyncio.run(emb.aembed_query("y"))) == 768
     assert [r.auth_kind for r in emu.requests] == ["bearer", "bearer"]
@@ -230,8 +243,11 @@ def test_per_call_dimensions_are_sent_and_other_arguments_refused(
     assert [len(v) for v in asyncio.run(emb.aembed_documents(["a"], dimensions=4))] == [4]
     assert len(asyncio.run(emb.aembed_query("q", dimensions=6))) == 6
     assert len(emb.embed_query("q")) == 768  # the instance's size again
-    sent = [r.json["parameters"].get("outputDimensionality")
-            for r in emu.requests if r.path.endswith(":predict")]
+    sent = [
+        r.json["parameters"].get("outputDimensionality")
+        for r in emu.requests
+        if r.path.endswith(":predict")
+    ]
     assert sent == [3, 5, 4, 6, None]
     before = len(emu.requests)
     with pytest.raises(VertexConfigError, match="'user'"):

@@ -28,8 +28,9 @@ QUESTION = "Which host does the global endpoint use?"
 
 def _query_app(embed_model: BaseEmbedding, llm: object) -> tuple[str, str]:
     """A LlamaIndex RAG app, unchanged between providers."""
-    index = VectorStoreIndex.from_documents([Document(text=d) for d in DOCS],
-                                            embed_model=embed_model)
+    index = VectorStoreIndex.from_documents(
+        [Document(text=d) for d in DOCS], embed_model=embed_model
+    )
     response = index.as_query_engine(llm=llm, similarity_top_k=1).query(QUESTION)
     return str(response), response.source_nodes[0].node.get_content()
 
@@ -42,10 +43,12 @@ def test_query_engine_swapped_from_openai_by_class_names(
     token = emu.issue_token()
     base = emu.base_url(location="us-central1")
     answer, source = _query_app(
-        OpenAIEmbedding(model_name="intfloat/multilingual-e5-small-maas", api_base=base,
-                        api_key=token),
-        OpenAILike(model="google/gemini-2.5-flash", api_base=base, api_key=token,
-                   is_chat_model=True),
+        OpenAIEmbedding(
+            model_name="intfloat/multilingual-e5-small-maas", api_base=base, api_key=token
+        ),
+        OpenAILike(
+            model="google/gemini-2.5-flash", api_base=base, api_key=token, is_chat_model=True
+        ),
     )
     assert source == DOCS[0]
     assert answer
@@ -67,8 +70,7 @@ def test_query_engine_swapped_from_openai_by_class_names(
 def _make(emu: Emulator, sa_file: pathlib.Path, **kwargs: object) -> VertexOpenAIEmbedding:
     kwargs.setdefault("model", "text-embedding-005")
     kwargs.setdefault("credentials", str(sa_file))
-    return VertexOpenAIEmbedding(project=emu.project, api_endpoint=emu.url, max_retries=0,
-                                 **kwargs)
+    return VertexOpenAIEmbedding(project=emu.project, api_endpoint=emu.url, max_retries=0, **kwargs)
 
 
 def test_embed_batch_size_is_the_per_request_size(emu: Emulator, sa_file: pathlib.Path) -> None:
@@ -85,8 +87,14 @@ def test_a_framework_batch_larger_than_the_model_limit_runs_concurrently(
     emu: Emulator, sa_file: pathlib.Path
 ) -> None:
     emu.embeddings.config.delay = 0.05
-    emb = _make(emu, sa_file, model="gemini-embedding-001", embed_batch_size=24,
-                max_concurrency=4, dimensions=64)
+    emb = _make(
+        emu,
+        sa_file,
+        model="gemini-embedding-001",
+        embed_batch_size=24,
+        max_concurrency=4,
+        dimensions=64,
+    )
     vectors = asyncio.run(emb.aget_text_embedding_batch([f"t{i}" for i in range(24)]))
     assert len(vectors) == 24
     assert all(len(v) == 64 for v in vectors)
@@ -115,8 +123,9 @@ def test_namespace_import_and_secrets(emu: Emulator, sa_file: pathlib.Path) -> N
     assert "credentials" not in emb.to_dict()
     restored = pickle.loads(pickle.dumps(emb))
     assert restored.credentials is None
-    express = VertexOpenAIEmbedding(model="text-embedding-005", project=emu.project,
-                                    api_endpoint=emu.url, api_key=emu.api_key)
+    express = VertexOpenAIEmbedding(
+        model="text-embedding-005", project=emu.project, api_endpoint=emu.url, api_key=emu.api_key
+    )
     assert emu.api_key not in repr(express)
     assert emu.api_key not in express.to_json()
     assert len(express.get_query_embedding("x")) == 768

@@ -91,8 +91,12 @@ def test_required_after_results_calls_an_uncalled_tool(emulator: Emulator) -> No
         },
         {"role": "tool", "tool_call_id": "c1", "content": "Sunny"},
     ]
-    first = message(emulator, messages=user("Use get_weather for 'Paris'."),
-                    tools=[WEATHER, REPORT], tool_choice="required")
+    first = message(
+        emulator,
+        messages=user("Use get_weather for 'Paris'."),
+        tools=[WEATHER, REPORT],
+        tool_choice="required",
+    )
     assert [c["function"]["name"] for c in first["message"]["tool_calls"]] == ["get_weather"]
     then = message(emulator, messages=history, tools=[WEATHER, REPORT], tool_choice="required")
     assert [c["function"]["name"] for c in then["message"]["tool_calls"]] == ["WeatherReport"]

@@ -51,7 +51,8 @@ def test_service_account_wrong_key_rejected(emulator: Emulator, sa_file, tmp_pat
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     info = json.loads(sa_file.read_text())
     info["private_key"] = other.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
     creds = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
@@ -72,9 +73,13 @@ def test_token_endpoint_checks_audience_and_issuer(emulator: Emulator) -> None:
         ({"aud": emulator.token_uri}, None),
     ):
         assertion = jwt.encode(signer, {**claims, **extra}).decode()
-        r = httpx.post(emulator.token_uri, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion,
-        })
+        r = httpx.post(
+            emulator.token_uri,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            },
+        )
         if fragment is None:
             assert r.status_code == 200
             assert r.json()["token_type"] == "Bearer"
@@ -109,8 +114,11 @@ def test_authorized_user_refresh_and_reauth(emulator: Emulator) -> None:
 def test_authorized_user_bad_secret(emulator: Emulator) -> None:
     info = emulator.authorized_user_info()
     creds = user_credentials.Credentials(
-        token=None, refresh_token=info["refresh_token"], token_uri=emulator.token_uri,
-        client_id=info["client_id"], client_secret="nope",
+        token=None,
+        refresh_token=info["refresh_token"],
+        token_uri=emulator.token_uri,
+        client_id=info["client_id"],
+        client_secret="nope",
     )
     with pytest.raises(exceptions.RefreshError, match="invalid_client"):
         creds.refresh(google.auth.transport.requests.Request())
@@ -140,12 +148,14 @@ def test_metadata_flavor_rules(emulator: Emulator) -> None:
     assert r.headers["metadata-flavor"] == "Google"
     r = httpx.get(
         f"{base}/instance/service-accounts/default/",
-        params={"recursive": "true"}, headers={"Metadata-Flavor": "Google"},
+        params={"recursive": "true"},
+        headers={"Metadata-Flavor": "Google"},
     )
     assert r.headers["content-type"].startswith("application/json")
     assert r.json()["email"] == emulator.config.sa_email
-    r = httpx.get(f"{base}/instance/service-accounts/default/email",
-                  headers={"Metadata-Flavor": "Google"})
+    r = httpx.get(
+        f"{base}/instance/service-accounts/default/email", headers={"Metadata-Flavor": "Google"}
+    )
     assert r.text == emulator.config.sa_email
 
 
@@ -164,15 +174,16 @@ def test_impersonated_credentials(emulator: Emulator, sa_file) -> None:
     creds.refresh(google.auth.transport.requests.Request())
     assert creds.valid
     assert emulator.token_grants == {
-        "jwt-bearer": 1, "refresh_token": 0, "metadata": 0, "impersonation": 1,
+        "jwt-bearer": 1,
+        "refresh_token": 0,
+        "metadata": 0,
+        "impersonation": 1,
     }
     assert _chat_ok(emulator, creds.token) == 200
 
 
 def test_impersonation_requires_bearer(emulator: Emulator) -> None:
-    r = httpx.post(
-        f"{emulator.url}/v1/projects/-/serviceAccounts/x@y:generateAccessToken", json={}
-    )
+    r = httpx.post(f"{emulator.url}/v1/projects/-/serviceAccounts/x@y:generateAccessToken", json={})
     assert r.status_code == 401
     assert r.json()["error"]["status"] == "UNAUTHENTICATED"
 
@@ -232,9 +243,17 @@ def test_serve_prints_instructions(tmp_path) -> None:
 
     creds = tmp_path / "creds.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vertex_openai.emulator", "--port", "0",
-         "--write-credentials", str(creds)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vertex_openai.emulator",
+            "--port",
+            "0",
+            "--write-credentials",
+            str(creds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         out = ""

@@ -22,8 +22,9 @@ WEATHER = {
         },
     },
 }
-PARIS_LONDON = [{"role": "user", "content": "What is the weather in Paris and London? "
-                 "Use get_current_weather."}]
+PARIS_LONDON = [
+    {"role": "user", "content": "What is the weather in Paris and London? Use get_current_weather."}
+]
 
 
 def client(emu: Emulator, endpoint: str = "openapi") -> openai.OpenAI:
@@ -40,11 +41,7 @@ def sse(emu: Emulator, body: dict) -> list[dict]:
         timeout=10,
     )
     assert r.status_code == 200, r.text
-    return [
-        json.loads(line[6:])
-        for line in r.text.splitlines()
-        if line.startswith("data: {")
-    ]
+    return [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
 
 
 def test_gemini2_parallel_same_function_calls_share_the_name_id(emulator: Emulator) -> None:
@@ -54,10 +51,12 @@ def test_gemini2_parallel_same_function_calls_share_the_name_id(emulator: Emulat
     calls = resp.choices[0].message.tool_calls
     assert [c.id for c in calls] == ["get_current_weather"] * 2
     assert [json.loads(c.function.arguments) for c in calls] == [
-        {"location": "Paris"}, {"location": "London"}
+        {"location": "Paris"},
+        {"location": "London"},
     ]
-    chunks = sse(emulator, {"model": "google/gemini-2.5-flash", "messages": PARIS_LONDON,
-                            "tools": [WEATHER]})
+    chunks = sse(
+        emulator, {"model": "google/gemini-2.5-flash", "messages": PARIS_LONDON, "tools": [WEATHER]}
+    )
     streamed = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or []]
     assert [tc["id"] for tc in streamed] == ["get_current_weather"] * 2
     assert [tc["index"] for tc in streamed] == [0, 1]
@@ -77,8 +76,9 @@ def test_gemini3_parallel_calls_signature_on_first_only(emulator: Emulator) -> N
 
 def test_tool_calls_without_index_switch(emulator: Emulator) -> None:
     emulator.config.stream_tool_call_index = False
-    chunks = sse(emulator, {"model": "google/gemini-2.5-flash", "messages": PARIS_LONDON,
-                            "tools": [WEATHER]})
+    chunks = sse(
+        emulator, {"model": "google/gemini-2.5-flash", "messages": PARIS_LONDON, "tools": [WEATHER]}
+    )
     streamed = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or []]
     assert len(streamed) == 2
     assert all("index" not in tc for tc in streamed)
@@ -86,14 +86,16 @@ def test_tool_calls_without_index_switch(emulator: Emulator) -> None:
 
 def test_partner_model_shape(emulator: Emulator) -> None:
     c = client(emulator)
-    resp = c.chat.completions.create(model="meta/llama-3.3-70b-instruct-maas",
-                                     messages=[{"role": "user", "content": "hi"}])
+    resp = c.chat.completions.create(
+        model="meta/llama-3.3-70b-instruct-maas", messages=[{"role": "user", "content": "hi"}]
+    )
     message = resp.choices[0].message
     assert message.tool_calls is None
     assert "tool_calls" in message.model_fields_set  # sent as null
     assert "extra_properties" not in (resp.usage.model_extra or {})
-    resp = c.chat.completions.create(model="meta/llama-3.3-70b-instruct-maas",
-                                     messages=PARIS_LONDON, tools=[WEATHER])
+    resp = c.chat.completions.create(
+        model="meta/llama-3.3-70b-instruct-maas", messages=PARIS_LONDON, tools=[WEATHER]
+    )
     ids = [tc.id for tc in resp.choices[0].message.tool_calls]
     uuid_like = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
     assert all(uuid_like.match(i) for i in ids)
@@ -120,28 +122,47 @@ def test_n_candidates_are_distinct(emulator: Emulator) -> None:
 
 def test_only_vertex_signature_bypass_is_accepted(emulator: Emulator) -> None:
     c = client(emulator)
-    first = c.chat.completions.create(
-        model="google/gemini-3-pro-preview", messages=PARIS_LONDON, tools=[WEATHER]
-    ).choices[0].message
+    first = (
+        c.chat.completions.create(
+            model="google/gemini-3-pro-preview", messages=PARIS_LONDON, tools=[WEATHER]
+        )
+        .choices[0]
+        .message
+    )
     call = first.tool_calls[0]
 
     def history(sig: str) -> list[dict]:
         return [
             *PARIS_LONDON,
-            {"role": "assistant", "tool_calls": [{
-                "id": call.id, "type": "function",
-                "function": {"name": call.function.name, "arguments": call.function.arguments},
-                "extra_content": {"google": {"thought_signature": sig}},
-            }]},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {
+                            "name": call.function.name,
+                            "arguments": call.function.arguments,
+                        },
+                        "extra_content": {"google": {"thought_signature": sig}},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
         ]
 
-    ok = c.chat.completions.create(model="google/gemini-3-pro-preview", tools=[WEATHER],
-                                   messages=history("skip_thought_signature_validator"))
+    ok = c.chat.completions.create(
+        model="google/gemini-3-pro-preview",
+        tools=[WEATHER],
+        messages=history("skip_thought_signature_validator"),
+    )
     assert ok.choices[0].finish_reason == "stop"
     with pytest.raises(openai.BadRequestError) as forged:
-        c.chat.completions.create(model="google/gemini-3-pro-preview", tools=[WEATHER],
-                                  messages=history("context_engineering_is_the_way_to_go"))
+        c.chat.completions.create(
+            model="google/gemini-3-pro-preview",
+            tools=[WEATHER],
+            messages=history("context_engineering_is_the_way_to_go"),
+        )
     # The body, not the message: openai 3.x leaves the body out of status-error messages.
     assert "Corrupted thought signature" in str(forged.value.body)
 
@@ -149,16 +170,22 @@ def test_only_vertex_signature_bypass_is_accepted(emulator: Emulator) -> None:
 @pytest.mark.parametrize(
     ("model", "body", "message"),
     [
-        ("google/gemini-3-pro-preview", {"reasoning_effort": "minimal"},
-         "THINKING_LEVEL_MINIMAL"),
-        ("google/gemini-3-pro-preview",
-         {"extra_body": {"google": {"thinking_config": {"thinking_level": "minimal"}}}},
-         "THINKING_LEVEL_MINIMAL"),
-        ("google/gemini-2.5-pro",
-         {"extra_body": {"google": {"thinking_config": {"thinking_budget": 0}}}},
-         "only works in thinking mode"),
-        ("google/gemini-3-pro-preview", {"reasoning_effort": "none"},
-         "Expected 'reasoning_effort'"),
+        ("google/gemini-3-pro-preview", {"reasoning_effort": "minimal"}, "THINKING_LEVEL_MINIMAL"),
+        (
+            "google/gemini-3-pro-preview",
+            {"extra_body": {"google": {"thinking_config": {"thinking_level": "minimal"}}}},
+            "THINKING_LEVEL_MINIMAL",
+        ),
+        (
+            "google/gemini-2.5-pro",
+            {"extra_body": {"google": {"thinking_config": {"thinking_budget": 0}}}},
+            "only works in thinking mode",
+        ),
+        (
+            "google/gemini-3-pro-preview",
+            {"reasoning_effort": "none"},
+            "Expected 'reasoning_effort'",
+        ),
     ],
 )
 def test_thinking_values_follow_the_model(
@@ -176,7 +203,8 @@ def test_thinking_values_follow_the_model(
 
 def test_thinking_budget_zero_accepted_on_gemini3(emulator: Emulator) -> None:
     resp = client(emulator).chat.completions.create(
-        model="google/gemini-3-pro-preview", messages=[{"role": "user", "content": "hi"}],
+        model="google/gemini-3-pro-preview",
+        messages=[{"role": "user", "content": "hi"}],
         extra_body={"extra_body": {"google": {"thinking_config": {"thinking_budget": 0}}}},
     )
     assert resp.usage.completion_tokens_details is None  # no reasoning tokens
@@ -189,12 +217,16 @@ def test_react_text_mode(emulator: Emulator) -> None:
         '"type": "object"}\n\nThought: ...\nAction: ...\nAction Input: ...'
     )
     c = client(emulator)
-    msgs = [{"role": "system", "content": system},
-            {"role": "user", "content": "Use get_weather for 'Paris'."}]
+    msgs = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "Use get_weather for 'Paris'."},
+    ]
     step = c.chat.completions.create(model="google/gemini-2.5-flash", messages=msgs)
     text = step.choices[0].message.content
-    assert "Action: get_weather\nAction Input: {\"city\": \"Paris\"}" in text
-    msgs += [{"role": "assistant", "content": text},
-             {"role": "user", "content": "Observation: sunny"}]
+    assert 'Action: get_weather\nAction Input: {"city": "Paris"}' in text
+    msgs += [
+        {"role": "assistant", "content": text},
+        {"role": "user", "content": "Observation: sunny"},
+    ]
     final = c.chat.completions.create(model="google/gemini-2.5-flash", messages=msgs)
     assert final.choices[0].message.content.endswith("Answer: Tool get_weather returned: sunny.")

@@ -131,8 +131,11 @@ def test_lc_stream_fails_over_before_first_byte(emulator: Emulator, sa_file: pat
 async def test_lc_astream_fails_over(emulator: Emulator, sa_file: pathlib.Path) -> None:
     behave(emulator, us_central1="unavailable")
     chunks = [c async for c in lc(emulator, sa_file).astream("hello there")]
-    assert [c.response_metadata["vertex_location"] for c in chunks if "vertex_location" in
-            c.response_metadata] == ["europe-west4"]
+    assert [
+        c.response_metadata["vertex_location"]
+        for c in chunks
+        if "vertex_location" in c.response_metadata
+    ] == ["europe-west4"]
     assert chat_locations(emulator) == [(PRIMARY, 503), ("europe-west4", 200)]
 
 
@@ -237,7 +240,12 @@ def test_all_locations_429_gives_the_last_error_to_the_sdk_retries(
     with pytest.raises(openai.RateLimitError):
         lc(emulator, sa_file, max_retries=1).invoke("hello there")
     assert [loc for loc, _ in chat_locations(emulator)] == [
-        PRIMARY, "europe-west4", "global", PRIMARY, "europe-west4", "global"
+        PRIMARY,
+        "europe-west4",
+        "global",
+        PRIMARY,
+        "europe-west4",
+        "global",
     ]
 
 
@@ -250,9 +258,9 @@ def test_only_listed_locations_are_contacted(emulator: Emulator, sa_file: pathli
 
 def test_global_may_be_listed(emulator: Emulator, sa_file: pathlib.Path) -> None:
     behave(emulator, europe_west4="quota")
-    message = lc(
-        emulator, sa_file, location="europe-west4", fallback_locations=["global"]
-    ).invoke("hello there")
+    message = lc(emulator, sa_file, location="europe-west4", fallback_locations=["global"]).invoke(
+        "hello there"
+    )
     assert message.response_metadata["vertex_location"] == "global"
     assert chat_locations(emulator) == [("europe-west4", 429), ("global", 200)]
 
@@ -271,7 +279,9 @@ def test_cooling_skips_the_location_then_returns_to_it(
     assert llm.invoke("hello there").response_metadata["vertex_location"] == "europe-west4"
     # The second request skipped the cooling primary.
     assert chat_locations(emulator) == [
-        (PRIMARY, 429), ("europe-west4", 200), ("europe-west4", 200)
+        (PRIMARY, 429),
+        ("europe-west4", 200),
+        ("europe-west4", 200),
     ]
     behave(emulator)  # the primary's quota is back
     time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
@@ -329,8 +339,9 @@ def test_debug_log_per_failover_without_secrets(
     emulator: Emulator, sa_file: pathlib.Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     behave(emulator, us_central1="quota", europe_west4="unavailable")
-    key_llm = lc(emulator, None, credentials=None, api_key=emulator.api_key,
-                 api_key_transport="query")
+    key_llm = lc(
+        emulator, None, credentials=None, api_key=emulator.api_key, api_key_transport="query"
+    )
     with caplog.at_level(logging.DEBUG, logger="vertex_openai.failover"):
         message = key_llm.invoke("hello there")
     assert message.response_metadata["vertex_location"] == "global"
@@ -359,8 +370,10 @@ def test_debug_log_per_failover_without_secrets(
         ({"fallback_locations": ["global", "global"]}, "twice"),
         ({"endpoint_id": "1234567890", "model": None}, "self-deployed or dedicated"),
         ({"dedicated_endpoint_dns": "localhost"}, "self-deployed or dedicated"),
-        ({"cached_content": "projects/p/locations/us-central1/cachedContents/1"},
-         "context cache exists only"),
+        (
+            {"cached_content": "projects/p/locations/us-central1/cachedContents/1"},
+            "context cache exists only",
+        ),
     ],
 )
 def test_refused_at_construction(

@@ -47,9 +47,10 @@ def _url_after_route(connection: VertexConnection, location: str) -> httpx.URL:
 )
 def test_hosts_follow_the_location(location: str, host: str) -> None:
     conn = VertexConnection(
-        project="p", location="us-central1", credentials={"type": "x"}, fallback_locations=[
-            loc for loc in ("europe-west4", "global", "us", "eu")
-        ]
+        project="p",
+        location="us-central1",
+        credentials={"type": "x"},
+        fallback_locations=[loc for loc in ("europe-west4", "global", "us", "eu")],
     )
     url = _url_after_route(conn, location)
     assert url.host == host
@@ -72,14 +73,16 @@ def test_api_endpoint_keeps_the_host_and_changes_the_path() -> None:
 def test_base_url_without_location_is_refused() -> None:
     with pytest.raises(VertexConfigError, match="fallback_locations needs a base_url"):
         VertexConnection(
-            base_url="https://proxy.example/v1/chat", fallback_locations=["europe-west4"],
+            base_url="https://proxy.example/v1/chat",
+            fallback_locations=["europe-west4"],
             credentials={"type": "x"},
         )
 
 
 def test_empty_list_is_no_failover() -> None:
-    conn = VertexConnection(project="p", location="us-central1", credentials={"type": "x"},
-                            fallback_locations=[])
+    conn = VertexConnection(
+        project="p", location="us-central1", credentials={"type": "x"}, fallback_locations=[]
+    )
     assert conn.failover is None
 
 
@@ -201,8 +204,7 @@ def test_emulator_location_behaviour_over_its_admin_route(emulator: Emulator) ->
 
 
 def test_emulator_share_is_spread_evenly(emulator: Emulator) -> None:
-    emulator.config.update({"location_behaviour": {"us-central1": {"kind": "quota",
-                                                                   "share": 0.3}}})
+    emulator.config.update({"location_behaviour": {"us-central1": {"kind": "quota", "share": 0.3}}})
     statuses = [_post(emulator, "us-central1").status_code for _ in range(10)]
     assert statuses.count(429) == 3
     assert statuses[:4] == [200, 200, 200, 429]

@@ -337,11 +337,21 @@ class _TokenArgs(BaseCallbackHandler):
 
 
 def _logprob_chunk(text: str, finish: str | None = None) -> dict[str, Any]:
-    logprobs = {"content": [{"token": text, "logprob": -0.5, "bytes": None,
-                             "top_logprobs": []}]}
-    return {"id": "c1", "created": 1, "object": "chat.completion.chunk", "model": MODEL,
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
-                         "logprobs": logprobs, "finish_reason": finish}]}
+    logprobs = {"content": [{"token": text, "logprob": -0.5, "bytes": None, "top_logprobs": []}]}
+    return {
+        "id": "c1",
+        "created": 1,
+        "object": "chat.completion.chunk",
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"role": "assistant", "content": text},
+                "logprobs": logprobs,
+                "finish_reason": finish,
+            }
+        ],
+    }
 
 
 @pytest.mark.filterwarnings("ignore:api_key holds a Google OAuth access token")
@@ -350,8 +360,9 @@ def test_stream_token_callbacks_match_the_parent(sse_server: Any) -> None:
     # the cleaned chunks) rather than fire its own events without them.
     sse_server.chunks = [_logprob_chunk("Hello"), _logprob_chunk(" there", "stop")]
     plain = ChatOpenAI(model=MODEL, base_url=sse_server.url, api_key="static", max_retries=0)
-    ours = ChatVertexOpenAI(model=MODEL, base_url=sse_server.url,
-                            api_key="ya29.local-test-token", max_retries=0)
+    ours = ChatVertexOpenAI(
+        model=MODEL, base_url=sse_server.url, api_key="ya29.local-test-token", max_retries=0
+    )
     recorded = []
     for llm in (plain, ours):
         rec = _TokenArgs()
@@ -365,11 +376,15 @@ def test_stream_token_callbacks_match_the_parent(sse_server: Any) -> None:
 @pytest.mark.filterwarnings("ignore:api_key holds a Google OAuth access token")
 def test_self_deployed_stream_without_finish_reason(sse_server: Any) -> None:
     chunks = [_logprob_chunk("Hello"), _logprob_chunk(" there")]
-    sse_server.chunks = [{**c, "choices": [{**c["choices"][0], "logprobs": None}]}
-                         for c in chunks]
+    sse_server.chunks = [{**c, "choices": [{**c["choices"][0], "logprobs": None}]} for c in chunks]
     plain = ChatOpenAI(model=MODEL, base_url=sse_server.url, api_key="static", max_retries=0)
-    common = {"api_endpoint": sse_server.url.removesuffix("/v1"), "project": "p",
-              "location": LOCATION, "api_key": "ya29.local-test-token", "max_retries": 0}
+    common = {
+        "api_endpoint": sse_server.url.removesuffix("/v1"),
+        "project": "p",
+        "location": LOCATION,
+        "api_key": "ya29.local-test-token",
+        "max_retries": 0,
+    }
     ours = ChatVertexOpenAI(endpoint_id="1234567890", **common)
     assert [c.text for c in plain.stream("Hi")] == [c.text for c in ours.stream("Hi")]
     with pytest.raises(openai.APIConnectionError, match="require_finish_reason=False"):

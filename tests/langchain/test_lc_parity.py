@@ -457,6 +457,7 @@ def test_loads_needs_the_namespace_named_as_documented() -> None:
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="Invalid namespace"):
             loads(saved, allowed_objects=[ChatVertexOpenAI])
-        back = loads(saved, allowed_objects=[ChatVertexOpenAI],
-                     valid_namespaces=["langchain_vertex_openai"])
+        back = loads(
+            saved, allowed_objects=[ChatVertexOpenAI], valid_namespaces=["langchain_vertex_openai"]
+        )
     assert isinstance(back, ChatVertexOpenAI)

@@ -13,8 +13,10 @@ from lc_support import MakeModel
 from vertex_openai.emulator import Emulator
 
 PARIS_LONDON = "What is the weather in Paris and London? Use get_current_weather."
-EXPECTED = [("get_current_weather", {"location": "Paris"}),
-            ("get_current_weather", {"location": "London"})]
+EXPECTED = [
+    ("get_current_weather", {"location": "Paris"}),
+    ("get_current_weather", {"location": "London"}),
+]
 
 
 @tool

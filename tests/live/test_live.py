@@ -145,11 +145,17 @@ def test_gemini3_tool_loop_replays_signatures() -> None:
 
     llm = ChatVertexOpenAI(model=GEMINI3, location="global", max_retries=3)
     agent = create_agent(llm, tools=[get_weather, convert_to_fahrenheit])
-    result = agent.invoke({"messages": [(
-        "user",
-        "What is the weather in Paris in Fahrenheit? First call get_weather, then call "
-        "convert_to_fahrenheit with the Celsius temperature.",
-    )]})
+    result = agent.invoke(
+        {
+            "messages": [
+                (
+                    "user",
+                    "What is the weather in Paris in Fahrenheit? First call get_weather, then call "
+                    "convert_to_fahrenheit with the Celsius temperature.",
+                )
+            ]
+        }
+    )
     messages = result["messages"]
     assert any(c.startswith("get_weather") for c in calls)
     assert any(c.startswith("convert_to_fahrenheit") for c in calls)
@@ -182,9 +188,7 @@ def test_llama_index_chat_and_stream() -> None:
 
     from llama_index_vertex_openai import ChatVertexOpenAI
 
-    llm = ChatVertexOpenAI(
-        model=MODEL, thinking_config={"include_thoughts": True}, max_retries=3
-    )
+    llm = ChatVertexOpenAI(model=MODEL, thinking_config={"include_thoughts": True}, max_retries=3)
     reply = llm.chat([ChatMessage(role="user", content="Reply with exactly one word: pong")])
     assert "pong" in (reply.message.content or "").lower()
     assert any(isinstance(b, ThinkingBlock) for b in reply.message.blocks)

@@ -214,14 +214,20 @@ def test_extra_body_argument_is_sent_as_newer_openai_like_does(make_llm, bodies)
     # OpenAILike's own test: extra_body= lands in additional_kwargs, merged with one there.
     llm = make_llm(
         additional_kwargs={"extra_body": {"google": {"cached_content": None}}},
-        extra_body={"google": {"safety_settings": [
-            {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}]}},
+        extra_body={
+            "google": {
+                "safety_settings": [
+                    {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}
+                ]
+            }
+        },
     )
     assert "safety_settings" in llm.additional_kwargs["extra_body"]["google"]
     llm.complete("Hi")
     google = bodies()[0]["extra_body"]["google"]
     assert google["safety_settings"] == [
-        {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}]
+        {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_ONLY_HIGH"}
+    ]
 
 
 def test_pickle_after_calls_and_call_again(make_llm) -> None:  # type: ignore[no-untyped-def]

@@ -244,11 +244,15 @@ def test_plain_parent_gets_vertex_errors_for_the_same_settings(emulator: Emulato
 
     msg = [ChatMessage(role="user", content="hi")]
     with pytest.raises(openai.BadRequestError, match="Expected 'reasoning_effort'"):
-        plain(emulator, "google/gemini-3-pro-preview", additional_kwargs={
-            "reasoning_effort": "none"}).chat(msg)
+        plain(
+            emulator, "google/gemini-3-pro-preview", additional_kwargs={"reasoning_effort": "none"}
+        ).chat(msg)
     with pytest.raises(openai.BadRequestError, match="THINKING_LEVEL_MINIMAL"):
-        plain(emulator, "google/gemini-3-pro-preview", additional_kwargs={
-            "reasoning_effort": "minimal"}).chat(msg)
+        plain(
+            emulator,
+            "google/gemini-3-pro-preview",
+            additional_kwargs={"reasoning_effort": "minimal"},
+        ).chat(msg)
 
 
 # -- agents and chat engines: the parent and ours agree ---------------------------------------
@@ -258,9 +262,7 @@ REACT_TASK = "Use get_weather for 'Paris', please."
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_react_agent_matches_parent(
-    make_llm, emulator: Emulator, streaming: bool
-) -> None:
+async def test_react_agent_matches_parent(make_llm, emulator: Emulator, streaming: bool) -> None:
     answers = []
     for llm in (plain(emulator), make_llm("google/gemini-2.5-flash")):
         emulator.reset()
@@ -344,7 +346,10 @@ def test_parent_retry_decorator_is_kept(make_llm, emulator: Emulator) -> None:
         response = llm.chat([ChatMessage(role="user", content="hi")])
         assert "Emulated answer" in str(response.message.content), type(llm).__name__
         assert [r.status for r in emulator.requests if r.path.endswith("/completions")] == [
-            429, 429, 429, 200
+            429,
+            429,
+            429,
+            200,
         ]
 
 
@@ -374,8 +379,11 @@ def test_instrumentation_events_match_parent(make_llm, emulator: Emulator) -> No
             name = type(e).__name__
             if not (name == "LLMChatInProgressEvent" and names and names[-1] == name):
                 names.append(name)
-        ends = [str(e.response.message.content) for e in recorder.events
-                if type(e).__name__ == "LLMChatEndEvent" and e.response is not None]
+        ends = [
+            str(e.response.message.content)
+            for e in recorder.events
+            if type(e).__name__ == "LLMChatEndEvent" and e.response is not None
+        ]
         runs.append((names, ends))
     assert runs[0] == runs[1]
     assert "LLMChatStartEvent" in runs[1][0]

@@ -144,11 +144,17 @@ def _model(payload: dict[str, Any]) -> str:
 
 def _lc_result(message: Any) -> dict[str, Any]:
     content = message.content
-    text = content if isinstance(content, str) else "".join(
-        b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"
+    text = (
+        content
+        if isinstance(content, str)
+        else "".join(
+            b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"
+        )
     )
-    images = 0 if isinstance(content, str) else sum(
-        1 for b in content if isinstance(b, dict) and b.get("type") == "image"
+    images = (
+        0
+        if isinstance(content, str)
+        else sum(1 for b in content if isinstance(b, dict) and b.get("type") == "image")
     )
     usage = message.usage_metadata
     kwargs = message.additional_kwargs

@@ -105,8 +105,6 @@ def chat_requests(emu: Emulator) -> list[Any]:
     return [r for r in emu.requests if r.path.endswith("/chat/completions")]
 
 
-
-
 def sdk_http() -> Any:
     """The HTTP library of the installed openai SDK (httpx for 2.x, httpx2 for 3.x): a
     user's own ``http_client`` must be one of its clients."""

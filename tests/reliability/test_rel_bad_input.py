@@ -20,8 +20,10 @@ def _deep_tool(levels: int) -> dict[str, Any]:
     node: dict[str, Any] = {"type": "string"}
     for _ in range(levels):
         node = {"type": "object", "properties": {"x": node}}
-    return {"type": "function", "function": {"name": "deep", "description": "d",
-                                             "parameters": node}}
+    return {
+        "type": "function",
+        "function": {"name": "deep", "description": "d", "parameters": node},
+    }
 
 
 DEEP_TOOL = _deep_tool(250)
@@ -51,62 +53,98 @@ RECURSIVE_TOOL = {
 # name -> (constructor overrides, call-time extra, expected error, words the message must hold)
 CASES: dict[str, tuple[dict[str, Any], str | None, type[BaseException], tuple[str, ...]]] = {
     "missing project": (
-        {"project": None, "credentials": "<no-project-sa>"}, None, VertexConfigError,
+        {"project": None, "credentials": "<no-project-sa>"},
+        None,
+        VertexConfigError,
         ("project=", "GOOGLE_CLOUD_PROJECT"),
     ),
     "malformed location": (
-        {"location": "us central1!"}, None, ValueError, ("Malformed location", "us-central1"),
+        {"location": "us central1!"},
+        None,
+        ValueError,
+        ("Malformed location", "us-central1"),
     ),
     "global + cached_content": (
-        {"location": "global",
-         "cached_content": "projects/p/locations/us-central1/cachedContents/1"},
-        None, ValueError, ("global", "location='us-central1'"),
+        {
+            "location": "global",
+            "cached_content": "projects/p/locations/us-central1/cachedContents/1",
+        },
+        None,
+        ValueError,
+        ("global", "location='us-central1'"),
     ),
     "unknown model on openapi (no publisher)": (
-        {"model": "llama-3.3-70b-instruct-maas"}, None, ValueError,
+        {"model": "llama-3.3-70b-instruct-maas"},
+        None,
+        ValueError,
         ("publisher", "google/gemini-2.5-flash"),
     ),
     "bare self-deployed endpoint id as model": (
-        {"model": "1234567890"}, None, ValueError, ("endpoint_id='1234567890'",),
+        {"model": "1234567890"},
+        None,
+        ValueError,
+        ("endpoint_id='1234567890'",),
     ),
     "reasoning_effort none where thinking cannot be off": (
-        {"model": "gemini-2.5-pro", "reasoning_effort": "none"}, None, ValueError,
+        {"model": "gemini-2.5-pro", "reasoning_effort": "none"},
+        None,
+        ValueError,
         ("reasoning_effort='low'", "gemini-2.5-flash"),
     ),
     "reasoning_effort with thinking_config": (
-        {"reasoning_effort": "low", "thinking_config": {"thinking_budget": 100}}, None,
-        ValueError, ("cannot be used together", "thinking_config"),
+        {"reasoning_effort": "low", "thinking_config": {"thinking_budget": 100}},
+        None,
+        ValueError,
+        ("cannot be used together", "thinking_config"),
     ),
     "unknown safety category": (
         {"safety_settings": [{"category": "HARM_CATEGORY_NOPE", "threshold": "BLOCK_NONE"}]},
-        None, ValueError, ("Allowed categories", "HARM_CATEGORY_HARASSMENT"),
+        None,
+        ValueError,
+        ("Allowed categories", "HARM_CATEGORY_HARASSMENT"),
     ),
     "unknown safety threshold": (
-        {"safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT",
-                              "threshold": "BLOCK_SOME"}]},
-        None, ValueError, ("Allowed thresholds", "BLOCK_ONLY_HIGH"),
+        {"safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_SOME"}]},
+        None,
+        ValueError,
+        ("Allowed thresholds", "BLOCK_ONLY_HIGH"),
     ),
     "n > 1 on Gemini 3": (
-        {"model": "gemini-3-pro-preview"}, "n=2", VertexConfigError,
+        {"model": "gemini-3-pro-preview"},
+        "n=2",
+        VertexConfigError,
         ("n=1", "single candidate"),
     ),
     "recursive tool schema": ({}, "recursive_tool", VertexConfigError, ("recurs",)),
     "tool schema nested 250 levels": (
-        {}, "deep_tool", VertexConfigError, ("nested more than 200 levels", "Flatten"),
+        {},
+        "deep_tool",
+        VertexConfigError,
+        ("nested more than 200 levels", "Flatten"),
     ),
     "use_responses_api=True": (
-        {"use_responses_api": True}, None, ValueError, ("Chat Completions",),
+        {"use_responses_api": True},
+        None,
+        ValueError,
+        ("Chat Completions",),
     ),
     "unreadable credentials file": (
-        {"credentials": "<missing-file>"}, None, VertexAuthError,
+        {"credentials": "<missing-file>"},
+        None,
+        VertexAuthError,
         ("Cannot read credentials file", "GOOGLE_APPLICATION_CREDENTIALS"),
     ),
     "malformed credentials file": (
-        {"credentials": "<bad-json>"}, None, VertexAuthError,
+        {"credentials": "<bad-json>"},
+        None,
+        VertexAuthError,
         ("not valid JSON", "gcloud"),
     ),
     "express api_key together with credentials": (
-        {"api_key": "<emu-key>"}, None, ValueError, ("either `api_key`", "not both"),
+        {"api_key": "<emu-key>"},
+        None,
+        ValueError,
+        ("either `api_key`", "not both"),
     ),
 }
 
@@ -129,11 +167,22 @@ def _resolve(value: Any, emu: Emulator, tmp: pathlib.Path) -> Any:
     return value
 
 
-def _run(framework: str, overrides: dict[str, Any], extra: str | None, emu: Emulator,
-         sa: pathlib.Path, tmp: pathlib.Path) -> None:
+def _run(
+    framework: str,
+    overrides: dict[str, Any],
+    extra: str | None,
+    emu: Emulator,
+    sa: pathlib.Path,
+    tmp: pathlib.Path,
+) -> None:
     params: dict[str, Any] = {
-        "model": "gemini-2.5-flash", "project": emu.project, "location": "us-central1",
-        "api_endpoint": emu.url, "credentials": str(sa), "max_retries": 0, "timeout": 5,
+        "model": "gemini-2.5-flash",
+        "project": emu.project,
+        "location": "us-central1",
+        "api_endpoint": emu.url,
+        "credentials": str(sa),
+        "max_retries": 0,
+        "timeout": 5,
     }
     params.update({k: _resolve(v, emu, tmp) for k, v in overrides.items()})
     params = {k: v for k, v in params.items() if v is not None}

@@ -254,9 +254,7 @@ async def _async_socket(model: Any) -> tuple[int, int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux socket options")
-def test_default_socket_options_match_the_parent(
-    emulator: Emulator, sa_file: pathlib.Path
-) -> None:
+def test_default_socket_options_match_the_parent(emulator: Emulator, sa_file: pathlib.Path) -> None:
     from langchain_openai import ChatOpenAI
 
     ours = lc_model(emulator, sa_file)

@@ -158,17 +158,29 @@ FAULTS: list[Any] = []
 for _fw in FRAMEWORKS:
     for _mode in MODES:
         streaming = "stream" in _mode
-        FAULTS.append(pytest.param(_fw, _mode, "drop", {}, CONNECTION_ERRORS,
-                                   id=f"{_fw}-{_mode}-drop"))
-        FAULTS.append(pytest.param(_fw, _mode, "truncate", {}, CONNECTION_ERRORS,
-                                   id=f"{_fw}-{_mode}-truncate"))
-        FAULTS.append(pytest.param(_fw, _mode, "malformed_json", {}, DECODE_ERRORS,
-                                   id=f"{_fw}-{_mode}-malformed_json"))
-        FAULTS.append(pytest.param(
-            _fw, _mode, "stall",
-            {"seconds": STALL, "after_chunks": 2} if streaming else {"seconds": STALL},
-            TIMEOUT_ERRORS, id=f"{_fw}-{_mode}-stall",
-        ))
+        FAULTS.append(
+            pytest.param(_fw, _mode, "drop", {}, CONNECTION_ERRORS, id=f"{_fw}-{_mode}-drop")
+        )
+        FAULTS.append(
+            pytest.param(
+                _fw, _mode, "truncate", {}, CONNECTION_ERRORS, id=f"{_fw}-{_mode}-truncate"
+            )
+        )
+        FAULTS.append(
+            pytest.param(
+                _fw, _mode, "malformed_json", {}, DECODE_ERRORS, id=f"{_fw}-{_mode}-malformed_json"
+            )
+        )
+        FAULTS.append(
+            pytest.param(
+                _fw,
+                _mode,
+                "stall",
+                {"seconds": STALL, "after_chunks": 2} if streaming else {"seconds": STALL},
+                TIMEOUT_ERRORS,
+                id=f"{_fw}-{_mode}-stall",
+            )
+        )
 
 
 @pytest.mark.parametrize(("framework", "mode", "kind", "params", "expected"), FAULTS)

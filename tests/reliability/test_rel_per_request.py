@@ -215,7 +215,8 @@ def test_concurrent_first_use_from_threads_leaks_no_socket(
     assert answers == [ANSWER] * 8
     port = f", {httpx.URL(emulator.url).port})"
     leaks = [
-        str(w.message) for w in caught
+        str(w.message)
+        for w in caught
         if issubclass(w.category, ResourceWarning) and port in str(w.message)
     ]
     assert leaks == []
@@ -227,8 +228,12 @@ def test_embed_documents_with_chunk_size_reuses_connections(
     from langchain_vertex_openai import VertexOpenAIEmbeddings
 
     emb = VertexOpenAIEmbeddings(
-        model="text-embedding-005", project=emulator.project, api_endpoint=relay.url,
-        credentials=str(sa_file), max_retries=0, max_concurrency=1,
+        model="text-embedding-005",
+        project=emulator.project,
+        api_endpoint=relay.url,
+        credentials=str(sa_file),
+        max_retries=0,
+        max_concurrency=1,
     )
     gc.collect()  # earlier tests' garbage is not this test's
     with warnings.catch_warnings(record=True) as caught:
@@ -271,8 +276,11 @@ def test_an_httpx2_client_is_accepted_by_the_embeddings(
 
     seen: list[str] = []
     emb = VertexOpenAIEmbeddings(
-        model="text-embedding-005", project=emulator.project, api_endpoint=emulator.url,
-        credentials=str(sa_file), max_retries=0,
+        model="text-embedding-005",
+        project=emulator.project,
+        api_endpoint=emulator.url,
+        credentials=str(sa_file),
+        max_retries=0,
         http_client=httpx2.Client(event_hooks={"request": [lambda r: seen.append(r.url.path)]}),
         http_async_client=httpx2.AsyncClient(),
     )
@@ -289,10 +297,10 @@ def _callable_models(emulator: Emulator, key: Any) -> dict[str, Any]:
 
     where = {"project": emulator.project, "api_endpoint": emulator.url, "max_retries": 0}
     return {
-        "lc_chat": ChatVertexOpenAI(model="gemini-2.5-flash", location="us-central1",
-                                    api_key=key, **where),
-        "li_chat": LiChat(model="gemini-2.5-flash", location="us-central1", api_key=key,
-                          **where),
+        "lc_chat": ChatVertexOpenAI(
+            model="gemini-2.5-flash", location="us-central1", api_key=key, **where
+        ),
+        "li_chat": LiChat(model="gemini-2.5-flash", location="us-central1", api_key=key, **where),
         "lc_emb": VertexOpenAIEmbeddings(model="text-embedding-005", api_key=key, **where),
         "li_emb": VertexOpenAIEmbedding(model="text-embedding-005", api_key=key, **where),
     }
@@ -368,8 +376,13 @@ def test_embedding_timeout_bounds_the_token_refresh(
         info["token_uri"] = f"{server.url}/token"
         sa = tmp_path / "sa-stalled.json"
         sa.write_text(json.dumps(info))
-        where = {"project": emulator.project, "api_endpoint": emulator.url, "max_retries": 0,
-                 "credentials": str(sa), "timeout": 2}
+        where = {
+            "project": emulator.project,
+            "api_endpoint": emulator.url,
+            "max_retries": 0,
+            "credentials": str(sa),
+            "timeout": 2,
+        }
         if framework == "langchain":
             from langchain_vertex_openai import VertexOpenAIEmbeddings
 

@@ -66,15 +66,29 @@ def bad_server(request: pytest.FixtureRequest) -> Iterator[LocalServer]:
 def lc_embedder(url: str, model: str = "text-embedding-005", **kw: Any) -> Any:
     from langchain_vertex_openai import VertexOpenAIEmbeddings
 
-    return VertexOpenAIEmbeddings(model=model, project="p", location="us-central1",
-                                  api_endpoint=url, api_key=KEY, max_retries=0, **kw)
+    return VertexOpenAIEmbeddings(
+        model=model,
+        project="p",
+        location="us-central1",
+        api_endpoint=url,
+        api_key=KEY,
+        max_retries=0,
+        **kw,
+    )
 
 
 def li_embedder(url: str, model: str = "text-embedding-005", **kw: Any) -> Any:
     from llama_index_vertex_openai import VertexOpenAIEmbedding
 
-    return VertexOpenAIEmbedding(model=model, project="p", location="us-central1",
-                                 api_endpoint=url, api_key=KEY, max_retries=0, **kw)
+    return VertexOpenAIEmbedding(
+        model=model,
+        project="p",
+        location="us-central1",
+        api_endpoint=url,
+        api_key=KEY,
+        max_retries=0,
+        **kw,
+    )
 
 
 def _embed(framework: str, url: str, model: str, mode: str) -> Any:
@@ -92,8 +106,10 @@ def _embed(framework: str, url: str, model: str, mode: str) -> Any:
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize(
-    "bad_server", list(PREDICT_SHAPES.values()) + ["<html>login</html>"],
-    ids=[*PREDICT_SHAPES, "html"], indirect=True,
+    "bad_server",
+    list(PREDICT_SHAPES.values()) + ["<html>login</html>"],
+    ids=[*PREDICT_SHAPES, "html"],
+    indirect=True,
 )
 def test_malformed_predict_200_is_a_validation_error(
     bad_server: LocalServer, framework: str, mode: str
@@ -121,8 +137,16 @@ def test_malformed_openapi_200_is_a_validation_error(
 
 @pytest.mark.parametrize(
     "model",
-    ["text-embedding-005?alt=x", "text-embedding-005#frag", "a/b/c", "text-embedding-005\r\nX: y",
-     "../../other/models/x", "te\x00xt", "publishers/google/models/x?y", "text embedding"],
+    [
+        "text-embedding-005?alt=x",
+        "text-embedding-005#frag",
+        "a/b/c",
+        "text-embedding-005\r\nX: y",
+        "../../other/models/x",
+        "te\x00xt",
+        "publishers/google/models/x?y",
+        "text embedding",
+    ],
 )
 def test_model_id_is_validated_before_it_reaches_the_predict_url(model: str) -> None:
     with pytest.raises(VertexConfigError, match="Malformed embedding model id"):
@@ -175,8 +199,10 @@ def _interrupted(call: Any, after: float) -> tuple[float, type[BaseException] | 
     return time.monotonic() - start, raised
 
 
-@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
-                    reason="signals are delivered to the main thread")
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(),
+    reason="signals are delivered to the main thread",
+)
 @pytest.mark.parametrize("framework", ["langchain", "llama_index", "parent"])
 def test_signal_during_multi_batch_embed_cancels_the_queued_batches(framework: str) -> None:
     # 40 one-text batches, 4 at a time, 1 s each: 10 s if nothing stops it. A signal
@@ -195,9 +221,14 @@ def test_signal_during_multi_batch_embed_cancels_the_queued_batches(framework: s
             from langchain_openai import OpenAIEmbeddings
 
             # The parent, sending one batch at a time over the same server.
-            parent = OpenAIEmbeddings(model="text-embedding-005", base_url=server.url,
-                                      api_key="k", chunk_size=1, max_retries=0,
-                                      check_embedding_ctx_length=False)
+            parent = OpenAIEmbeddings(
+                model="text-embedding-005",
+                base_url=server.url,
+                api_key="k",
+                chunk_size=1,
+                max_retries=0,
+                check_embedding_ctx_length=False,
+            )
             call = lambda: parent.embed_documents(texts)  # noqa: E731
         elapsed, raised = _interrupted(call, 0.5)
         at_return = len(sent)

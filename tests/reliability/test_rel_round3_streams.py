@@ -19,12 +19,20 @@ from fault_servers import LocalServer
 pytest.importorskip("langchain_openai")
 pytest.importorskip("llama_index.core")
 
-GOOD = {"id": "x", "object": "chat.completion.chunk", "created": 1,
-        "model": "google/gemini-2.5-flash",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi"},
-                     "finish_reason": None}]}
-END = {**GOOD, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-       "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+GOOD = {
+    "id": "x",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": "google/gemini-2.5-flash",
+    "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": "hi"}, "finish_reason": None}
+    ],
+}
+END = {
+    **GOOD,
+    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
 
 SKIPPED: dict[str, list[Any]] = {
     "choices: null": [GOOD, {**GOOD, "choices": None}, END],
@@ -35,8 +43,10 @@ REFUSED: dict[str, tuple[list[Any], str]] = {
     "choices: [1]": ([GOOD, {**GOOD, "choices": [1]}, END], "choices[0]"),
     "choices: 'x'": ([GOOD, {**GOOD, "choices": "x"}, END], "`choices` of type str"),
     "string usage count": (
-        [GOOD, {**END, "usage": {"prompt_tokens": "many", "completion_tokens": 1,
-                                 "total_tokens": 2}}],
+        [
+            GOOD,
+            {**END, "usage": {"prompt_tokens": "many", "completion_tokens": 1, "total_tokens": 2}},
+        ],
         "usage.prompt_tokens",
     ),
 }
@@ -48,8 +58,14 @@ def _sse(items: list[Any]) -> bytes:
 
 
 def _stream(framework: str, url: str, mode: str) -> str:
-    kw: dict[str, Any] = dict(model="gemini-2.5-flash", project="p", location="us-central1",
-                              api_endpoint=url, api_key="AQ.x", max_retries=0)
+    kw: dict[str, Any] = dict(
+        model="gemini-2.5-flash",
+        project="p",
+        location="us-central1",
+        api_endpoint=url,
+        api_key="AQ.x",
+        max_retries=0,
+    )
     if framework == "langchain":
         from langchain_vertex_openai import ChatVertexOpenAI
 

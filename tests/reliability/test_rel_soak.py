@@ -86,8 +86,6 @@ async def _async_op(lc: Any, li: Any, i: int) -> tuple[str, Any]:
     return await li_astream_text(li)
 
 
-
-
 @pytest.mark.slow
 def test_soak_mixed_traffic(soak_emulator: EmulatorProcess) -> None:
     emu = soak_emulator
@@ -138,12 +136,15 @@ def test_soak_mixed_traffic(soak_emulator: EmulatorProcess) -> None:
     gc.collect()
     gc.freeze()
     try:
-        threads = [threading.Thread(target=thread_worker, args=(n,), daemon=True)
-                   for n in range(THREADS)]
+        threads = [
+            threading.Thread(target=thread_worker, args=(n,), daemon=True) for n in range(THREADS)
+        ]
         for t in threads:
             t.start()
-        loops = [threading.Thread(target=asyncio.run, args=(tasks(n),), daemon=True)
-                 for n in range(LOOPS)]
+        loops = [
+            threading.Thread(target=asyncio.run, args=(tasks(n),), daemon=True)
+            for n in range(LOOPS)
+        ]
         for t in loops:
             t.start()
         for t in loops:

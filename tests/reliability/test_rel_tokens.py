@@ -154,8 +154,9 @@ def slow_token_emu(tmp_path: pathlib.Path) -> Iterator[tuple[Emulator, pathlib.P
     real_token_uri = info["token_uri"]
 
     def slow(req: Any) -> tuple[int, dict[str, str], bytes]:
-        minted = httpx.post(real_token_uri, content=req.body,
-                            headers={"content-type": req.headers["content-type"]})
+        minted = httpx.post(
+            real_token_uri, content=req.body, headers={"content-type": req.headers["content-type"]}
+        )
         time.sleep(2.5)
         answered.append(time.time())
         return minted.status_code, {"content-type": "application/json"}, minted.content
@@ -206,5 +207,3 @@ def test_no_caller_signs_with_a_token_whose_life_went_in_the_token_queue(
     refresher.join()
     assert token != first, "signed with a token Vertex already refuses"
     assert _accepted(emu, token) == 200
-
-

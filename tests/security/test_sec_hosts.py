@@ -35,9 +35,17 @@ def test_untrusted_dedicated_dns_from_an_error_is_not_followed(
 ) -> None:
     emulator.config.dedicated_endpoints = {"9876543210": host}
     with pytest.raises(openai.BadRequestError) as info:
-        _chat(framework, model="", endpoint_id="9876543210", project=emulator.project,
-              location="us-central1", api_endpoint=emulator.url, credentials=str(sa_file),
-              max_retries=0, timeout=5)
+        _chat(
+            framework,
+            model="",
+            endpoint_id="9876543210",
+            project=emulator.project,
+            location="us-central1",
+            api_endpoint=emulator.url,
+            credentials=str(sa_file),
+            max_retries=0,
+            timeout=5,
+        )
     assert "dedicated" in str(info.value)
     # exactly one request, to the configured origin; no resend anywhere else
     requests = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
@@ -50,8 +58,16 @@ def test_trusted_dedicated_dns_is_learned(
     emulator: Emulator, sa_file: pathlib.Path, framework: str
 ) -> None:
     # the emulator serves endpoint 9876543210 on "localhost" (loopback, like the configured host)
-    _chat(framework, model="", endpoint_id="9876543210", project=emulator.project,
-          location="us-central1", api_endpoint=emulator.url, credentials=str(sa_file),
-          max_retries=0, timeout=5)
+    _chat(
+        framework,
+        model="",
+        endpoint_id="9876543210",
+        project=emulator.project,
+        location="us-central1",
+        api_endpoint=emulator.url,
+        credentials=str(sa_file),
+        max_retries=0,
+        timeout=5,
+    )
     hosts = [r.host for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert hosts == [f"127.0.0.1:{emulator.port}", f"localhost:{emulator.port}"]

@@ -74,9 +74,14 @@ def test_redirect_to_another_host_is_not_followed(
     hosts: tuple[str, list[dict[str, str]]], framework: str
 ) -> None:
     origin, seen = hosts
-    params: dict[str, Any] = {"model": "gemini-2.5-flash", "project": "p",
-                              "location": "us-central1", "api_endpoint": origin,
-                              "credentials": _credentials(), "max_retries": 0}
+    params: dict[str, Any] = {
+        "model": "gemini-2.5-flash",
+        "project": "p",
+        "location": "us-central1",
+        "api_endpoint": origin,
+        "credentials": _credentials(),
+        "max_retries": 0,
+    }
     if framework == "langchain":
         pytest.importorskip("langchain_openai")
         from langchain_vertex_openai import ChatVertexOpenAI as LangChainModel

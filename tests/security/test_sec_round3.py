@@ -91,10 +91,16 @@ def test_loads_refuses_a_manifest_carrying_a_credentials_dict(
     cls = getattr(lvo, cls_name)
     kwargs: dict[str, Any] = {
         "model": "gemini-2.5-flash" if cls_name == "ChatVertexOpenAI" else "text-embedding-005",
-        "project": emulator.project, "location": "us-central1", "api_endpoint": emulator.url,
+        "project": emulator.project,
+        "location": "us-central1",
+        "api_endpoint": emulator.url,
     }
-    manifest = {"lc": 1, "type": "constructor", "id": [*cls.__module__.split("."), cls_name],
-                "kwargs": dict(kwargs)}
+    manifest = {
+        "lc": 1,
+        "type": "constructor",
+        "id": [*cls.__module__.split("."), cls_name],
+        "kwargs": dict(kwargs),
+    }
     manifest["kwargs"]["credentials"] = _wif_info(tmp_path, f"{catcher.url}/v1/token")
     with pytest.raises(ValueError, match="may not carry a `credentials` dict"):
         _loads(json.dumps(manifest), cls)
@@ -114,8 +120,12 @@ def test_dumpd_writes_no_credentials_dict(emulator: Emulator) -> None:
 
     from langchain_vertex_openai import ChatVertexOpenAI
 
-    model = ChatVertexOpenAI(project="p", location="us-central1", api_endpoint=emulator.url,
-                             credentials=emulator.service_account_info())
+    model = ChatVertexOpenAI(
+        project="p",
+        location="us-central1",
+        api_endpoint=emulator.url,
+        credentials=emulator.service_account_info(),
+    )
     assert "credentials" not in dumpd(model)["kwargs"]
     assert _loads(dumps(model), ChatVertexOpenAI).project == "p"
 
@@ -124,7 +134,11 @@ def test_dumpd_writes_no_credentials_dict(emulator: Emulator) -> None:
 @pytest.mark.parametrize("field", ["token_url", "service_account_impersonation_url"])
 @pytest.mark.parametrize("as_file", [False, True])
 def test_external_account_urls_off_google_are_refused(
-    emulator: Emulator, tmp_path: pathlib.Path, catcher: Any, framework: str, field: str,
+    emulator: Emulator,
+    tmp_path: pathlib.Path,
+    catcher: Any,
+    framework: str,
+    field: str,
     as_file: bool,
 ) -> None:
     from vertex_openai import VertexAuthError
@@ -132,8 +146,11 @@ def test_external_account_urls_off_google_are_refused(
     if field == "token_url":
         info = _wif_info(tmp_path, f"{catcher.url}/v1/token")
     else:
-        info = _wif_info(tmp_path, "https://sts.googleapis.com/v1/token",
-                         service_account_impersonation_url=f"{catcher.url}/v1/x:generateAccessToken")
+        info = _wif_info(
+            tmp_path,
+            "https://sts.googleapis.com/v1/token",
+            service_account_impersonation_url=f"{catcher.url}/v1/x:generateAccessToken",
+        )
     credentials: Any = info
     if as_file:
         credentials = tmp_path / "wif.json"
@@ -156,10 +173,18 @@ def test_external_account_off_google_works_with_the_explicit_opt_in(
 
     def sts(req: Any) -> tuple[int, dict[str, str], bytes]:
         minted = httpx.post(f"{emulator.url}/_emulator/token", json={}).json()
-        return 200, {"content-type": "application/json"}, json_body({
-            "access_token": minted["access_token"], "token_type": "Bearer",
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-            "expires_in": 3600})
+        return (
+            200,
+            {"content-type": "application/json"},
+            json_body(
+                {
+                    "access_token": minted["access_token"],
+                    "token_type": "Bearer",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                    "expires_in": 3600,
+                }
+            ),
+        )
 
     with LocalServer(sts) as server:
         info = _wif_info(tmp_path, f"{server.url}/v1/token")
@@ -168,24 +193,30 @@ def test_external_account_off_google_works_with_the_explicit_opt_in(
         assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize("url", [
-    "https://sts.googleapis.com/v1/token",
-    "https://sts.us-east1.rep.googleapis.com/v1/token",
-    "https://us-east1-sts.googleapis.com/v1/token",
-    "https://sts.mtls.googleapis.com/v1/token",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sts.googleapis.com/v1/token",
+        "https://sts.us-east1.rep.googleapis.com/v1/token",
+        "https://us-east1-sts.googleapis.com/v1/token",
+        "https://sts.mtls.googleapis.com/v1/token",
+    ],
+)
 def test_google_sts_hosts_pass_the_check(url: str) -> None:
     from vertex_openai._credential_policy import check_external_account_urls
 
     check_external_account_urls({"token_url": url}, "test", allow=False)
 
 
-@pytest.mark.parametrize("url", [
-    "https://sts.googleapis.com.evil.example/v1/token",
-    "http://sts.googleapis.com/v1/token",
-    "https://evil.example#sts.googleapis.com",
-    "https://sts.evil.example/v1/token",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sts.googleapis.com.evil.example/v1/token",
+        "http://sts.googleapis.com/v1/token",
+        "https://evil.example#sts.googleapis.com",
+        "https://sts.evil.example/v1/token",
+    ],
+)
 def test_lookalike_hosts_fail_the_check(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from vertex_openai import VertexAuthError
     from vertex_openai._credential_policy import check_external_account_urls
@@ -221,9 +252,13 @@ def test_llama_index_express_model_after_from_dict_never_signs_with_adc(
         _ask("llama_index", copy)
     assert _chat(emulator) == []
     assert "Bearer" not in copy.describe_credentials()
-    emb = VertexOpenAIEmbedding(model="text-embedding-005", project=emulator.project,
-                                location="us-central1", api_endpoint=emulator.url,
-                                api_key=emulator.api_key)
+    emb = VertexOpenAIEmbedding(
+        model="text-embedding-005",
+        project=emulator.project,
+        location="us-central1",
+        api_endpoint=emulator.url,
+        api_key=emulator.api_key,
+    )
     assert emulator.api_key not in emb.to_json()
     emb_copy = VertexOpenAIEmbedding.from_dict(emb.to_dict())
     with pytest.raises(VertexConfigError, match="api_key"):
@@ -239,8 +274,7 @@ def _unpickle_cases(emulator: Emulator) -> list[Any]:
     from llama_index_vertex_openai import ChatVertexOpenAI as LIChat
     from llama_index_vertex_openai import VertexOpenAIEmbedding
 
-    common = {"project": emulator.project, "location": "us-central1",
-              "api_endpoint": emulator.url}
+    common = {"project": emulator.project, "location": "us-central1", "api_endpoint": emulator.url}
     return [
         lambda c: ChatVertexOpenAI(model="gemini-2.5-flash", credentials=c, **common),
         lambda c: LIChat(model="gemini-2.5-flash", credentials=c, **common),

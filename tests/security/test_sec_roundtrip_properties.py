@@ -32,12 +32,14 @@ SIGNATURE = st.binary(min_size=4, max_size=24).map(lambda b: b.hex())
 def assistant_turn(draw: st.DrawFn, number: int) -> dict[str, Any]:
     calls = []
     for k in range(draw(st.integers(0, 3))):
-        calls.append({
-            "id": f"function-call-{number}-{k}",
-            "name": draw(st.sampled_from(["get_weather", "lookup", "convert"])),
-            "arguments": {"q": draw(WORDS)},
-            "signature": draw(st.none() | SIGNATURE),
-        })
+        calls.append(
+            {
+                "id": f"function-call-{number}-{k}",
+                "name": draw(st.sampled_from(["get_weather", "lookup", "convert"])),
+                "arguments": {"q": draw(WORDS)},
+                "signature": draw(st.none() | SIGNATURE),
+            }
+        )
     return {
         "thoughts": draw(st.none() | WORDS),
         "answer": draw(st.just("") | WORDS) if calls else draw(WORDS),
@@ -46,9 +48,7 @@ def assistant_turn(draw: st.DrawFn, number: int) -> dict[str, Any]:
     }
 
 
-HISTORIES = st.integers(1, 4).flatmap(
-    lambda n: st.tuples(*(assistant_turn(i) for i in range(n)))
-)
+HISTORIES = st.integers(1, 4).flatmap(lambda n: st.tuples(*(assistant_turn(i) for i in range(n))))
 
 
 def vertex_response(turn: dict[str, Any]) -> dict[str, Any]:
@@ -64,18 +64,30 @@ def vertex_response(turn: dict[str, Any]) -> dict[str, Any]:
                 "id": c["id"],
                 "type": "function",
                 "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
-                **({"extra_content": {"google": {"thought_signature": c["signature"]}}}
-                   if c["signature"] else {}),
+                **(
+                    {"extra_content": {"google": {"thought_signature": c["signature"]}}}
+                    if c["signature"]
+                    else {}
+                ),
             }
             for c in turn["calls"]
         ]
     if turn["message_signature"]:
         message["extra_content"] = {"google": {"thought_signature": turn["message_signature"]}}
     return {
-        "id": "bA-NacCPKoae", "object": "chat.completion", "created": 1, "system_fingerprint": "",
+        "id": "bA-NacCPKoae",
+        "object": "chat.completion",
+        "created": 1,
+        "system_fingerprint": "",
         "model": "google/gemini-2.5-flash",
-        "choices": [{"index": 0, "finish_reason": "tool_calls" if turn["calls"] else "stop",
-                     "logprobs": None, "message": message}],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls" if turn["calls"] else "stop",
+                "logprobs": None,
+                "message": message,
+            }
+        ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
     }
 
@@ -147,8 +159,7 @@ def replay() -> Iterator[Replay]:
 
 # A static OAuth token: no token endpoint needed, and sent only to the replay server.
 STATIC = {"api_key": "ya29.property-test-token", "max_retries": 0}
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
@@ -159,8 +170,12 @@ def test_langchain_history_round_trip(replay: Replay, turns: tuple[dict[str, Any
 
     from langchain_vertex_openai import ChatVertexOpenAI
 
-    llm = ChatVertexOpenAI(model="gemini-2.5-flash", base_url=replay.url,
-                           thinking_config={"include_thoughts": True}, **STATIC)
+    llm = ChatVertexOpenAI(
+        model="gemini-2.5-flash",
+        base_url=replay.url,
+        thinking_config={"include_thoughts": True},
+        **STATIC,
+    )
     history: list[Any] = [HumanMessage("start")]
     for turn in turns:
         replay.answer(vertex_response(turn))
@@ -176,16 +191,18 @@ def test_langchain_history_round_trip(replay: Replay, turns: tuple[dict[str, Any
 
 @PROPERTY
 @given(turns=HISTORIES)
-def test_llama_index_history_round_trip(
-    replay: Replay, turns: tuple[dict[str, Any], ...]
-) -> None:
+def test_llama_index_history_round_trip(replay: Replay, turns: tuple[dict[str, Any], ...]) -> None:
     pytest.importorskip("llama_index.core")
     from llama_index.core.llms import ChatMessage
 
     from llama_index_vertex_openai import ChatVertexOpenAI
 
-    llm = ChatVertexOpenAI(model="gemini-2.5-flash", base_url=replay.url,
-                           thinking_config={"include_thoughts": True}, **STATIC)
+    llm = ChatVertexOpenAI(
+        model="gemini-2.5-flash",
+        base_url=replay.url,
+        thinking_config={"include_thoughts": True},
+        **STATIC,
+    )
     history: list[Any] = [ChatMessage(role="user", content="start")]
     for turn in turns:
         replay.answer(vertex_response(turn))

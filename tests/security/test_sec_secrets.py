@@ -26,7 +26,8 @@ PROMPT = "hello there"
 def secrets_of(emu: Emulator) -> list[str]:
     """Every live secret: issued access tokens, private key body, refresh token, API key."""
     key_lines = [
-        line for line in emu.service_account_info()["private_key"].splitlines()
+        line
+        for line in emu.service_account_info()["private_key"].splitlines()
         if line and "PRIVATE KEY" not in line
     ]
     user = emu.authorized_user_info()
@@ -66,8 +67,12 @@ def _surfaces_common(model: Any) -> list[Any]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_langchain_surfaces(
-    emulator: Emulator, tmp_path: Any, kind: str, caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    emulator: Emulator,
+    tmp_path: Any,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.globals import set_debug
@@ -94,8 +99,13 @@ def test_langchain_surfaces(
             return (BaseCallbackHandler, ())
 
     model = ChatVertexOpenAI(
-        model="gemini-2.5-flash", project=emulator.project, location="us-central1",
-        api_endpoint=emulator.url, max_retries=0, timeout=5, callbacks=[Spy()],
+        model="gemini-2.5-flash",
+        project=emulator.project,
+        location="us-central1",
+        api_endpoint=emulator.url,
+        max_retries=0,
+        timeout=5,
+        callbacks=[Spy()],
         **_credentials(kind, emulator, tmp_path),
     )
     set_debug(True)
@@ -112,17 +122,29 @@ def test_langchain_surfaces(
     for _ in range(2):
         try:
             ChatVertexOpenAI(
-                model="gemini-2.5-flash", project=emulator.project, location="us-central1",
-                api_endpoint=emulator.url, max_retries=0, timeout=0.5,
+                model="gemini-2.5-flash",
+                project=emulator.project,
+                location="us-central1",
+                api_endpoint=emulator.url,
+                max_retries=0,
+                timeout=0.5,
                 **_credentials(kind, emulator, tmp_path),
             ).invoke(PROMPT)
         except openai.OpenAIError as err:
             errors += [err, repr(err), "".join(traceback.format_exception(err))]
     assert len(errors) >= 2
     surfaces = [
-        *_surfaces_common(model), model.to_json(), dumps(model), json.dumps(dumpd(model)),
-        model._get_ls_params(), model._identifying_params, model._get_invocation_params(),
-        *seen, *errors, caplog.text, *(r.getMessage() for r in caplog.records),
+        *_surfaces_common(model),
+        model.to_json(),
+        dumps(model),
+        json.dumps(dumpd(model)),
+        model._get_ls_params(),
+        model._identifying_params,
+        model._get_invocation_params(),
+        *seen,
+        *errors,
+        caplog.text,
+        *(r.getMessage() for r in caplog.records),
         capsys.readouterr().out,
     ]
     assert_clean(emulator, *surfaces)
@@ -130,7 +152,10 @@ def test_langchain_surfaces(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_llama_index_surfaces(
-    emulator: Emulator, tmp_path: Any, kind: str, caplog: pytest.LogCaptureFixture,
+    emulator: Emulator,
+    tmp_path: Any,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("llama_index.core")
@@ -177,8 +202,12 @@ def test_llama_index_surfaces(
     dispatcher.add_event_handler(handler)
     try:
         params = dict(
-            model="gemini-2.5-flash", project=emulator.project, location="us-central1",
-            api_endpoint=emulator.url, max_retries=0, timeout=5,
+            model="gemini-2.5-flash",
+            project=emulator.project,
+            location="us-central1",
+            api_endpoint=emulator.url,
+            max_retries=0,
+            timeout=5,
             callback_manager=CallbackManager([Callbacks()]),
             **_credentials(kind, emulator, tmp_path),
         )
@@ -200,8 +229,14 @@ def test_llama_index_surfaces(
     finally:
         dispatcher.event_handlers.remove(handler)
     surfaces = [
-        *_surfaces_common(model), model.to_dict(), model.to_json(), model.metadata,
-        *seen, *errors, caplog.text, *(r.getMessage() for r in caplog.records),
+        *_surfaces_common(model),
+        model.to_dict(),
+        model.to_json(),
+        model.metadata,
+        *seen,
+        *errors,
+        caplog.text,
+        *(r.getMessage() for r in caplog.records),
     ]
     assert_clean(emulator, *surfaces)
 
@@ -217,8 +252,15 @@ KEY_IN_TIMEOUT_BUG = (
 
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 def test_express_key_not_in_timeout_error_request(emulator: Emulator, framework: str) -> None:
-    params = dict(model="gemini-2.5-flash", project=emulator.project, location="us-central1",
-                  api_endpoint=emulator.url, max_retries=0, timeout=0.5, api_key=emulator.api_key)
+    params = dict(
+        model="gemini-2.5-flash",
+        project=emulator.project,
+        location="us-central1",
+        api_endpoint=emulator.url,
+        max_retries=0,
+        timeout=0.5,
+        api_key=emulator.api_key,
+    )
     emulator.inject_fault("stall", 1, seconds=2)
     if framework == "langchain":
         from langchain_vertex_openai import ChatVertexOpenAI
@@ -237,5 +279,9 @@ def test_express_key_not_in_timeout_error_request(emulator: Emulator, framework:
             li.chat([ChatMessage(role="user", content=PROMPT)])
     err = info.value
     cause = err.__cause__
-    assert_clean(emulator, repr(err.request), repr(getattr(cause, "request", None)),
-                 "".join(traceback.format_exception(err)))
+    assert_clean(
+        emulator,
+        repr(err.request),
+        repr(getattr(cause, "request", None)),
+        "".join(traceback.format_exception(err)),
+    )

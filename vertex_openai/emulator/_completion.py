@@ -76,9 +76,20 @@ SAFETY_THRESHOLDS = {
     "OFF",
 }
 STRICT_SCHEMA_FORBIDDEN = (
-    "$ref", "$defs", "definitions", "additionalProperties", "const", "propertyNames",
-    "exclusiveMinimum", "exclusiveMaximum", "examples", "$schema", "patternProperties",
-    "unevaluatedProperties", "$id", "$comment",
+    "$ref",
+    "$defs",
+    "definitions",
+    "additionalProperties",
+    "const",
+    "propertyNames",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "examples",
+    "$schema",
+    "patternProperties",
+    "unevaluatedProperties",
+    "$id",
+    "$comment",
 )
 ROLES = {"system", "developer", "user", "assistant", "model", "tool", "function"}
 PART_TYPES = {"text", "image_url", "input_audio", "file", "refusal"}
@@ -141,8 +152,11 @@ def signature_valid(state: EmulatorState, sig: str, model: str = "") -> bool:
 def _sig_of(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return None
-    google = (obj.get("extra_content") or {}).get("google") if isinstance(
-        obj.get("extra_content"), dict) else None
+    google = (
+        (obj.get("extra_content") or {}).get("google")
+        if isinstance(obj.get("extra_content"), dict)
+        else None
+    )
     if isinstance(google, dict) and google.get("thought_signature"):
         return str(google["thought_signature"])
     return None
@@ -251,9 +265,7 @@ def _check_tools(tools: Any, strict: bool) -> list[dict[str, Any]]:
             continue
         name = fn.get("name")
         if not name:
-            raise _bad(
-                f"Invalid function declaration at 'tools[{i}]': function name is required."
-            )
+            raise _bad(f"Invalid function declaration at 'tools[{i}]': function name is required.")
         params = fn.get("parameters")
         if params is None:
             continue
@@ -283,9 +295,15 @@ def _describe_url(url: str, what: str) -> str:
     if url.startswith("gs://") or url.startswith(("http://", "https://")):
         ext = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
         mime = {
-            "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
-            "webp": "image/webp", "pdf": "application/pdf", "mp4": "video/mp4",
-            "mp3": "audio/mp3", "wav": "audio/wav",
+            "png": "image/png",
+            "jpg": "image/jpeg",
+            "jpeg": "image/jpeg",
+            "gif": "image/gif",
+            "webp": "image/webp",
+            "pdf": "application/pdf",
+            "mp4": "video/mp4",
+            "mp3": "audio/mp3",
+            "wav": "audio/wav",
         }.get(ext, "image/*")
         return f"{mime}, {url}"
     raise _bad(f"Invalid {what}: unsupported URL scheme in {url[:40]!r}.")
@@ -332,8 +350,11 @@ def _check_messages(messages: Any, gemini3: bool) -> list[str]:
                     fobj = part.get("file")
                     f: dict[str, Any] = fobj if isinstance(fobj, dict) else {}
                     data = str(f.get("file_data") or f.get("file_id") or "")
-                    mime = _describe_url(data, "file").split(",")[0] if data.startswith(
-                        "data:") else "application/octet-stream"
+                    mime = (
+                        _describe_url(data, "file").split(",")[0]
+                        if data.startswith("data:")
+                        else "application/octet-stream"
+                    )
                     parts_seen.append(f"file ({mime})")
     if len(details) > 1 and not gemini3:
         raise _bad("Passing multiple detail types in one request is not supported.")
@@ -438,7 +459,9 @@ def _prompt_text(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) ->
     text = " ".join(text_of(m.get("content")) for m in messages)
     text += " ".join(
         json.dumps((tc.get("function") or {}), ensure_ascii=False)
-        for m in messages for tc in (m.get("tool_calls") or []) if isinstance(tc, dict)
+        for m in messages
+        for tc in (m.get("tool_calls") or [])
+        if isinstance(tc, dict)
     )
     if tools:
         text += json.dumps(tools, ensure_ascii=False)
@@ -484,12 +507,14 @@ def prepare(
     else:
         served = cfg.self_deployed_endpoints.get(endpoint)
         if served is None and endpoint not in cfg.dedicated_endpoints:
-            raise VertexError(google_error(
-                404,
-                f"Endpoint `projects/{cfg.project_number}/locations/{location}/endpoints/"
-                f"{endpoint}` not found.",
-                "NOT_FOUND",
-            ))
+            raise VertexError(
+                google_error(
+                    404,
+                    f"Endpoint `projects/{cfg.project_number}/locations/{location}/endpoints/"
+                    f"{endpoint}` not found.",
+                    "NOT_FOUND",
+                )
+            )
         echoed = served or "emulated-model"
     google_model = endpoint == "openapi" and echoed.startswith("google/")
     gemini3 = google_model and is_gemini3(echoed)
@@ -508,9 +533,7 @@ def prepare(
         raise _bad("Invalid value at 'thinking_config', expected an object.")
     thinking = thinking or {}
     if "thinking_level" in thinking and "thinking_budget" in thinking:
-        raise _bad(
-            "You cannot use both thinking_level and thinking_budget in the same request."
-        )
+        raise _bad("You cannot use both thinking_level and thinking_budget in the same request.")
     if google_model:
         _check_thinking(echoed, thinking, state.config)
     _check_safety(g.get("safety_settings"))
@@ -527,8 +550,9 @@ def prepare(
         raise _bad("Multiple candidates is not enabled for this model.")
     tools = _check_tools(body.get("tools"), cfg.strict_tool_schema)
     if not tools and isinstance(body.get("functions"), list):
-        tools = [{"type": "function", "function": f} for f in body["functions"]
-                 if isinstance(f, dict)]
+        tools = [
+            {"type": "function", "function": f} for f in body["functions"] if isinstance(f, dict)
+        ]
         _check_tools(tools, cfg.strict_tool_schema)
     messages = body.get("messages")
     parts_seen = _check_messages(messages, gemini3)
@@ -542,9 +566,7 @@ def prepare(
         if sent and cfg.fixed_sampling_refusal:
             raise _bad(f"`{sent[0]}` is not supported for this model.")
     _check_inline_sizes(messages)
-    messages = [
-        {**m, "role": "assistant"} if m.get("role") == "model" else m for m in messages
-    ]
+    messages = [{**m, "role": "assistant"} if m.get("role") == "model" else m for m in messages]
     if google_model:
         check_signatures(state, echoed, messages)
 
@@ -734,11 +756,17 @@ async def handle_chat(
     if not body.get("stream"):
         return _plain_response(out, rendered, fault, kind)
     rng = random.Random(f"{cfg.seed}:{dumps(body)}")
-    chunks = list(stream_chunks(
-        out, rendered, rng, cfg.chunk_size_min, cfg.chunk_size_max,
-        fragment_tools=bool(g.get("stream_function_call_arguments")),
-        index_quirk=cfg.stream_tool_index_quirk,
-    ))
+    chunks = list(
+        stream_chunks(
+            out,
+            rendered,
+            rng,
+            cfg.chunk_size_min,
+            cfg.chunk_size_max,
+            fragment_tools=bool(g.get("stream_function_call_arguments")),
+            index_quirk=cfg.stream_tool_index_quirk,
+        )
+    )
     if not cfg.stream_tool_call_index:
         chunks = _without_tool_index(chunks)
     chunks = shape_chunks(kind, chunks)
@@ -768,16 +796,17 @@ def _plain_response(
         return json_response(body)
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, indent=2).encode()
     if fault.kind == "malformed_json":
-        return Response(text[: len(text) // 2] + b"\n", media_type=JSON_CT,
-                        headers=GOOGLE_HEADERS)
+        return Response(text[: len(text) // 2] + b"\n", media_type=JSON_CT, headers=GOOGLE_HEADERS)
     if fault.kind in ("drop", "truncate"):
+
         async def partial() -> AsyncIterator[bytes]:
             yield text[: len(text) // 2]
             await asyncio.sleep(0.01)
             raise _DroppedConnection
 
         return StreamingResponse(
-            partial(), media_type=JSON_CT,
+            partial(),
+            media_type=JSON_CT,
             headers={**GOOGLE_HEADERS, "content-length": str(len(text))},
         )
     return json_response(body)

@@ -163,8 +163,11 @@ class EmbeddingRoutes:
     def routes(self) -> list[BaseRoute]:
         loc = "/{version}/projects/{project}/locations/{location}"
         return [
-            Route(loc + "/publishers/{publisher}/models/{model_action}", self.predict,
-                  methods=["POST"]),
+            Route(
+                loc + "/publishers/{publisher}/models/{model_action}",
+                self.predict,
+                methods=["POST"],
+            ),
             Route(loc + "/endpoints/{endpoint}/embeddings", self.openapi, methods=["POST"]),
         ]
 
@@ -276,8 +279,9 @@ class EmbeddingRoutes:
             )
         if not isinstance(params.get("autoTruncate", True), bool):
             return google_error(
-                400, "Invalid value at 'parameters.autoTruncate' (type.googleapis.com/"
-                "google.protobuf.BoolValue)."
+                400,
+                "Invalid value at 'parameters.autoTruncate' (type.googleapis.com/"
+                "google.protobuf.BoolValue).",
             )
         auto_truncate = params.get("autoTruncate", True) is not False
         texts: list[tuple[str, str | None]] = []
@@ -293,8 +297,9 @@ class EmbeddingRoutes:
             title = inst.get("title")
             if title is not None and task != "RETRIEVAL_DOCUMENT":
                 return google_error(
-                    400, "Unable to submit request because title is only valid with task_type "
-                    "RETRIEVAL_DOCUMENT."
+                    400,
+                    "Unable to submit request because title is only valid with task_type "
+                    "RETRIEVAL_DOCUMENT.",
                 )
             text = inst["content"]
             n = count_tokens(text)
@@ -337,8 +342,9 @@ class EmbeddingRoutes:
                     }
                 }
             )
-        return json_response({"metadata": {"billableCharacterCount": billable},
-                              "predictions": predictions})
+        return json_response(
+            {"metadata": {"billableCharacterCount": billable}, "predictions": predictions}
+        )
 
     # -- endpoints/openapi/embeddings ------------------------------------------------------
     async def openapi(self, request: Request) -> Response:
@@ -371,8 +377,10 @@ class EmbeddingRoutes:
             )
         raw = body.get("input")
         inputs = [raw] if isinstance(raw, str) else raw
-        if not isinstance(inputs, list) or not inputs or not all(
-            isinstance(x, str) for x in inputs
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(x, str) for x in inputs)
         ):
             return list_error(400, "`input` must be a string or a non-empty list of strings.")
         if len(inputs) > spec.max_instances:
@@ -385,8 +393,9 @@ class EmbeddingRoutes:
         dims = body.get("dimensions")
         if dims is not None and dims != spec.dimensions:
             return list_error(
-                400, f"{model} returns {spec.dimensions} dimensions; `dimensions` must be "
-                f"{spec.dimensions} or omitted."
+                400,
+                f"{model} returns {spec.dimensions} dimensions; `dimensions` must be "
+                f"{spec.dimensions} or omitted.",
             )
         with self._lock:
             self.request_sizes.append(len(inputs))

@@ -107,7 +107,7 @@ def unauthenticated_response(
 def html_404(path: str) -> Response:
     page = (
         "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n"
-        "  <meta name=viewport content=\"initial-scale=1, minimum-scale=1, width=device-width\">\n"
+        '  <meta name=viewport content="initial-scale=1, minimum-scale=1, width=device-width">\n'
         "  <title>Error 404 (Not Found)!!1</title>\n"
         "  <a href=//www.google.com/><span id=logo aria-label=Google></span></a>\n"
         "  <p><b>404.</b> <ins>That\u2019s an error.</ins>\n"
@@ -115,7 +115,9 @@ def html_404(path: str) -> Response:
         "  <ins>That\u2019s all we know.</ins>\n"
     )
     return Response(
-        page, status_code=404, media_type="text/html; charset=UTF-8",
+        page,
+        status_code=404,
+        media_type="text/html; charset=UTF-8",
         headers={"x-content-type-options": "nosniff", "x-xss-protection": "0"},
     )
 

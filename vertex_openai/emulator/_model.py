@@ -364,8 +364,10 @@ def _choose_tools(inp: ModelInput, turn: list[dict[str, Any]]) -> list[dict[str,
     if choice in ("required", "any", "validated"):
         if has_results:
             return _required_after_results(functions, turn, user_text)
-        return _mentioned(functions, user_text) or _matched_by_words(functions, user_text) or (
-            functions[:1]
+        return (
+            _mentioned(functions, user_text)
+            or _matched_by_words(functions, user_text)
+            or (functions[:1])
         )
     if has_results:
         return []
@@ -375,17 +377,70 @@ def _choose_tools(inp: ModelInput, turn: list[dict[str, Any]]) -> list[dict[str,
 # Words of a tool name that say what it does rather than what it is about.
 _GENERIC_NAME_WORDS = frozenset(
     (
-        "get", "set", "fetch", "find", "search", "lookup", "look", "up", "query",
-        "retrieve", "call", "run", "do", "make", "list", "check", "tool", "function",
-        "compute", "calculate", "return", "show", "read", "load", "add", "create",
+        "get",
+        "set",
+        "fetch",
+        "find",
+        "search",
+        "lookup",
+        "look",
+        "up",
+        "query",
+        "retrieve",
+        "call",
+        "run",
+        "do",
+        "make",
+        "list",
+        "check",
+        "tool",
+        "function",
+        "compute",
+        "calculate",
+        "return",
+        "show",
+        "read",
+        "load",
+        "add",
+        "create",
     )
 )
 _DESCRIPTION_STOPWORDS = frozenset(
     (
-        "a", "an", "and", "are", "at", "be", "by", "for", "from", "given", "in", "is",
-        "it", "of", "on", "or", "the", "this", "that", "to", "with", "your", "you",
-        "what", "which", "when", "where", "who", "how", "get", "gets", "returns",
-        "return", "current",
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "given",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "this",
+        "that",
+        "to",
+        "with",
+        "your",
+        "you",
+        "what",
+        "which",
+        "when",
+        "where",
+        "who",
+        "how",
+        "get",
+        "gets",
+        "returns",
+        "return",
+        "current",
     )
 )
 
@@ -525,8 +580,9 @@ def run_model(inp: ModelInput, prompt_text: str) -> ModelOutput:
             text_of,
             _mentioned,
             lambda fn, question: _call_args(fn, question, _tool_words([fn])),
-            lambda question: f"Emulated answer from {inp.model or 'the endpoint'}: "
-            + _echo(question),
+            lambda question: (
+                f"Emulated answer from {inp.model or 'the endpoint'}: " + _echo(question)
+            ),
         )
     else:
         text = _answer_text(inp, turn, user_text)

@@ -256,8 +256,9 @@ class OAuthRoutes:
             if leaf == "" and recursive:
                 return JSONResponse(info, headers=METADATA_FLAVOR)
             if leaf == "":
-                return PlainTextResponse("aliases\nemail\nidentity\nscopes\ntoken\n",
-                                         headers=METADATA_FLAVOR)
+                return PlainTextResponse(
+                    "aliases\nemail\nidentity\nscopes\ntoken\n", headers=METADATA_FLAVOR
+                )
             if leaf == "email":
                 return PlainTextResponse(email, headers=METADATA_FLAVOR)
             if leaf == "scopes":
@@ -276,5 +277,6 @@ class OAuthRoutes:
 
     @staticmethod
     def _metadata_404() -> Response:
-        return Response("Not Found\n", status_code=404, media_type="text/html",
-                        headers=METADATA_FLAVOR)
+        return Response(
+            "Not Found\n", status_code=404, media_type="text/html", headers=METADATA_FLAVOR
+        )

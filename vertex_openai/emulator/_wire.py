@@ -128,8 +128,13 @@ def split_text(text: str, rng: random.Random, lo: int, hi: int) -> list[str]:
 
 
 def stream_chunks(
-    out: ModelOutput, r: Rendered, rng: random.Random, lo: int, hi: int,
-    fragment_tools: bool, index_quirk: bool,
+    out: ModelOutput,
+    r: Rendered,
+    rng: random.Random,
+    lo: int,
+    hi: int,
+    fragment_tools: bool,
+    index_quirk: bool,
 ) -> Iterator[dict[str, Any]]:
     """The chunk dicts of a stream; the last one has finish_reason and usage."""
     deltas: list[dict[str, Any]] = []
@@ -166,8 +171,11 @@ def stream_chunks(
         else:
             for k, c in enumerate(calls):
                 first_index = (1 if k % 2 == 0 else 0) if index_quirk else k
-                head_call = {**c, "function": {"arguments": "", "name": c["function"]["name"]},
-                             "index": first_index}
+                head_call = {
+                    **c,
+                    "function": {"arguments": "", "name": c["function"]["name"]},
+                    "index": first_index,
+                }
                 deltas.append({"role": "assistant", "tool_calls": [head_call]})
                 for piece in split_text(c["function"]["arguments"], rng, max(lo, 4), hi * 2):
                     frag = {
@@ -179,11 +187,13 @@ def stream_chunks(
                     deltas.append({"role": "assistant", "tool_calls": [frag]})
 
     if r.message_signature and not out.tool_calls:
-        deltas.append({
-            "content": "",
-            "extra_content": {"google": {"thought_signature": r.message_signature}},
-            "role": "assistant",
-        })
+        deltas.append(
+            {
+                "content": "",
+                "extra_content": {"google": {"thought_signature": r.message_signature}},
+                "role": "assistant",
+            }
+        )
     if not deltas:
         deltas.append({"content": "", "role": "assistant"})
 
