@@ -550,14 +550,19 @@ class VertexEmbeddingClient:
     def _vector(self, response: Any, value: Any, where: str, dims: int | None) -> list[float]:
         if not isinstance(value, list) or not value:
             raise self._invalid(response, None, f"no vector at {where} (got {_kind(value)})")
-        # C-level passes (map/set/all): a Python loop per number cost more than the request.
-        kinds = set(map(type, value))
-        if not kinds <= _NUMBER_TYPES:
-            bad = next(x for x in value if type(x) not in _NUMBER_TYPES)
-            raise self._invalid(response, None, f"a non-numeric value in {where} ({_kind(bad)})")
-        vector: list[float] = list(map(float, value)) if int in kinds else value
-        if not all(map(math.isfinite, vector)):
+        # One C-level pass: sum() raises TypeError on a string, null, list or object, and
+        # a NaN or infinity makes the total non-finite. A Python loop per number cost more
+        # than the request itself (benchmarks/bench_embeddings.py).
+        try:
+            finite = math.isfinite(sum(value))
+        except (TypeError, OverflowError):
+            bad = next((x for x in value if type(x) not in _NUMBER_TYPES), None)
+            raise self._invalid(
+                response, None, f"a non-numeric value in {where} ({_kind(bad)})"
+            ) from None
+        if not finite:
             raise self._invalid(response, None, f"a non-finite value in {where}")
+        vector: list[float] = value
         if dims is not None and len(vector) != dims:
             raise self._invalid(
                 response, None, f"a {len(vector)}-dimensional vector at {where}, not {dims}"
