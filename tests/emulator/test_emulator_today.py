@@ -9,6 +9,11 @@ import pytest
 from vertex_openai.emulator import Emulator
 
 
+def _said(raised: pytest.ExceptionInfo[BaseException]) -> str:
+    """The error's message and its body: openai 3.x no longer copies the body into str()."""
+    return f"{raised.value} {getattr(raised.value, 'body', '')}"
+
+
 def _client(emu: Emulator, location: str = "global") -> openai.OpenAI:
     return openai.OpenAI(
         base_url=emu.base_url(location=location), api_key=emu.issue_token(), max_retries=0
@@ -36,10 +41,11 @@ def test_multi_regions_are_served(emulator: Emulator, location: str) -> None:
 
 
 def test_newest_flash_only_where_it_is_served(emulator: Emulator) -> None:
-    with pytest.raises(openai.NotFoundError, match="was not found"):
+    with pytest.raises(openai.NotFoundError) as raised:
         _client(emulator, "us-central1").chat.completions.create(
             model="google/gemini-3.7-flash", messages=[{"role": "user", "content": "hi"}]
         )
+    assert "was not found" in _said(raised)
 
 
 @pytest.mark.parametrize("model", ["google/gemini-3.6-flash", "google/gemini-3.5-flash-lite"])
@@ -47,7 +53,7 @@ def test_model_turn_last_refused(emulator: Emulator, model: str) -> None:
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure"}]
     with pytest.raises(openai.BadRequestError) as info:
         _client(emulator).chat.completions.create(model=model, messages=messages)
-    assert "Requests ending with a model turn are not supported." in str(info.value)
+    assert "Requests ending with a model turn are not supported." in _said(info)
     # 3.5 Flash (not Lite) takes a prefill.
     assert (
         _client(emulator)
@@ -64,17 +70,19 @@ def test_fixed_sampling_refusal_is_a_switch(emulator: Emulator) -> None:
     }
     assert _client(emulator).chat.completions.create(**body).choices  # deprecated, ignored
     emulator.config.fixed_sampling_refusal = True
-    with pytest.raises(openai.BadRequestError, match="temperature"):
+    with pytest.raises(openai.BadRequestError) as raised:
         _client(emulator).chat.completions.create(**body)
+    assert "temperature" in _said(raised)
 
 
 def test_medium_on_gemini_3_pro_preview(emulator: Emulator) -> None:
-    with pytest.raises(openai.BadRequestError, match="Thinking level MEDIUM is not supported"):
+    with pytest.raises(openai.BadRequestError) as raised:
         _client(emulator).chat.completions.create(
             model="google/gemini-3-pro-preview",
             reasoning_effort="medium",
             messages=[{"role": "user", "content": "hi"}],
         )
+    assert "Thinking level MEDIUM is not supported" in _said(raised)
     emulator.config.medium_unsupported_on = ()
     assert (
         _client(emulator)
@@ -94,8 +102,8 @@ def test_context_overflow_text(emulator: Emulator) -> None:
             model="google/gemini-2.5-flash",
             messages=[{"role": "user", "content": "word " * 100}],
         )
-    assert "The input token count (" in str(info.value)
-    assert "exceeds the maximum number of tokens allowed (10)." in str(info.value)
+    assert "The input token count (" in _said(info)
+    assert "exceeds the maximum number of tokens allowed (10)." in _said(info)
 
 
 def _count(emu: Emulator, model: str, body: object, location: str = "global") -> httpx.Response:
@@ -152,7 +160,7 @@ def test_oversize_inline_image(emulator: Emulator) -> None:
     import base64
 
     big = base64.b64encode(b"0" * (7 * 1024 * 1024 + 3)).decode()
-    with pytest.raises(openai.BadRequestError, match="Cloud Storage"):
+    with pytest.raises(openai.BadRequestError) as raised:
         _client(emulator).chat.completions.create(
             model="google/gemini-2.5-flash",
             messages=[
@@ -164,3 +172,4 @@ def test_oversize_inline_image(emulator: Emulator) -> None:
                 }
             ],
         )
+    assert "Cloud Storage" in _said(raised)
