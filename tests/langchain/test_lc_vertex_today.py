@@ -374,6 +374,11 @@ def test_priority_paygo_header(make_model: MakeModel, emulator: Emulator) -> Non
         make_model(location="global", shared_request_type="urgent")
 
 
+@pytest.mark.xfail(
+    tuple(int(p) for p in __import__("langchain").__version__.split(".")[:2]) < (1, 5),
+    reason="older langchain's SummarizationMiddleware does not retry on a context overflow",
+    strict=False,
+)
 def test_summarization_middleware_recovers_from_vertex_overflow(
     make_model: MakeModel, emulator: Emulator
 ) -> None:
