@@ -131,7 +131,10 @@ if hasattr(os, "register_at_fork"):  # not on Windows
 
 
 def retry_after_seconds(headers: Any, default: float = DEFAULT_COOLDOWN) -> float:
-    """``Retry-After`` (delta seconds or an HTTP date, RFC 9110 §10.2.3), else ``default``."""
+    """``Retry-After`` in seconds (delta seconds or an HTTP date), else ``default``.
+
+    The header's forms: https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+    """
     value = headers.get("retry-after")
     if not value:
         return default
