@@ -182,3 +182,20 @@ def test_project_from_the_credentials_is_filled_in(emu: Emulator, sa_file: pathl
 def test_empty_list_sends_nothing(emu: Emulator, make_client: MakeClient) -> None:
     assert make_client().embed([]).vectors == []
     assert emu.requests == []
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "stdlib json"])
+def test_answers_read_the_same_with_or_without_orjson(
+    emu: Emulator, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    from vertex_openai import _embeddings
+    from vertex_openai.emulator._embeddings import embed_text
+
+    if fast:
+        pytest.importorskip("orjson")
+        assert _embeddings._fast_loads() is not None
+    else:
+        monkeypatch.setattr(_embeddings, "_fast_loads", lambda: None)
+    texts = ["alpha beta", "gamma", "delta epsilon zeta"]
+    got = make_client(normalize=False).embed(texts).vectors
+    assert got == [embed_text(t, 768) for t in texts]  # the emulator's vectors, bit for bit

@@ -123,6 +123,23 @@ def test_malformed_predict_200_is_a_validation_error(
 
 
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+@pytest.mark.parametrize(
+    "bad_server",
+    [
+        {"predictions": [{"embeddings": {"values": [float("nan")] * DIMS}}]},
+        {"predictions": [{"embeddings": {"values": [0.5] * (DIMS - 1) + [float("-inf")]}}]},
+    ],
+    ids=["NaN", "-Infinity"],
+    indirect=True,
+)
+def test_non_finite_values_are_named_as_such(bad_server: LocalServer, framework: str) -> None:
+    # Python's json writes NaN / -Infinity literals, which orjson (when installed) refuses:
+    # the body is still read, and judged for what it holds, not called "not JSON".
+    with pytest.raises(openai.APIResponseValidationError, match="non-finite value in predictions"):
+        _embed(framework, bad_server.url, "text-embedding-005", "sync")
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize(
     "bad_server", list(OPENAPI_SHAPES.values()), ids=list(OPENAPI_SHAPES), indirect=True
