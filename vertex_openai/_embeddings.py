@@ -300,13 +300,6 @@ def _estimate_tokens(text: str) -> int:
     return len(text.encode("utf-8")) // 3 + 1
 
 
-def _unit(vector: list[float]) -> list[float]:
-    norm = math.hypot(*vector)
-    if norm == 0.0 or abs(norm - 1.0) < 1e-9:
-        return vector
-    return [x / norm for x in vector]
-
-
 _TOKEN_RE = re.compile(r"token", re.IGNORECASE)
 _BATCH_SIZE_RE = re.compile(r"batchSize must be (\d+)")
 
@@ -549,26 +542,35 @@ class VertexEmbeddingClient:
             ) from None
         return response, data
 
-    def _vector(self, response: Any, value: Any, where: str, dims: int | None) -> list[float]:
+    def _vector(
+        self, response: Any, value: Any, where: str, n: int, dims: int | None
+    ) -> list[float]:
+        """The checked (and, with ``normalize``, unit) vector at ``where.format(n)``."""
         if not isinstance(value, list) or not value:
-            raise self._invalid(response, None, f"no vector at {where} (got {_kind(value)})")
-        # One C-level pass: sum() raises TypeError on a string, null, list or object, and
-        # a NaN or infinity makes the total non-finite. A Python loop per number cost more
-        # than the request itself (benchmarks/bench_embeddings.py).
+            at = where.format(n)
+            raise self._invalid(response, None, f"no vector at {at} (got {_kind(value)})")
+        # One C-level pass checks the numbers: hypot() (the norm, when normalizing) or
+        # sum() raises TypeError on a string, null, list or object, and a NaN or infinity
+        # makes the result non-finite. A Python loop per number cost more than the
+        # request itself (benchmarks/bench_embeddings.py).
         try:
-            finite = math.isfinite(sum(value))
+            total = math.hypot(*value) if self.normalize else sum(value)
         except (TypeError, OverflowError):
             bad = next((x for x in value if type(x) not in _NUMBER_TYPES), None)
             raise self._invalid(
-                response, None, f"a non-numeric value in {where} ({_kind(bad)})"
+                response, None, f"a non-numeric value in {where.format(n)} ({_kind(bad)})"
             ) from None
-        if not finite:
-            raise self._invalid(response, None, f"a non-finite value in {where}")
+        if not math.isfinite(total):
+            raise self._invalid(response, None, f"a non-finite value in {where.format(n)}")
         vector: list[float] = value
         if dims is not None and len(vector) != dims:
             raise self._invalid(
-                response, None, f"a {len(vector)}-dimensional vector at {where}, not {dims}"
+                response,
+                None,
+                f"a {len(vector)}-dimensional vector at {where.format(n)}, not {dims}",
             )
+        if self.normalize and total != 0.0 and abs(total - 1.0) >= 1e-9:
+            return [x / total for x in vector]
         return vector
 
     def _parse(self, raw: Any, count: int, start: int, out: EmbeddingResult) -> None:
@@ -589,7 +591,6 @@ class VertexEmbeddingClient:
                 raise self._invalid(response, None, f"{len(items)} embeddings for {count} inputs")
             by_index: dict[int, list[float]] = {}
             for n, item in enumerate(items):
-                where = f"data[{n}].embedding"
                 if not isinstance(item, dict):
                     raise self._invalid(response, None, f"data[{n}] a {_kind(item)}")
                 index = item.get("index", n)
@@ -600,7 +601,9 @@ class VertexEmbeddingClient:
                     or index in by_index
                 ):
                     raise self._invalid(response, None, f"a bad data[{n}].index ({index!r})")
-                by_index[index] = self._vector(response, item.get("embedding"), where, dims)
+                by_index[index] = self._vector(
+                    response, item.get("embedding"), "data[{}].embedding", n, dims
+                )
             vectors = [by_index[i] for i in range(count)]
             usage = data.get("usage")
             if isinstance(usage, dict):
@@ -616,21 +619,22 @@ class VertexEmbeddingClient:
                     response, None, f"{len(predictions)} predictions for {count} inputs"
                 )
             for i, prediction in enumerate(predictions):
-                where = f"predictions[{i}]"
                 embeddings = prediction.get("embeddings") if isinstance(prediction, dict) else None
                 if not isinstance(embeddings, dict):
                     raise self._invalid(
-                        response, None, f"no `{where}.embeddings` object (got {_kind(embeddings)})"
+                        response,
+                        None,
+                        f"no `predictions[{i}].embeddings` object (got {_kind(embeddings)})",
                     )
                 values = embeddings.get("values")
-                vectors.append(self._vector(response, values, f"{where}.embeddings.values", dims))
+                vectors.append(
+                    self._vector(response, values, "predictions[{}].embeddings.values", i, dims)
+                )
                 stats = embeddings.get("statistics")
                 if isinstance(stats, dict):
                     tokens += _count(stats.get("token_count"))
                     if stats.get("truncated") is True:
                         truncated.append(start + i)
-        if self.normalize:
-            vectors = [_unit(v) for v in vectors]
         out.slots[start : start + count] = vectors
         with out.lock:
             out.token_count += tokens

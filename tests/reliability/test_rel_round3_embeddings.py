@@ -132,11 +132,20 @@ def test_malformed_predict_200_is_a_validation_error(
     ids=["NaN", "-Infinity"],
     indirect=True,
 )
-def test_non_finite_values_are_named_as_such(bad_server: LocalServer, framework: str) -> None:
+@pytest.mark.parametrize("normalize", [True, False])
+def test_non_finite_values_are_named_as_such(
+    bad_server: LocalServer, framework: str, normalize: bool
+) -> None:
     # Python's json writes NaN / -Infinity literals, which orjson (when installed) refuses:
-    # the body is still read, and judged for what it holds, not called "not JSON".
-    with pytest.raises(openai.APIResponseValidationError, match="non-finite value in predictions"):
-        _embed(framework, bad_server.url, "text-embedding-005", "sync")
+    # the body is still read, and judged for what it holds, not called "not JSON". The
+    # check runs whether or not the vectors are normalized (two code paths).
+    make = lc_embedder if framework == "langchain" else li_embedder
+    emb = make(bad_server.url, normalize=normalize)
+    embed = emb.embed_documents if framework == "langchain" else emb.get_text_embedding_batch
+    with pytest.raises(
+        openai.APIResponseValidationError, match=r"non-finite value in predictions\[0\]"
+    ):
+        embed(["a"])
 
 
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
