@@ -1127,8 +1127,12 @@ def standard_block_part(block: Any) -> dict[str, Any] | None:
     """A LangChain standard `audio` / `file` / `video` block as a Vertex part, else None.
 
     langchain-openai refuses these by URL ("does not support file URLs") and video in any
-    form: OpenAI has no such parts, Vertex reads them (`media_part`). Both the v1 form
-    (`url` / `base64`) and the v0 form (`source_type` "url" / "base64" with `data`) count.
+    form: OpenAI has no such parts, Vertex reads them (`media_part`). An inline document
+    (base64 with its MIME type) is converted here too: the parent would make an OpenAI
+    `file` part and warn that "OpenAI may require a filename" (inventing one), where Vertex
+    takes the same bytes as an `image_url` data: URI, which has no filename. Both the v1
+    form (`url` / `base64`) and the v0 form (`source_type` "url" / "base64" with `data`)
+    count.
     """
     if not _is_map(block) or block.get("type") not in ("audio", "file", "video"):
         return None
@@ -1137,8 +1141,12 @@ def standard_block_part(block: Any) -> dict[str, Any] | None:
     data = block.get("base64")
     if block.get("source_type") == "base64":
         data = block.get("data")
-    if not isinstance(url, str) and not (kind == "video" and isinstance(data, str)):
-        return None  # inline audio / files: the parent's own conversion, same wire result
+    inline = isinstance(data, str) and (
+        kind == "video"
+        or (kind == "file" and bool(data) and isinstance(block.get("mime_type"), str))
+    )
+    if not isinstance(url, str) and not inline:
+        return None  # inline audio: the parent's own conversion, same wire result
     return media_part(
         kind, url=url if isinstance(url, str) else None, data=data, mime_type=block.get("mime_type")
     )
