@@ -52,3 +52,14 @@ def refusal_method_params() -> list[Any]:
         pytest.param("function_calling", marks=older_parent),
         pytest.param("json_mode", marks=older_parent),
     ]
+
+
+PARENT_STREAM_WARNING = "Pydantic serializer warnings"
+"""Streaming `json_schema` structured output: langchain-openai's `_stream` calls
+`model_dump()` on the openai SDK's parsed stream events (`ContentDoneEvent`, whose `parsed`
+is typed None but holds the model), and pydantic warns. Plain `ChatOpenAI` prints the same
+(test_lc_differential.py::test_streamed_json_schema_warns_as_the_parent_does)."""
+
+PARENT_V1_SCHEMA_WARNING = "Received a Pydantic BaseModel V1 schema"
+"""langchain-openai's own notice that `json_schema` cannot take a pydantic v1 model and
+`function_calling` is used instead (test_lc_differential.py checks ChatOpenAI prints it)."""

@@ -21,8 +21,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from lc_support import PARENT_RAISES_ALL_REFUSALS, MakeModel, refusal_method_params
+from lc_support import (
+    PARENT_RAISES_ALL_REFUSALS,
+    PARENT_STREAM_WARNING,
+    PARENT_V1_SCHEMA_WARNING,
+    MakeModel,
+    refusal_method_params,
+)
 from pydantic import BaseModel, Field
+from pydantic.v1 import BaseModel as BaseModelV1
 
 from langchain_vertex_openai import ChatVertexOpenAI
 from vertex_openai.emulator import Emulator
@@ -166,6 +173,42 @@ def test_streamed_structured_output(pair: Pair, method: str) -> None:
     expected, got = _same(*pair(), scenario)
     assert got[-1] == expected[-1]
     assert isinstance(got[-1], Weather)
+
+
+def test_streamed_json_schema_warns_as_the_parent_does(pair: Pair) -> None:
+    # The one warning of this scenario is langchain-openai's (lc_support.PARENT_STREAM_WARNING):
+    # other tests mark it as the parent's on the strength of this one.
+    def scenario(llm: Any) -> list[Any]:
+        return list(
+            llm.with_structured_output(Weather, method="json_schema").stream(
+                "The weather as JSON with 'city' and 'summary' keys."
+            )
+        )
+
+    plain, ours = pair()
+    expected, parent_warnings = _run(lambda: scenario(plain))
+    got, our_warnings = _run(lambda: scenario(ours))
+    assert any(PARENT_STREAM_WARNING in w for w in parent_warnings), parent_warnings
+    assert our_warnings == parent_warnings
+    assert got[-1] == expected[-1]
+
+
+def test_pydantic_v1_schema_warns_as_the_parent_does(pair: Pair) -> None:
+    class JokeV1(BaseModelV1):
+        """A joke."""
+
+        setup: str
+        punchline: str
+
+    plain, ours = pair()
+    warned = []
+    for llm in (plain, ours):
+        with pytest.warns(UserWarning, match=PARENT_V1_SCHEMA_WARNING) as caught:
+            structured = llm.with_structured_output(JokeV1)  # json_schema, the default
+        warned.append(sorted(str(w.message) for w in caught))
+        result = structured.invoke("Tell me a joke as JSON with 'setup' and 'punchline'.")
+        assert isinstance(result, JokeV1)
+    assert warned[0] == warned[1]
 
 
 # ---------------------------------------------------------------- agents
