@@ -225,11 +225,19 @@ def run(samples: int = 7) -> Section:
         with EmbeddingServer(delay) as server:
             for framework, v in _variants(server.url).items():
                 _measure(section, framework, v, where, samples if not delay else 3)
+    from vertex_openai._embeddings import _fast_loads
+
+    reader = (
+        "orjson (installed here)"
+        if _fast_loads() is not None
+        else "the standard library's json (orjson is not installed here)"
+    )
     section.details.append(
         "The OpenAI classes receive base64 vectors (the openai SDK's default encoding) and "
-        "ours the JSON floats of Vertex's `:predict` wire; our normalization (one "
-        "`math.hypot` per vector) runs on every vector. Against an instant server there is "
-        "no latency to overlap, so 8 requests in flight only add thread hand-offs; with "
+        f"ours the JSON floats of Vertex's `:predict` wire, read with {reader}; our "
+        "checks and normalization (one `math.hypot` per vector, then the division) run on "
+        "every vector. Against an instant server there is no latency to overlap, so 8 "
+        "requests in flight only add thread hand-offs; with "
         f"{LATENCY * 1000:.0f} ms per response (a network), concurrency is what counts."
     )
     return section
