@@ -33,7 +33,7 @@ from openai._constants import RAW_RESPONSE_HEADER
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._endpoint import resolve_location
-from vertex_openai._errors import VertexConfigError, redact, translated_errors
+from vertex_openai._errors import VertexConfigError, redact, require_match, translated_errors
 from vertex_openai._fork import reset_after_fork
 
 __all__ = [
@@ -155,15 +155,14 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
         name = name.rsplit("/", 1)[1]
     if name.startswith("google/"):
         name = name[len("google/") :]
-    if not _MODEL_ID_RE.match(name):
-        # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
-        # control character would change where the request goes (or fail inside httpx).
-        msg = (
-            f"Malformed embedding model id {model!r}: use letters, digits, '.', '-', '_' "
-            f"and '@' (e.g. {DEFAULT_EMBEDDING_MODEL!r}, or 'publisher/model' for a partner "
-            "model such as 'intfloat/multilingual-e5-small-maas')."
-        )
-        raise VertexConfigError(msg)
+    # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
+    # control character would change where the request goes (or fail inside httpx).
+    msg = (
+        f"Malformed embedding model id {model!r}: use letters, digits, '.', '-', '_' "
+        f"and '@' (e.g. {DEFAULT_EMBEDDING_MODEL!r}, or 'publisher/model' for a partner "
+        "model such as 'intfloat/multilingual-e5-small-maas')."
+    )
+    require_match(_MODEL_ID_RE, name, msg)
     if name in _GOOGLE_MODELS:
         return _GOOGLE_MODELS[name]
     maas = name if "/" in name else f"intfloat/{name}"

@@ -19,6 +19,7 @@ __all__ = [
     "is_context_overflow",
     "readable_status_error",
     "redact",
+    "require_match",
     "stream_failure",
     "stream_failure_types",
     "translated_errors",
@@ -48,6 +49,17 @@ class VertexContextOverflowError(openai.BadRequestError):
     ``OpenAIContextOverflowError`` (which LangChain's ``SummarizationMiddleware`` reacts to)
     through a subclass of both.
     """
+
+
+def require_match(pattern: re.Pattern[str], value: object, message: str) -> str:
+    """``value`` if it is a string ``pattern`` matches, else a ``VertexConfigError(message)``.
+
+    For names that end up in a URL or a header: a malformed one is refused before anything
+    is sent, with a message that says what to pass instead.
+    """
+    if not isinstance(value, str) or not pattern.match(value):
+        raise VertexConfigError(message)
+    return value
 
 
 _OVERFLOW = re.compile(
