@@ -23,7 +23,7 @@ from vertex_openai._credentials import CredentialsSource
 from vertex_openai._endpoint import EndpointRouter, VertexEndpoint, validate_header_value
 from vertex_openai._errors import VertexConfigError, redact
 from vertex_openai._failover import FailoverPlan, failover_plan
-from vertex_openai._fork import reset_after_fork
+from vertex_openai._fork import ForkSafeLock, reset_after_fork
 from vertex_openai._options import ConnectionOptions
 from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider, shared_token_provider
 
@@ -331,18 +331,7 @@ _CLIENT_ENV = (
 )
 
 
-class _SharedLock:
-    """The lock of the pool cache; replaced in a forked child (a parent thread may hold it)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        reset_after_fork(self)
-
-    def _reset_after_fork(self) -> None:
-        self.lock = threading.Lock()
-
-
-_SHARED_LOCK = _SharedLock()
+_SHARED_LOCK = ForkSafeLock()  # of the pool cache
 
 
 def _shared_transport(

@@ -34,7 +34,7 @@ from openai._constants import RAW_RESPONSE_HEADER
 from vertex_openai._clients import VertexConnection
 from vertex_openai._endpoint import resolve_location
 from vertex_openai._errors import VertexConfigError, redact, require_match, translated_errors
-from vertex_openai._fork import reset_after_fork
+from vertex_openai._fork import ForkSafeLock
 
 __all__ = [
     "DEFAULT_EMBEDDING_LOCATION",
@@ -878,14 +878,10 @@ def _finish(out: EmbeddingResult) -> EmbeddingResult:
     return out
 
 
-class _LazyClients:
+class _LazyClients(ForkSafeLock):
     """The SDK clients of one embedding client and its per-call copies, made once."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__()
         self.clients: dict[bool, Any] = {False: None, True: None}
         """By ``async_``: the ``openai.OpenAI`` and ``openai.AsyncOpenAI``."""
-        reset_after_fork(self)
-
-    def _reset_after_fork(self) -> None:
-        self.lock = threading.Lock()
