@@ -1,17 +1,48 @@
-"""The openai-client arguments langchain-openai gives its own clients, for ours.
+"""What langchain-openai decides for its own clients and wire format, applied to ours.
 
-Read from the parent's fields and decided by its private helpers (socket options), so this
-cannot live in the framework-neutral core; it is kept apart from the chat class, whose
-file holds fields and thin overrides.
+Read from the parent's fields and decided by its helpers (socket options, message and tool
+conversion), so this cannot live in the framework-neutral core; it is kept apart from the
+chat class, whose file holds fields and thin overrides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
+from langchain_openai.chat_models.base import _convert_message_to_dict
 
-__all__ = ["parent_client_args", "parent_socket_options"]
+from vertex_openai._clients import VertexConnection
+
+__all__ = ["parent_client_args", "parent_socket_options", "parent_wire", "set_signed_clients"]
+
+
+def set_signed_clients(model: ChatOpenAI, connection: VertexConnection) -> None:
+    """Give ``model`` our openai clients, signed for Vertex, where it has none yet.
+
+    With the parent's client options; a user's ``http_client`` is never modified (another
+    model or the app may share it): ours sign each request and send it through theirs.
+    """
+    args = parent_client_args(model)
+    if not model.client:
+        model.root_client = connection.sdk_client(False, http_client=model.http_client, **args)
+        model.client = model.root_client.chat.completions
+    if not model.async_client:
+        model.root_async_client = connection.sdk_client(
+            True, http_client=model.http_async_client, **args
+        )
+        model.async_client = model.root_async_client.chat.completions
+
+
+def parent_wire(
+    messages: Sequence[BaseMessage], tools: Sequence[Any] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """``messages`` and ``tools`` in the wire form the parent would send (for countTokens)."""
+    wire = [_convert_message_to_dict(m) for m in messages]
+    return wire, [convert_to_openai_tool(t) for t in tools] if tools else None
 
 
 def parent_client_args(model: ChatOpenAI) -> dict[str, Any]:

@@ -15,29 +15,25 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
 from langchain_openai.chat_models.base import (
     OpenAIContextOverflowError,
-    _convert_message_to_dict,
 )
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from langchain_vertex_openai._blocks import MODEL_PROVIDER
-from langchain_vertex_openai._parent_clients import parent_client_args
+from langchain_vertex_openai._connection_fields import VertexConnectionFields
+from langchain_vertex_openai._parent_clients import parent_wire, set_signed_clients
 from vertex_openai import _chat_calls as calls
 from vertex_openai import _chat_fields as fields
 from vertex_openai import _chat_results as results
 from vertex_openai import _gemini as gemini
 from vertex_openai import _messages as msgs
-from vertex_openai._clients import VertexConnection
-from vertex_openai._credential_policy import warn_principal_switch
 from vertex_openai._errors import VertexContextOverflowError
-from vertex_openai._failover import LOCATION_KEY
 from vertex_openai._models import model_profile
 from vertex_openai._options import request_settings
-from vertex_openai._pickling import picklable_state, private_attr
+from vertex_openai._pickling import private_attr
 from vertex_openai._token_count import acount_message_tokens, count_message_tokens
 
 __all__ = ["ChatVertexOpenAI", "ContextOverflowError"]
@@ -54,7 +50,7 @@ class ContextOverflowError(OpenAIContextOverflowError, VertexContextOverflowErro
     """
 
 
-class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
+class ChatVertexOpenAI(VertexConnectionFields, ChatOpenAI):  # type: ignore[override]
     r"""Gemini and Model Garden chat models on Vertex AI (OpenAI-compatible endpoint).
 
     A drop-in `ChatOpenAI` (``isinstance(llm, ChatOpenAI)`` holds) that signs requests
@@ -146,41 +142,15 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     read from the environment (in particular not from `OPENAI_API_KEY`); omit it to sign
     with Google credentials."""
 
-    project: str | None = None
-    """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT` (also `GCLOUD_PROJECT`,
-    `CLOUD_ML_PROJECT_ID`); else the project of the credentials."""
-
-    location: str | None = None
-    """Region or `"global"` (default). Env: `GOOGLE_CLOUD_LOCATION` (also
-    `GOOGLE_CLOUD_REGION`, `CLOUD_ML_REGION`)."""
-
     endpoint_id: str | None = None
     """`"openapi"` (default: Gemini and Model Garden MaaS) or a self-deployed endpoint id."""
-
-    api_version: str | None = None
-    """`"v1"` (default) or `"v1beta1"`."""
-
-    api_endpoint: str | None = None
-    """Host or `scheme://host:port` override (Private Service Connect, proxies, emulator)."""
 
     dedicated_endpoint_dns: str | None = None
     """Dedicated endpoint host (learned automatically from Vertex's error if omitted)."""
 
-    credentials: Any = Field(default=None, exclude=True, repr=False)
-    """google-auth `Credentials`, a path to a credentials JSON file, or its dict.
-    Application Default Credentials when omitted (env `GOOGLE_APPLICATION_CREDENTIALS`).
-    Never serialized; loaded on the first request."""
-
-    quota_project: str | None = None
-    """Project billed for quota (`x-goog-user-project`)."""
-
     api_key_transport: Literal["header", "query"] = "header"
     """How an express-mode `api_key` is sent: `"header"` (`x-goog-api-key`, in no URL) or
     `"query"` (`?key=`, visible in URLs that tracing records)."""
-
-    allow_non_google_token_urls: bool = False
-    """Accept `external_account` credentials whose token / impersonation URL is not a Google
-    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
 
     thought_tag_marker: str | None = None
     """Tag Vertex wraps thoughts in (`<marker>...</marker>`); `"thought"` is used
@@ -194,12 +164,6 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
 
     cached_content: str | None = None
     """Name of a Vertex context cache (`projects/.../cachedContents/...`)."""
-
-    fallback_locations: list[str] | None = None
-    """Locations that get the same request, in order, when the one in use answers 429
-    RESOURCE_EXHAUSTED or 503 UNAVAILABLE (e.g. `["europe-west4", "global"]`). Default
-    `None`: requests never leave `location` (data residency). The answering location is in
-    `response_metadata["vertex_location"]`. See docs/failover.md."""
 
     stream_usage: bool | None = True
     """Report token usage in the last streamed chunk (Vertex supports it)."""
@@ -216,9 +180,9 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     for Google-managed models, which always send one; not for self-deployed endpoints,
     which may end with `[DONE]` alone (as the parent accepts)."""
 
-    _connection: VertexConnection | None = PrivateAttr(default=None)
     _settings: gemini.VertexRequestSettings | None = PrivateAttr(default=None)
     _google_identity: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _unpickled_fields = ("client", "async_client", "root_client", "root_async_client")
 
     @property
     def _llm_type(self) -> str:
@@ -299,8 +263,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             self.profile = self._resolve_model_profile()
         return self
 
-    def _express_key(self) -> str | None:
-        return fields.express_key(self.openai_api_key)
+    def _connect(self) -> None:
+        self._build_clients()
 
     def _build_clients(self) -> None:
         fields.check_proxy_alone(self.openai_proxy, self.http_client, self.http_async_client)
@@ -319,17 +283,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         self._settings = request_settings(self, model=self.model_name, endpoint=endpoint)
         google = self._settings.google_body()
         self._google_identity = {"google": google} if google else {}
-        sdk_args = parent_client_args(self)
-        # The user's own clients are never modified (another model or the app may share
-        # them): ours sign each request and send it through theirs.
-        if not self.client:
-            self.root_client = conn.sdk_client(False, http_client=self.http_client, **sdk_args)
-            self.client = self.root_client.chat.completions
-        if not self.async_client:
-            self.root_async_client = conn.sdk_client(
-                True, http_client=self.http_async_client, **sdk_args
-            )
-            self.async_client = self.root_async_client.chat.completions
+        set_signed_clients(self, conn)
 
     def _chat_url(self) -> str:
         assert self._connection is not None
@@ -338,13 +292,6 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     # ------------------------------------------------------------------ token counting
     # The parent counts with tiktoken, which downloads an OpenAI tokenizer from a
     # third-party host; these count with Vertex (Gemini) or offline (vertex_openai._token_count).
-
-    def _count_input(
-        self, messages: Sequence[BaseMessage], tools: Sequence[Any] | None
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-        wire = [_convert_message_to_dict(m) for m in messages]
-        wire_tools = [convert_to_openai_tool(t) for t in tools] if tools else None
-        return wire, wire_tools
 
     def get_num_tokens_from_messages(
         self,
@@ -361,7 +308,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         """
         assert self._connection is not None
         assert self.root_client is not None
-        wire, wire_tools = self._count_input(messages, tools)
+        wire, wire_tools = parent_wire(messages, tools)
         return count_message_tokens(
             self.root_client, self._connection.endpoint, self.model_name, wire, wire_tools
         )
@@ -374,7 +321,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         """Async :meth:`get_num_tokens_from_messages`."""
         assert self._connection is not None
         assert self.root_async_client is not None
-        wire, wire_tools = self._count_input(messages, tools)
+        wire, wire_tools = parent_wire(messages, tools)
         return await acount_message_tokens(
             self.root_async_client, self._connection.endpoint, self.model_name, wire, wire_tools
         )
@@ -390,28 +337,6 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             NotImplementedError: always (use get_num_tokens instead).
         """
         raise fields.no_token_ids("ChatVertexOpenAI")
-
-    def describe_credentials(self) -> str:
-        """What signs the requests (never contains a secret)."""
-        assert self._connection is not None
-        return self._connection.describe_credentials()
-
-    # Pickling: the openai clients hold sockets and locks; rebuild them on load.
-    # `credentials` objects and dicts are dropped (re-resolved through ADC, as the core
-    # does); a path is kept. An express-mode API key is never pickled.
-    def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None or callable(self.openai_api_key):
-            raise fields.refuse_key_pickling("ChatVertexOpenAI")
-        return picklable_state(
-            super().__getstate__(),
-            clear_fields=("client", "async_client", "root_client", "root_async_client"),
-            clear_private=("_connection",),
-        )
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        super().__setstate__(state)
-        warn_principal_switch(state, type(self).__name__)
-        self._build_clients()
 
     # ------------------------------------------------------------------ requests
 
@@ -455,19 +380,12 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         if isinstance(kwargs.get("extra_body"), Mapping) and self.extra_body:
             # The parent lets a per-call extra_body replace the instance one.
             kwargs["extra_body"] = gemini.deep_merge(self.extra_body, kwargs["extra_body"])
-        if isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_):
-            messages = [_standard_parts(m) for m in input_]  # the _generate path: no re-parse
-        else:
-            messages = [_standard_parts(m) for m in self._convert_input(input_).to_messages()]
+        if not (isinstance(input_, list) and all(isinstance(m, BaseMessage) for m in input_)):
+            input_ = self._convert_input(input_).to_messages()  # else the _generate path
+        messages = [results.standard_parts(m) for m in input_]
         payload = super()._get_request_payload(messages, stop=stop, **kwargs)
-        payload["messages"] = [
-            msgs.replay_fields(
-                m.additional_kwargs, wire, m.additional_kwargs.get("reasoning_content")
-            )
-            if isinstance(m, AIMessage)
-            else wire
-            for m, wire in zip(messages, payload["messages"], strict=True)
-        ]
+        kept = [m.additional_kwargs if isinstance(m, AIMessage) else None for m in messages]
+        payload["messages"] = results.replayed_wire(kept, payload["messages"])
         payload = gemini.prepare_chat_request(payload, private_attr(self, "_settings"))
         if (call := calls.current_call()) is not None:
             call.marker = gemini.effective_thought_marker(payload)
@@ -484,17 +402,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         call = calls.current_call()
         # Outside a call (a direct use of this hook): the instance's own marker.
         marker = call.marker if call else private_attr(self, "_settings").thought_tag_marker
-        usage, raws = results.choice_messages(response)
-        for generation, raw in zip(result.generations, raws, strict=False):
-            message = generation.message
-            if isinstance(message, AIMessage):
-                parsed = msgs.parse_message(raw or {}, marker)
-                message.content = results.apply_parsed(
-                    message.content, message.additional_kwargs, parsed
-                )
-                if usage is not None:
-                    message.usage_metadata = msgs.usage_metadata(usage)  # type: ignore[assignment]
-                message.response_metadata["model_provider"] = MODEL_PROVIDER
+        ai = [g.message if isinstance(g.message, AIMessage) else None for g in result.generations]
+        results.apply_response(ai, response, marker, MODEL_PROVIDER)
         if result.llm_output is not None:
             result.llm_output["model_provider"] = MODEL_PROVIDER
         return result
@@ -554,7 +463,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             return self._convert_chunk_to_generation_chunk(rest, AIMessageChunk, None)
 
     def _stream_hooks(self) -> tuple[Any, ...]:
-        return self._chat_url, ContextOverflowError, self._finish_chunk, _tag_location
+        return self._chat_url, ContextOverflowError, self._finish_chunk, results.tag_chunk_location
 
     # The parent's stream runs with the run manager, so callbacks see the chunks our
     # `_convert_chunk_to_generation_chunk` cleaned, with the parent's own arguments.
@@ -567,8 +476,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         parent = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        steps = calls.stream_in_call(parent, *self._stream_hooks())
-        for chunk, last in steps:
+        for chunk, last in calls.stream_in_call(parent, *self._stream_hooks()):
             if last and run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -581,8 +489,7 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         parent = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        steps = calls.astream_in_call(parent, *self._stream_hooks())
-        async for chunk, last in steps:
+        async for chunk, last in calls.astream_in_call(parent, *self._stream_hooks()):
             if last and run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -596,7 +503,8 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
     ) -> ChatResult:
         with calls.call_scope(self._chat_url, ContextOverflowError) as where:
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        return _result_location(result, where.location)
+        results.record_location((g.message for g in result.generations), where.location)
+        return result
 
     async def _agenerate(
         self,
@@ -609,28 +517,5 @@ class ChatVertexOpenAI(ChatOpenAI):  # type: ignore[override]
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
-        return _result_location(result, where.location)
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _result_location(result: ChatResult, location: str | None) -> ChatResult:
-    # Set only with fallback_locations (the transport records it then): which location
-    # answered, for residency audits and to see failover happen.
-    if location is not None:
-        for generation in result.generations:
-            generation.message.response_metadata[LOCATION_KEY] = location
-    return result
-
-
-def _tag_location(chunk: ChatGenerationChunk, location: str | None) -> None:
-    # On the finishing chunk only: response_metadata strings concatenate when chunks merge.
-    if location is not None and (chunk.generation_info or {}).get("finish_reason"):
-        chunk.message.response_metadata[LOCATION_KEY] = location
-
-
-def _standard_parts(message: BaseMessage) -> BaseMessage:
-    """Audio / file / video blocks the parent refuses, as the core's parts (`media_part`)."""
-    content = results.standard_content(message.content)
-    return message if content is None else message.model_copy(update={"content": content})
+        results.record_location((g.message for g in result.generations), where.location)
+        return result

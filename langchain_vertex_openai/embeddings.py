@@ -10,7 +10,8 @@ from langchain_openai import OpenAIEmbeddings
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from vertex_openai._credential_policy import refuse_manifest_credentials, warn_principal_switch
+from langchain_vertex_openai._connection_fields import VertexConnectionFields
+from vertex_openai._credential_policy import refuse_manifest_credentials
 from vertex_openai._embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_MAX_CONCURRENCY,
@@ -19,12 +20,11 @@ from vertex_openai._embeddings import (
     per_call_embedding_args,
 )
 from vertex_openai._options import ConnectionOptions
-from vertex_openai._pickling import picklable_state
 
 __all__ = ["VertexOpenAIEmbeddings"]
 
 
-class VertexOpenAIEmbeddings(OpenAIEmbeddings):
+class VertexOpenAIEmbeddings(VertexConnectionFields, OpenAIEmbeddings):
     """Google's and partner embedding models on Vertex AI, as an `OpenAIEmbeddings`.
 
     ``isinstance(emb, OpenAIEmbeddings)`` holds, so an app written for OpenAI swaps its
@@ -74,33 +74,6 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     model: str = DEFAULT_EMBEDDING_MODEL
     """Embedding model id."""
 
-    project: str | None = None
-    """Google Cloud project. Env: `GOOGLE_CLOUD_PROJECT`; else the credentials' project."""
-
-    location: str | None = None
-    """Region. Env: `GOOGLE_CLOUD_LOCATION`; default `us-central1`."""
-
-    api_version: str | None = None
-    """`"v1"` (default) or `"v1beta1"`."""
-
-    api_endpoint: str | None = None
-    """Host or `scheme://host:port` override (Private Service Connect, proxies, emulator)."""
-
-    credentials: Any = Field(default=None, exclude=True, repr=False)
-    """google-auth `Credentials`, a path to a JSON key, or its dict; ADC when omitted."""
-
-    quota_project: str | None = None
-    """Project billed for quota (`x-goog-user-project`)."""
-
-    allow_non_google_token_urls: bool = False
-    """Accept `external_account` credentials whose token / impersonation URL is not a Google
-    STS / IAM Credentials host (refused by default; docs/authentication.md)."""
-
-    fallback_locations: list[str] | None = None
-    """Locations that get the same request, in order, when the one in use answers 429
-    RESOURCE_EXHAUSTED or 503 UNAVAILABLE. Default `None`: requests never leave `location`
-    (data residency). See docs/failover.md."""
-
     openai_api_key: (  # type: ignore[assignment]
         SecretStr | Callable[[], str] | Callable[[], Awaitable[str]] | None
     ) = Field(default=None, alias="api_key")
@@ -144,6 +117,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
     """Let Vertex truncate too-long inputs; off: a clear error naming the input."""
 
     _embedder: VertexEmbeddingClient | None = PrivateAttr(default=None)
+    _unpickled_private = ("_connection", "_embedder")
 
     @model_validator(mode="before")
     @classmethod
@@ -179,14 +153,10 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
         ):
             msg = "Pass output_dimensionality or dimensions (its alias), not both."
             raise ValueError(msg)
-        self._build()
+        self._connect()
         return self
 
-    def _express_key(self) -> str | None:
-        key = self.openai_api_key
-        return key.get_secret_value() if isinstance(key, SecretStr) else None
-
-    def _build(self) -> None:
+    def _connect(self) -> None:
         location = embedding_location(self.location)
         connection = ConnectionOptions.build(
             project=self.project,
@@ -201,6 +171,7 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
             fallback_locations=self.fallback_locations,
             allow_non_google_token_urls=self.allow_non_google_token_urls,
         ).connect()
+        self._connection = connection
         self.project = self.project or connection.endpoint_at_start.project
         self.location = self.location or location
         headers = dict(self.default_headers or {})
@@ -228,25 +199,6 @@ class VertexOpenAIEmbeddings(OpenAIEmbeddings):
         """The core client (limits, URL, batching plan)."""
         assert self._embedder is not None
         return self._embedder
-
-    def describe_credentials(self) -> str:
-        """What signs the requests (never contains a secret)."""
-        return self.embedder.connection.describe_credentials()
-
-    # Pickling: no clients, no live credentials, never an express-mode key.
-    def __getstate__(self) -> dict[Any, Any]:
-        if self._express_key() is not None or callable(self.openai_api_key):
-            msg = (
-                "A VertexOpenAIEmbeddings using an express-mode api_key cannot be pickled "
-                "(the key would be written out). Build it in the worker instead."
-            )
-            raise TypeError(msg)
-        return picklable_state(super().__getstate__(), clear_private=("_embedder",))
-
-    def __setstate__(self, state: dict[Any, Any]) -> None:
-        super().__setstate__(state)
-        warn_principal_switch(state, type(self).__name__)
-        self._build()
 
     # ------------------------------------------------------------------ embedding
 

@@ -91,8 +91,9 @@ def constructor_kwargs(
 def express_key_dropped_error(class_name: str) -> VertexConfigError:
     """The error of a model rebuilt from a pickle / dict of an express-mode model."""
     msg = (
-        f"This {class_name} was unpickled (or rebuilt by from_dict) from an express-mode "
-        "instance; API keys are never written out. Create it again with api_key=..."
+        f"This {class_name} was unpickled (or rebuilt by from_dict) from one whose api_key "
+        "was an express-mode key or a callable; neither is ever written out. Create it "
+        "again with api_key=..."
     )
     return VertexConfigError(msg)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import openai
 
@@ -24,6 +24,7 @@ from vertex_openai._wire_checks import usable_stream_chunk
 
 __all__ = [
     "ChatCall",
+    "StreamHooks",
     "asteps_in_call",
     "astream_in_call",
     "call_scope",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class ChatCall:
@@ -78,6 +82,17 @@ class ChatCall:
             extras["reasoning_content"] = delta.thoughts
         extras.update(signature_fields(delta.new_signatures, delta.message_signature))
         return extras
+
+
+# What the framework class hands both stream twins, in this order: the chat URL (for error
+# messages), its context-overflow error class, ``finish(call)`` (what the stream still holds
+# back) and ``tag(chunk, location)`` (the location that answered).
+StreamHooks: TypeAlias = tuple[
+    Callable[[], str],
+    type[openai.BadRequestError],
+    Callable[[ChatCall], _T | None],
+    Callable[[_T, str | None], None],
+]
 
 
 _CALL: ContextVar[ChatCall | None] = ContextVar("vertex_openai_call", default=None)
@@ -167,11 +182,7 @@ async def asteps_in_call(
 
 
 def stream_in_call(
-    parent: Iterator[_T],
-    url: Callable[[], str],
-    overflow: type[openai.BadRequestError],
-    finish: Callable[[ChatCall], _T | None],
-    tag: Callable[[_T, str | None], None],
+    parent: Iterator[_T], *hooks: Unpack[StreamHooks[_T]]
 ) -> Iterator[tuple[_T, bool]]:
     """The parent's stream run as one call: ``(chunk, is_the_added_last_one)`` pairs.
 
@@ -180,6 +191,7 @@ def stream_in_call(
     ``finish(call)`` gives what the stream still holds back, yielded last (flagged, as the
     caller reports it to its callbacks itself).
     """
+    url, overflow, finish, tag = hooks
     call, where = ChatCall(), AnsweredLocation()
     with translated_errors(url, overflow):
         for chunk in steps_in_call(parent, call, where):
@@ -190,13 +202,10 @@ def stream_in_call(
 
 
 async def astream_in_call(
-    parent: AsyncIterator[_T],
-    url: Callable[[], str],
-    overflow: type[openai.BadRequestError],
-    finish: Callable[[ChatCall], _T | None],
-    tag: Callable[[_T, str | None], None],
+    parent: AsyncIterator[_T], *hooks: Unpack[StreamHooks[_T]]
 ) -> AsyncIterator[tuple[_T, bool]]:
     """Async :func:`stream_in_call`."""
+    url, overflow, finish, tag = hooks
     call, where = ChatCall(), AnsweredLocation()
     with translated_errors(url, overflow):
         async for chunk in asteps_in_call(parent, call, where):

@@ -16,20 +16,37 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from vertex_openai._auth_flow import VertexAuth
 from vertex_openai._credentials import CredentialsSource
 from vertex_openai._endpoint import EndpointRouter, VertexEndpoint, validate_header_value
 from vertex_openai._errors import VertexConfigError, redact
 from vertex_openai._failover import FailoverPlan, failover_plan
-from vertex_openai._fork import reset_after_fork
+from vertex_openai._fork import ForkSafeLock, reset_after_fork
 from vertex_openai._options import ConnectionOptions
 from vertex_openai._tokens import DEFAULT_REFRESH_TIMEOUT, TokenProvider, shared_token_provider
 
 __all__ = ["VertexConnection"]
 
 _NOT_GIVEN: Any = object()
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+
+class _HttpClientOptions(TypedDict, total=False):
+    """The options of :meth:`VertexConnection.http_client` and its async twin.
+
+    Attributes:
+        proxy: Explicit proxy URL (``openai_proxy``); wins over the environment.
+        socket_options: ``(level, option, value)`` socket options for our own pool.
+        timeout: Default timeout of the outer client.
+    """
+
+    proxy: str | None
+    socket_options: Sequence[tuple[int, int, int]] | None
+    timeout: Any
 
 
 class _RedactingFilter(logging.Filter):
@@ -331,18 +348,7 @@ _CLIENT_ENV = (
 )
 
 
-class _SharedLock:
-    """The lock of the pool cache; replaced in a forked child (a parent thread may hold it)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        reset_after_fork(self)
-
-    def _reset_after_fork(self) -> None:
-        self.lock = threading.Lock()
-
-
-_SHARED_LOCK = _SharedLock()
+_SHARED_LOCK = ForkSafeLock()  # of the pool cache
 
 
 def _shared_transport(
@@ -486,14 +492,7 @@ class VertexConnection:
         """What signs the requests, without secrets."""
         return self.auth._describe()
 
-    def http_client(
-        self,
-        user_client: Any = None,
-        *,
-        proxy: str | None = None,
-        socket_options: Sequence[tuple[int, int, int]] | None = None,
-        timeout: Any = _NOT_GIVEN,
-    ) -> Any:
+    def http_client(self, user_client: Any = None, **options: Unpack[_HttpClientOptions]) -> Any:
         """A new sync client of the kind the installed openai SDK uses, signed by us.
 
         Args:
@@ -501,23 +500,15 @@ class VertexConnection:
                 modified: requests are signed by our outer client and then sent through
                 it, so its transport, proxy, CA, mounts, limits and event hooks apply and
                 its other traffic carries no Google credential.
-            proxy: Explicit proxy URL (``openai_proxy``); wins over the environment.
-            socket_options: ``(level, option, value)`` socket options for our own pool.
-            timeout: Default timeout of the outer client.
+            **options: ``proxy``, ``socket_options``, ``timeout`` (see
+                :class:`_HttpClientOptions`).
         """
         import openai
 
-        return self._build(
-            openai.DefaultHttpxClient, False, user_client, proxy, socket_options, timeout
-        )
+        return self._build(openai.DefaultHttpxClient, False, user_client, **options)
 
     def async_http_client(
-        self,
-        user_client: Any = None,
-        *,
-        proxy: str | None = None,
-        socket_options: Sequence[tuple[int, int, int]] | None = None,
-        timeout: Any = _NOT_GIVEN,
+        self, user_client: Any = None, **options: Unpack[_HttpClientOptions]
     ) -> Any:
         """A new async client of the kind the installed openai SDK uses, signed by us.
 
@@ -528,18 +519,17 @@ class VertexConnection:
         """
         import openai
 
-        return self._build(
-            openai.DefaultAsyncHttpxClient, True, user_client, proxy, socket_options, timeout
-        )
+        return self._build(openai.DefaultAsyncHttpxClient, True, user_client, **options)
 
     def _build(
         self,
         client_class: type,
         async_: bool,
         user_client: Any,
-        proxy: str | None,
-        socket_options: Sequence[tuple[int, int, int]] | None,
-        timeout: Any,
+        *,
+        proxy: str | None = None,
+        socket_options: Sequence[tuple[int, int, int]] | None = None,
+        timeout: Any = _NOT_GIVEN,
     ) -> Any:
         kwargs: dict[str, Any] = {}
         if user_client is not None:

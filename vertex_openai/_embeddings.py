@@ -28,20 +28,24 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import openai
 from openai._constants import RAW_RESPONSE_HEADER
 
 from vertex_openai._clients import VertexConnection
 from vertex_openai._endpoint import resolve_location
-from vertex_openai._errors import VertexConfigError, redact, translated_errors
-from vertex_openai._fork import reset_after_fork
+from vertex_openai._errors import VertexConfigError, redact, require_match, translated_errors
+from vertex_openai._fork import ForkSafeLock
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_EMBEDDING_LOCATION",
     "DEFAULT_EMBEDDING_MODEL",
     "TASK_TYPES",
+    "EmbedOptions",
     "EmbeddingModelSpec",
     "EmbeddingResult",
     "VertexEmbeddingClient",
@@ -157,15 +161,14 @@ def embedding_model_spec(model: str) -> EmbeddingModelSpec:
         name = name.rsplit("/", 1)[1]
     if name.startswith("google/"):
         name = name[len("google/") :]
-    if not _MODEL_ID_RE.match(name):
-        # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
-        # control character would change where the request goes (or fail inside httpx).
-        msg = (
-            f"Malformed embedding model id {model!r}: use letters, digits, '.', '-', '_' "
-            f"and '@' (e.g. {DEFAULT_EMBEDDING_MODEL!r}, or 'publisher/model' for a partner "
-            "model such as 'intfloat/multilingual-e5-small-maas')."
-        )
-        raise VertexConfigError(msg)
+    # The id becomes a path segment of the `:predict` URL: `?`, `#`, `/`, `..` or a
+    # control character would change where the request goes (or fail inside httpx).
+    msg = (
+        f"Malformed embedding model id {model!r}: use letters, digits, '.', '-', '_' "
+        f"and '@' (e.g. {DEFAULT_EMBEDDING_MODEL!r}, or 'publisher/model' for a partner "
+        "model such as 'intfloat/multilingual-e5-small-maas')."
+    )
+    require_match(_MODEL_ID_RE, name, msg)
     if name in _GOOGLE_MODELS:
         return _GOOGLE_MODELS[name]
     maas = name if "/" in name else f"intfloat/{name}"
@@ -218,6 +221,23 @@ def embedding_location(location: str | None) -> str:
     """
     resolved, source = resolve_location(location)
     return DEFAULT_EMBEDDING_LOCATION if source == "default" else resolved
+
+
+class EmbedOptions(TypedDict, total=False):
+    """The per-call options of :meth:`VertexEmbeddingClient.embed` and ``aembed``.
+
+    Attributes:
+        task_type: One of ``TASK_TYPES`` (models that take one), or None.
+        title: A title for every text, or one per text (``RETRIEVAL_DOCUMENT`` only).
+        output_dimensionality: Overrides the client's for this call.
+        progress: Called with the number of inputs each answered request covered (a
+            progress bar).
+    """
+
+    task_type: str | None
+    title: str | Sequence[str] | None
+    output_dimensionality: int | None
+    progress: Callable[[int], None] | None
 
 
 @dataclass
@@ -691,10 +711,11 @@ class VertexEmbeddingClient:
     def _prepare(
         self,
         texts: Sequence[str],
-        task_type: str | None,
-        title: str | Sequence[str] | None,
-        output_dimensionality: int | None,
-        progress: Callable[[int], None] | None,
+        *,
+        task_type: str | None = None,
+        title: str | Sequence[str] | None = None,
+        output_dimensionality: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[_Call, list[_Batch]]:
         """Check the input (before anything is sent); the call and its planned batches."""
         items = self._check(texts, task_type, title)
@@ -721,26 +742,19 @@ class VertexEmbeddingClient:
         else:
             self._parse(raw, len(batch.texts), batch.start, call.out)
 
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        task_type: str | None = None,
-        title: str | Sequence[str] | None = None,
-        output_dimensionality: int | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> EmbeddingResult:
+    def embed(self, texts: Sequence[str], **options: Unpack[EmbedOptions]) -> EmbeddingResult:
         """Embed ``texts`` (order kept), splitting them by the model's limits.
 
-        ``output_dimensionality`` overrides the client's for this call; ``progress`` is
-        called with the number of inputs each answered request covered (a progress bar).
+        ``options`` (:class:`EmbedOptions`): the task type and titles, an
+        ``output_dimensionality`` that overrides the client's for this call, and a
+        ``progress`` callback.
 
         Raises:
             VertexConfigError: for bad input, before anything is sent.
             VertexEmbeddingInputError: an input is too long and ``auto_truncate`` is off.
             openai.APIError: what Vertex answered, readable (after the SDK's retries).
         """
-        call, batches = self._prepare(texts, task_type, title, output_dimensionality, progress)
+        call, batches = self._prepare(texts, **options)
         out = call.out
 
         def run(k: int) -> None:
@@ -799,16 +813,10 @@ class VertexEmbeddingClient:
             self._parse(raw, len(batch.texts), batch.start, call.out)
 
     async def aembed(
-        self,
-        texts: Sequence[str],
-        *,
-        task_type: str | None = None,
-        title: str | Sequence[str] | None = None,
-        output_dimensionality: int | None = None,
-        progress: Callable[[int], None] | None = None,
+        self, texts: Sequence[str], **options: Unpack[EmbedOptions]
     ) -> EmbeddingResult:
         """Async :meth:`embed`: batches run concurrently on the running loop."""
-        call, batches = self._prepare(texts, task_type, title, output_dimensionality, progress)
+        call, batches = self._prepare(texts, **options)
         out = call.out
         gate = self._loop_gate()
         failed: list[BaseException] = []
@@ -917,14 +925,10 @@ def _finish(out: EmbeddingResult) -> EmbeddingResult:
     return out
 
 
-class _LazyClients:
+class _LazyClients(ForkSafeLock):
     """The SDK clients of one embedding client and its per-call copies, made once."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__()
         self.clients: dict[bool, Any] = {False: None, True: None}
         """By ``async_``: the ``openai.OpenAI`` and ``openai.AsyncOpenAI``."""
-        reset_after_fork(self)
-
-    def _reset_after_fork(self) -> None:
-        self.lock = threading.Lock()

@@ -34,7 +34,7 @@ from vertex_openai._constants import (
     PROJECT_ENV_VARS,
     PROJECT_PLACEHOLDER,
 )
-from vertex_openai._errors import VertexConfigError
+from vertex_openai._errors import VertexConfigError, require_match
 
 __all__ = [
     "KNOWN_LOCATIONS",
@@ -166,13 +166,11 @@ def host_for_location(location: str) -> str:
     multi = _MULTI_REGION_HOSTS.get(location)
     if multi is not None:
         return multi
-    if not _LOCATION_RE.match(location):
-        msg = (
-            f"Malformed location {location!r}. Use 'global', 'us', 'eu' or a region "
-            "such as 'us-central1'."
-        )
-        raise VertexConfigError(msg)
-    return f"{location}-{GLOBAL_HOST}"
+    msg = (
+        f"Malformed location {location!r}. Use 'global', 'us', 'eu' or a region "
+        "such as 'us-central1'."
+    )
+    return f"{require_match(_LOCATION_RE, location, msg)}-{GLOBAL_HOST}"
 
 
 def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -228,13 +226,11 @@ def validate_project(project: str, source: str) -> str:
     Raises:
         VertexConfigError: if the project id is malformed.
     """
-    if not _PROJECT_RE.match(project):
-        msg = (
-            f"Malformed Google Cloud project {project!r} (from {source}). Use the project ID "
-            "(e.g. 'my-project-123') or project number shown by `gcloud projects list`."
-        )
-        raise VertexConfigError(msg)
-    return project
+    msg = (
+        f"Malformed Google Cloud project {project!r} (from {source}). Use the project ID "
+        "(e.g. 'my-project-123') or project number shown by `gcloud projects list`."
+    )
+    return require_match(_PROJECT_RE, project, msg)
 
 
 def validate_header_value(value: str, name: str, source: str) -> str:
@@ -395,12 +391,11 @@ class VertexEndpoint:
                 "segment (e.g. '1234567890' or 'mg-endpoint-...')."
             )
             raise VertexConfigError(msg)
-        if not _ENDPOINT_ID_RE.match(endpoint_id):
-            msg = (
-                f"Malformed endpoint_id {endpoint_id!r}: use 'openapi' for Gemini and partner "
-                "models, or the numeric / 'mg-endpoint-...' id of a self-deployed endpoint."
-            )
-            raise VertexConfigError(msg)
+        msg = (
+            f"Malformed endpoint_id {endpoint_id!r}: use 'openapi' for Gemini and partner "
+            "models, or the numeric / 'mg-endpoint-...' id of a self-deployed endpoint."
+        )
+        require_match(_ENDPOINT_ID_RE, endpoint_id, msg)
         api_version = (api_version or DEFAULT_API_VERSION).strip()
         if api_version not in API_VERSIONS:
             msg = f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}."

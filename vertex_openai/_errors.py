@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import openai
@@ -18,6 +19,7 @@ __all__ = [
     "is_context_overflow",
     "readable_status_error",
     "redact",
+    "require_match",
     "stream_failure",
     "stream_failure_types",
     "translated_errors",
@@ -47,6 +49,17 @@ class VertexContextOverflowError(openai.BadRequestError):
     ``OpenAIContextOverflowError`` (which LangChain's ``SummarizationMiddleware`` reacts to)
     through a subclass of both.
     """
+
+
+def require_match(pattern: re.Pattern[str], value: object, message: str) -> str:
+    """``value`` if it is a string ``pattern`` matches, else a ``VertexConfigError(message)``.
+
+    For names that end up in a URL or a header: a malformed one is refused before anything
+    is sent, with a message that says what to pass instead.
+    """
+    if not isinstance(value, str) or not pattern.match(value):
+        raise VertexConfigError(message)
+    return value
 
 
 _OVERFLOW = re.compile(
@@ -129,109 +142,182 @@ def _details_reasons(error: dict[str, Any]) -> set[str]:
     return reasons
 
 
-def _hint(status_code: int, status: str, message: str, reasons: set[str], html: bool) -> str | None:
-    text = message.lower()
-    if html and status_code == 404:
-        return (
+@dataclass(frozen=True)
+class _Failure:
+    """What the hint rules read in one error response."""
+
+    status_code: int
+    status: str
+    message: str
+    text: str  # the message in lower case
+    reasons: set[str]
+    html: bool
+
+
+def _says(*phrases: str) -> Callable[[_Failure], bool]:
+    return lambda f: any(phrase in f.text for phrase in phrases)
+
+
+def _says_all(*phrases: str) -> Callable[[_Failure], bool]:
+    return lambda f: all(phrase in f.text for phrase in phrases)
+
+
+def _is(status_code: int, status: str) -> Callable[[_Failure], bool]:
+    return lambda f: f.status_code == status_code or f.status == status
+
+
+def _dedicated_hint(f: _Failure) -> str:
+    dns = _DEDICATED_DNS.search(f.message)
+    where = f" ('{dns.group(1)}')" if dns else ""
+    return (
+        f"this is a dedicated endpoint; send requests to its dedicated DNS name{where} "
+        "with dedicated_endpoint_dns=..., not to aiplatform.googleapis.com"
+    )
+
+
+# (applies to the failure, hint): the first row that applies gives the hint, so the
+# specific messages come before the bare status codes.
+_HINTS: tuple[tuple[Callable[[_Failure], bool], str | Callable[[_Failure], str]], ...] = (
+    (
+        lambda f: f.html and f.status_code == 404,
+        (
             "the URL is not a Vertex chat completions route. Vertex serves only "
             "'.../endpoints/openapi/chat/completions' (or '.../endpoints/<ENDPOINT_ID>/"
             "chat/completions'); check base_url, api_version and endpoint_id"
-        )
-    if "thought_signature" in text and "missing" in text:
-        return (
+        ),
+    ),
+    (
+        _says_all("thought_signature", "missing"),
+        (
             "Gemini 3 requires each function call of the current turn to be replayed with the "
             "thought_signature it came with. Send the assistant message back unchanged (the "
             "vertex-openai chat models do this for messages they produced); for hand-built "
             "histories use the signature 'skip_thought_signature_validator'"
-        )
-    if is_context_overflow(message):
-        return (
+        ),
+    ),
+    (
+        lambda f: is_context_overflow(f.message),
+        (
             "the conversation is longer than the model's context window. Trim or summarise "
             "the history (LangChain: trim_messages or SummarizationMiddleware; the model's "
             "get_num_tokens_from_messages counts with Vertex's countTokens), or use a model "
             "with a larger window"
-        )
-    if "requests ending with a model turn" in text:
-        return (
+        ),
+    ),
+    (
+        _says("requests ending with a model turn"),
+        (
             "this model does not take a prefilled answer: the last message must be the "
             "user's (or a tool result). Drop the trailing assistant message, or move its "
             "text into the user's message as an instruction"
-        )
-    if "thought signature is not valid" in text:
-        return (
+        ),
+    ),
+    (
+        _says("thought signature is not valid"),
+        (
             "a thought signature was replayed to a different model than the one that "
             "produced it, or was altered (e.g. base64-encoded again). The vertex-openai chat "
             "models replace signatures from another model with "
             "'skip_thought_signature_validator'; for hand-built histories send the "
             "signature exactly as received, to the same model"
-        )
-    if "corrupted thought signature" in text:
-        return (
+        ),
+    ),
+    (
+        _says("corrupted thought signature"),
+        (
             "a thought signature was altered or produced by a different model; do not replay "
             "signatures across models. Drop them (or use 'skip_thought_signature_validator') "
             "when switching models"
-        )
-    if "reasoning_effort" in text:
-        return (
+        ),
+    ),
+    (
+        _says("reasoning_effort"),
+        (
             "Vertex accepts reasoning_effort 'minimal', 'low', 'medium' or 'high', and not "
             "together with thinking_config. To turn thinking off use "
             "thinking_config={'thinking_budget': 0} where the model allows it (Gemini 2.5 "
             "Flash / Flash-Lite)"
-        )
-    if "multiple candidates" in text:
-        return "this model returns one candidate only; use n=1"
-    if "dedicated" in text and ("dns" in text or "endpoint" in text):
-        dns = _DEDICATED_DNS.search(message)
-        where = f" ('{dns.group(1)}')" if dns else ""
-        return (
-            f"this is a dedicated endpoint; send requests to its dedicated DNS name{where} "
-            "with dedicated_endpoint_dns=..., not to aiplatform.googleapis.com"
-        )
-    if "api keys are not supported" in text:
-        return (
+        ),
+    ),
+    (
+        _says("multiple candidates"),
+        "this model returns one candidate only; use n=1",
+    ),
+    (
+        lambda f: "dedicated" in f.text and ("dns" in f.text or "endpoint" in f.text),
+        _dedicated_hint,
+    ),
+    (
+        _says("api keys are not supported"),
+        (
             "this route expects an OAuth2 access token. Use credentials (ADC or a service "
             "account), or pass an express-mode key as api_key=... so it is sent as ?key=..."
-        )
-    if status_code == 401 or status == "UNAUTHENTICATED":
-        return (
+        ),
+    ),
+    (
+        _is(401, "UNAUTHENTICATED"),
+        (
             "the access token was rejected (expired, revoked, or not an OAuth2 token). Check "
             "the credentials in use (GOOGLE_APPLICATION_CREDENTIALS, or run 'gcloud auth "
             "application-default login'); an express-mode API key must be passed as api_key=..."
-        )
-    if "billing" in text or "BILLING_DISABLED" in reasons:
-        return "enable billing for the project (Vertex AI needs an active billing account)"
-    if status_code == 403 or status == "PERMISSION_DENIED":
-        return (
+        ),
+    ),
+    (
+        lambda f: "billing" in f.text or "BILLING_DISABLED" in f.reasons,
+        "enable billing for the project (Vertex AI needs an active billing account)",
+    ),
+    (
+        _is(403, "PERMISSION_DENIED"),
+        (
             "the principal needs the 'aiplatform.endpoints.predict' permission (role "
             "roles/aiplatform.user) on the project, the Vertex AI API must be enabled, and "
             "the project must have billing enabled"
-        )
-    if "publisher model" in text or (status_code == 404 and "not found" in text):
-        return (
+        ),
+    ),
+    (
+        lambda f: "publisher model" in f.text or (f.status_code == 404 and "not found" in f.text),
+        (
             "check the model id is publisher-prefixed (e.g. 'google/gemini-2.5-flash', "
             "'meta/llama-3.3-70b-instruct-maas') and served in this location: try "
             "location='global' or a region where the model is available (partner models are "
             "region-bound), and check the project has access to it"
-        )
-    if "schema" in text or "unknown name" in text or "invalid json payload" in text:
-        return (
+        ),
+    ),
+    (
+        _says("schema", "unknown name", "invalid json payload"),
+        (
             "Gemini accepts an OpenAPI subset for tool parameters (no $ref, "
             "additionalProperties, const, ...); the vertex-openai chat models sanitize tool "
             "schemas, so pass the schema through them"
-        )
-    if "cached" in text and "global" in text:
-        return "context caching is not available on the global endpoint; use a region"
-    if status_code == 429 or status == "RESOURCE_EXHAUSTED":
-        return (
+        ),
+    ),
+    (
+        _says_all("cached", "global"),
+        "context caching is not available on the global endpoint; use a region",
+    ),
+    (
+        _is(429, "RESOURCE_EXHAUSTED"),
+        (
             "quota exhausted. Retry later with backoff (raise max_retries), request a quota "
             "increase (https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429), "
             "or use location='global', which spreads load across regions"
-        )
-    if status_code in (500, 502, 503, 504) or status in ("INTERNAL", "UNAVAILABLE"):
-        return (
+        ),
+    ),
+    (
+        lambda f: f.status_code in (500, 502, 503, 504) or f.status in ("INTERNAL", "UNAVAILABLE"),
+        (
             "a transient Vertex server error; retry (the openai SDK retries up to "
             "max_retries times) or try another region or location='global'"
-        )
+        ),
+    ),
+)
+
+
+def _hint(status_code: int, status: str, message: str, reasons: set[str], html: bool) -> str | None:
+    failure = _Failure(status_code, status, message, message.lower(), reasons, html)
+    for applies, hint in _HINTS:
+        if applies(failure):
+            return hint if isinstance(hint, str) else hint(failure)
     return None
 
 

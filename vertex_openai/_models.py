@@ -282,6 +282,17 @@ def normalize_model_id(model: str | None, endpoint_id: str | None) -> str | None
     return f"{publisher}/{name}"
 
 
+# Model profile keys: the media every Gemini model takes in, and what comes with tools.
+_GEMINI_MEDIA_INPUTS = (
+    "image_inputs",
+    "image_url_inputs",
+    "pdf_inputs",
+    "audio_inputs",
+    "video_inputs",
+)
+_TOOL_FEATURES = ("tool_choice", "tool_call_streaming", "structured_output")
+
+
 def model_profile(model_id: str | None) -> dict[str, Any]:
     """What a framework's model profile should say about a model, from this table.
 
@@ -300,34 +311,25 @@ def model_profile(model_id: str | None) -> dict[str, Any]:
     if not model_id:
         return profile
     info = model_info(model_id)
+    name = split_publisher(model_id)[1].lower()
     if info.is_gemini:
-        image_model = not info.supports_function_calling
-        profile.update(
-            max_input_tokens=info.context_window,
-            max_output_tokens=info.max_output_tokens,
-            image_inputs=True,
-            image_url_inputs=True,
-            pdf_inputs=True,
-            audio_inputs=True,
-            video_inputs=True,
-            image_outputs=image_model,
-            audio_outputs=False,
-            video_outputs=False,
-            reasoning_output=info.supports_thinking,
-            tool_calling=not image_model,
-            tool_choice=not image_model,
-            tool_call_streaming=not image_model,
-            structured_output=not image_model,
-            temperature=True,
-        )
+        reasons = info.supports_thinking
+    elif any(name.startswith(prefix) for prefix, _, _ in _PARTNER_TABLE):
+        reasons = name.startswith(("deepseek-r1", "gpt-oss", "kimi-k2-thinking"))
+    else:
         return profile
-    _, name = split_publisher(model_id)
-    name = name.lower()
-    if any(name.startswith(prefix) for prefix, _, _ in _PARTNER_TABLE):
+    profile.update(
+        max_input_tokens=info.context_window,
+        max_output_tokens=info.max_output_tokens,
+        tool_calling=info.supports_function_calling,
+        reasoning_output=reasons,
+    )
+    if info.is_gemini:
+        # Every Gemini takes media in; the image-output models take no tools.
+        image_model = not info.supports_function_calling
+        profile.update(dict.fromkeys(_GEMINI_MEDIA_INPUTS, True))
+        profile.update(dict.fromkeys(_TOOL_FEATURES, not image_model))
         profile.update(
-            max_input_tokens=info.context_window,
-            max_output_tokens=info.max_output_tokens,
-            tool_calling=info.supports_function_calling,
-            reasoning_output=name.startswith(("deepseek-r1", "gpt-oss", "kimi-k2-thinking")),
+            image_outputs=image_model, audio_outputs=False, video_outputs=False, temperature=True
         )
     return profile

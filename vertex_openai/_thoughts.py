@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from vertex_openai._errors import VertexConfigError
+from vertex_openai._errors import require_match
 
 __all__ = ["ThoughtParser", "split_thoughts", "validate_marker"]
 
@@ -35,13 +35,11 @@ def validate_marker(marker: str) -> str:
         VertexConfigError: If it is empty or contains characters other than letters,
             digits, `_`, `-`, `.` and `:`.
     """
-    if not isinstance(marker, str) or not _MARKER_RE.match(marker):
-        msg = (
-            f"Invalid thought_tag_marker {marker!r}: use a plain tag name such as 'thought' "
-            "or 'think' (letters, digits, '_', '-', '.', ':'; no '<', '>' or spaces)."
-        )
-        raise VertexConfigError(msg)
-    return marker
+    msg = (
+        f"Invalid thought_tag_marker {marker!r}: use a plain tag name such as 'thought' "
+        "or 'think' (letters, digits, '_', '-', '.', ':'; no '<', '>' or spaces)."
+    )
+    return require_match(_MARKER_RE, marker, msg)
 
 
 def _held_suffix(data: str, start: int, tag: str) -> int:

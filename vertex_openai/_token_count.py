@@ -17,11 +17,12 @@ does not use. Here:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import mimetypes
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from vertex_openai._endpoint import VertexEndpoint
 from vertex_openai._errors import VertexConfigError, translated_errors
@@ -35,6 +36,9 @@ __all__ = [
     "count_tokens_url",
     "estimate_tokens",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 # Per-message overhead of the offline estimate (role and separators).
 _MESSAGE_OVERHEAD = 4
@@ -195,30 +199,61 @@ def _total(data: Any) -> int:
     return total
 
 
-def _count_request(
-    endpoint: VertexEndpoint,
-    model: str | None,
-    messages: Sequence[Mapping[str, Any]],
-    tools: Sequence[Any] | None,
-) -> int | tuple[str, dict[str, Any]]:
-    """The offline estimate, or the ``countTokens`` URL and body to ask Vertex with."""
-    if not model or not model_info(model).is_gemini or endpoint.is_self_deployed:
-        return estimate_tokens(messages, tools)
-    return count_tokens_url(endpoint, model), count_tokens_body(messages, tools)
+# The one body yields each I/O call's result and is sent back the answer: as it is from a
+# blocking client, awaited from an async one (as vertex_openai._auth_flow does).
+_Steps = Generator[Any, Any, _R]
 
 
-def count_message_tokens(
+def _blocking(steps: Callable[_P, _Steps[_R]], name: str) -> Callable[_P, _R]:
+    @functools.wraps(steps)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        flow = steps(*args, **kwargs)
+        try:
+            answer = next(flow)
+            while True:
+                answer = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
+def _awaiting(steps: Callable[_P, _Steps[_R]], name: str) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    @functools.wraps(steps)
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        flow = steps(*args, **kwargs)
+        try:
+            pending = next(flow)
+            while True:
+                try:
+                    answer = await pending
+                except BaseException as exc:  # raised where the body awaits, as in the sync run
+                    pending = flow.throw(exc)
+                else:
+                    pending = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    run.__name__ = run.__qualname__ = name
+    return run
+
+
+def _count_tokens(
     client: Any,
     endpoint: VertexEndpoint,
     model: str | None,
     messages: Sequence[Mapping[str, Any]],
     tools: Sequence[Any] | None = None,
-) -> int:
+) -> _Steps[int]:
     """Count the tokens of a request: ``countTokens`` for Gemini, else an offline estimate.
 
+    :func:`count_message_tokens` with an ``openai.OpenAI`` client;
+    :func:`acount_message_tokens` (awaited) with an ``openai.AsyncOpenAI``.
+
     Args:
-        client: The model's signed ``openai.OpenAI`` client (its auth and host checks
-            apply; nothing goes to another host).
+        client: The model's signed SDK client (its auth and host checks apply; nothing
+            goes to another host).
         endpoint: The model's resolved endpoint.
         model: The model id.
         messages: OpenAI-style wire messages.
@@ -227,23 +262,13 @@ def count_message_tokens(
     Returns:
         The input token count.
     """
-    request = _count_request(endpoint, model, messages, tools)
-    if isinstance(request, int):
-        return request
-    with translated_errors(request[0]):
-        return _total(client.post(request[0], body=request[1], cast_to=object))
+    if not model or not model_info(model).is_gemini or endpoint.is_self_deployed:
+        return estimate_tokens(messages, tools)
+    url = count_tokens_url(endpoint, model)
+    body = count_tokens_body(messages, tools)
+    with translated_errors(url):
+        return _total((yield client.post(url, body=body, cast_to=object)))
 
 
-async def acount_message_tokens(
-    client: Any,
-    endpoint: VertexEndpoint,
-    model: str | None,
-    messages: Sequence[Mapping[str, Any]],
-    tools: Sequence[Any] | None = None,
-) -> int:
-    """Async :func:`count_message_tokens` (``client`` is an ``openai.AsyncOpenAI``)."""
-    request = _count_request(endpoint, model, messages, tools)
-    if isinstance(request, int):
-        return request
-    with translated_errors(request[0]):
-        return _total(await client.post(request[0], body=request[1], cast_to=object))
+count_message_tokens = _blocking(_count_tokens, "count_message_tokens")
+acount_message_tokens = _awaiting(_count_tokens, "acount_message_tokens")

@@ -36,7 +36,7 @@ from vertex_openai._credentials import (
     _origin,
 )
 from vertex_openai._errors import VertexAuthError, redact
-from vertex_openai._fork import reset_after_fork
+from vertex_openai._fork import ForkSafeLock, reset_after_fork
 from vertex_openai._pickling import cleared_state
 
 if TYPE_CHECKING:
@@ -539,17 +539,12 @@ _ADC_ENV = (
 )
 
 
-class _SharedProviders:
-    """The process-wide cache; its lock is replaced in a forked child."""
+class _SharedProviders(ForkSafeLock):
+    """The process-wide cache (the providers reset their own locks in a forked child)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__()
         self.entries: OrderedDict[tuple[Any, ...], TokenProvider] = OrderedDict()
-        reset_after_fork(self)
-
-    def _reset_after_fork(self) -> None:
-        # The providers reset their own locks; the cached tokens stay valid in the child.
-        self.lock = threading.Lock()
 
 
 _SHARED = _SharedProviders()

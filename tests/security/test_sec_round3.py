@@ -268,6 +268,25 @@ def test_llama_index_express_model_after_from_dict_never_signs_with_adc(
     assert emulator.requests == []
 
 
+def test_llama_index_callable_key_model_after_from_dict_never_signs_with_adc(
+    emulator: Emulator, sa_file: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("llama_index.core")
+    from llama_index_vertex_openai import ChatVertexOpenAI
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa_file))
+    token = emulator.issue_token()
+    model = _model("llama_index", emulator, api_key=lambda: token)
+    _ask("llama_index", model)  # the callable signs the original
+    assert len(_chat(emulator)) == 1
+    data = model.to_dict()
+    assert token not in json.dumps(data, default=str)
+    copy = ChatVertexOpenAI.from_dict(data)
+    with pytest.raises(VertexConfigError, match="callable"):
+        _ask("llama_index", copy)
+    assert len(_chat(emulator)) == 1  # the copy sent nothing, with ADC or otherwise
+
+
 def _unpickle_cases(emulator: Emulator) -> list[Any]:
     pytest.importorskip("llama_index.core")
     from langchain_vertex_openai import ChatVertexOpenAI, VertexOpenAIEmbeddings

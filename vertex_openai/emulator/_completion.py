@@ -443,16 +443,15 @@ def _check_thinking(model: str, thinking: Any, cfg: Any) -> None:
         raise _bad("Budget 0 is invalid. This model only works in thinking mode.")
 
 
+# usageMetadata.trafficType for the x-vertex-ai-llm-shared-request-type header's values.
+_SHARED_TRAFFIC = {"priority": "ON_DEMAND_PRIORITY", "flex": "ON_DEMAND_FLEX"}
+
+
 def _traffic_type(request: Request, default: str) -> str:
-    req_type = request.headers.get("x-vertex-ai-llm-request-type", "").lower()
-    shared = request.headers.get("x-vertex-ai-llm-shared-request-type", "").lower()
-    if req_type == "dedicated":
+    if request.headers.get("x-vertex-ai-llm-request-type", "").lower() == "dedicated":
         return "PROVISIONED_THROUGHPUT"
-    if shared == "priority":
-        return "ON_DEMAND_PRIORITY"
-    if shared == "flex":
-        return "ON_DEMAND_FLEX"
-    return default
+    shared = request.headers.get("x-vertex-ai-llm-shared-request-type", "").lower()
+    return _SHARED_TRAFFIC.get(shared, default)
 
 
 def _prompt_text(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:

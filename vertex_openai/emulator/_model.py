@@ -65,6 +65,15 @@ from vertex_openai.emulator._shapes import is_react_prompt, react_step, same_fun
 
 EFFORT_BUDGETS = {"none": 0, "minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 MAX_DEPTH = 4
+# A valid example for each string format a schema may ask for.
+_FORMAT_EXAMPLES = {
+    "date-time": "2025-01-01T12:00:00Z",
+    "date": "2025-01-01",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
 
 
 def count_tokens(text: str) -> int:
@@ -301,16 +310,8 @@ class SchemaFiller:
 
     def _string(self, s: dict[str, Any], name: str) -> str:
         fmt = s.get("format")
-        if fmt == "date-time":
-            return "2025-01-01T12:00:00Z"
-        if fmt == "date":
-            return "2025-01-01"
-        if fmt == "email":
-            return "user@example.com"
-        if fmt in ("uri", "url"):
-            return "https://example.com/"
-        if fmt == "uuid":
-            return "00000000-0000-4000-8000-000000000000"
+        if isinstance(fmt, str) and fmt in _FORMAT_EXAMPLES:
+            return _FORMAT_EXAMPLES[fmt]
         found = self.literals.string() if self.literals is not None else None
         if found is None:
             default = s.get("default", s.get("example"))
@@ -405,7 +406,8 @@ _GENERIC_NAME_WORDS = frozenset(
         "create",
     )
 )
-_DESCRIPTION_STOPWORDS = frozenset(
+# Words that name no topic, in a tool description and a RAG question alike.
+_TOPICLESS_WORDS = frozenset(
     (
         "a",
         "an",
@@ -432,17 +434,19 @@ _DESCRIPTION_STOPWORDS = frozenset(
         "you",
         "what",
         "which",
-        "when",
-        "where",
         "who",
         "how",
-        "get",
-        "gets",
-        "returns",
-        "return",
-        "current",
     )
 )
+_DESCRIPTION_STOPWORDS = _TOPICLESS_WORDS | {
+    "when",
+    "where",
+    "get",
+    "gets",
+    "returns",
+    "return",
+    "current",
+}
 
 
 def _content_words(text: str, stop: frozenset[str]) -> set[str]:
@@ -637,50 +641,21 @@ def _answer_text(inp: ModelInput, turn: list[dict[str, Any]], user_text: str) ->
     return text
 
 
-_RAG_STOPWORDS = frozenset(
-    (
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "does",
-        "do",
-        "for",
-        "from",
-        "how",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "the",
-        "this",
-        "that",
-        "to",
-        "what",
-        "which",
-        "who",
-        "why",
-        "with",
-        "you",
-        "your",
-        "given",
-        "information",
-        "context",
-        "query",
-        "answer",
-        "below",
-        "above",
-        "prior",
-        "knowledge",
-        "not",
-    )
-)
+_RAG_STOPWORDS = _TOPICLESS_WORDS | {
+    "as",
+    "does",
+    "do",
+    "why",
+    "information",
+    "context",
+    "query",
+    "answer",
+    "below",
+    "above",
+    "prior",
+    "knowledge",
+    "not",
+}
 
 
 def _words(text: str) -> set[str]:
