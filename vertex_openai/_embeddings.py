@@ -868,7 +868,7 @@ _RAW: Any = {"headers": {RAW_RESPONSE_HEADER: "true"}}
 
 @functools.cache
 def _fast_loads() -> Callable[[bytes], Any] | None:
-    """orjson's ``loads`` when it is installed (langchain-core brings it in), else None.
+    """orjson's ``loads`` when it is installed (langsmith and our llama-index extra), else None.
 
     Imported on the first answer, not with this module: a LlamaIndex process that never
     embeds does not pay for the import.
